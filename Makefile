@@ -37,12 +37,15 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Book built: open _build/html/index.html"
 
+# Lint, then the package tests and every book notebook re-executed by nbval
+# (outputs must still match), then the book build with warnings as errors.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/ruff check rnncourse tests
+	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
 	$(MAKE) --no-print-directory book
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -x -q -m "not slow" tests
+	$(BIN)/python -m pytest -x -q tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnncourse tests
