@@ -94,7 +94,7 @@ def test_step_backward_matches_finite_differences(rng):
 
     _, cache = rnn_step_forward(x, h0, Wx, Wh, b)
     grads = rnn_step_backward(d, cache)
-    for arr, g in zip((x, h0, Wx, Wh, b), grads):
+    for arr, g in zip((x, h0, Wx, Wh, b), grads, strict=True):
         assert max_rel_error(central_diff(loss, arr), g) <= 1e-7
 
 
@@ -107,7 +107,7 @@ def test_sequence_backward_matches_finite_differences(rng):
 
     _, cache = rnn_forward(x, h0, Wx, Wh, b)
     grads = rnn_backward(dh, cache)
-    for arr, g in zip((x, h0, Wx, Wh, b), grads):
+    for arr, g in zip((x, h0, Wx, Wh, b), grads, strict=True):
         assert max_rel_error(central_diff(loss, arr), g) <= 1e-7
 
 
@@ -151,3 +151,88 @@ def test_property_random_shapes_match_torch(N, T, D, H, nonlinearity, seed):
     assert np.max(np.abs(dx - xt.grad.numpy())) <= 1e-10
     assert np.max(np.abs(dh0 - h0t.grad[0].numpy())) <= 1e-10
     assert np.max(np.abs(dWh - m.weight_hh_l0.grad.numpy().T)) <= 1e-10
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def step_args(rng, N=3, D=4, H=5):
+    return dict(
+        x=rng.standard_normal((N, D)), prev_h=rng.standard_normal((N, H)),
+        Wx=rng.standard_normal((D, H)), Wh=rng.standard_normal((H, H)),
+        b=rng.standard_normal(H),
+    )
+
+
+def test_bad_weight_shape_names_argument_and_shapes(rng):
+    a = step_args(rng)
+    a["Wh"] = rng.standard_normal((5, 6))
+    with pytest.raises(ValueError, match=r"rnn_step_forward: Wh must have shape \(H, H\) = "
+                                         r"\(5, 5\), got \(5, 6\) \(H = 5 from prev_h\)"):
+        rnn_step_forward(**a)
+
+
+def test_mismatched_batch_sizes(rng):
+    a = step_args(rng)
+    a["prev_h"] = rng.standard_normal((2, 5))
+    with pytest.raises(ValueError, match=r"prev_h must have shape \(N, H\) = \(3, 5\), "
+                                         r"got \(2, 5\) \(N = 3 from x\)"):
+        rnn_step_forward(**a)
+
+
+def test_wrong_number_of_dimensions(rng):
+    x, h0, Wx, Wh, b, _ = make(rng, 2, 3, 4, 5)
+    with pytest.raises(ValueError, match=r"x must be 2-D with shape \(N, D\), "
+                                         r"got a 3-D array of shape \(2, 3, 4\)"):
+        rnn_step_forward(x, h0, Wx, Wh, b)
+    with pytest.raises(ValueError, match=r"rnn_forward: x must be 3-D"):
+        rnn_forward(x[:, 0], h0, Wx, Wh, b)
+    with pytest.raises(ValueError, match=r"b must be 1-D with shape \(H,\)"):
+        rnn_forward(x, h0, Wx, Wh, b[None])
+
+
+@pytest.mark.parametrize("bad, what", [
+    (lambda a: a.astype(np.complex128), "complex numbers"),
+    (lambda a: a > 0, "booleans"),
+    (lambda a: a.astype(str), "strings"),
+    (lambda a: a.astype(np.float16), "float16 is not supported"),
+])
+def test_wrong_dtype(rng, bad, what):
+    a = step_args(rng)
+    a["Wx"] = bad(a["Wx"])
+    with pytest.raises(TypeError, match=f"rnn_step_forward: Wx: .*{what}"):
+        rnn_step_forward(**a)
+
+
+def test_integer_and_list_inputs_become_float64(rng):
+    a = step_args(rng)
+    a["x"] = np.arange(12).reshape(3, 4)
+    a["b"] = [0.0] * 5
+    h, _ = rnn_step_forward(**a)
+    assert h.dtype == np.float64
+    expected = np.tanh(a["x"] @ a["Wx"] + a["prev_h"] @ a["Wh"])
+    np.testing.assert_allclose(h, expected, rtol=1e-12)
+
+
+def test_non_finite_input(rng):
+    a = step_args(rng)
+    a["prev_h"][1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"prev_h: contains 1 NaN and 0 infinite value\(s\), "
+                                         r"first at index \(1, 2\)"):
+        rnn_step_forward(**a)
+
+
+def test_bad_nonlinearity_cache_and_upstream(rng):
+    a = step_args(rng)
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
+        rnn_step_forward(**a, nonlinearity="sigmoid")
+    h, cache = rnn_step_forward(**a)
+    with pytest.raises(ValueError, match=r"dnext_h must have shape \(3, 5\) .*got \(3, 4\)"):
+        rnn_step_backward(np.ones((3, 4)), cache)
+    x, h0, Wx, Wh, b, _ = make(rng, 3, 2, 4, 5)
+    _, seq_cache = rnn_forward(x, h0, Wx, Wh, b)
+    with pytest.raises(TypeError, match="expected the cache returned by rnn_step_forward, "
+                                        "got 'rnn'"):
+        rnn_step_backward(np.ones((3, 5)), seq_cache)
+    with pytest.raises(TypeError, match="expected the cache returned by rnn_forward"):
+        rnn_backward(np.ones((3, 2, 5)), (1, 2, 3))

@@ -159,7 +159,7 @@ def check_shapes(
                 f"got a {arr.ndim}-D array of shape {shape}"
             )
         # First bind any unbound symbols from this array, then compare.
-        for size, dim in zip(shape, spec):
+        for size, dim in zip(shape, spec, strict=True):
             factor, sym = _parse(dim)
             if sym is not None and sym not in dims:
                 if size % factor:

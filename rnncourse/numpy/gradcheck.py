@@ -20,6 +20,7 @@ def numerical_gradient(
     x: np.ndarray,
     df: np.ndarray | None = None,
     h: float = 1e-6,
+    name: str = "x",
 ) -> np.ndarray:
     """Central-difference gradient of ``sum(f() * df)`` with respect to ``x``.
 
@@ -27,28 +28,35 @@ def numerical_gradient(
     one entry at a time (and restored). ``df`` is the upstream gradient of a
     vector-valued ``f``; leave it out when ``f`` returns a scalar loss.
 
-    Returns an array shaped like ``x``.
+    ``name`` is used in error messages. Returns an array shaped like ``x``.
     """
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(f"x: expected a floating-point ndarray, got {type(x).__name__}")
-    if x.dtype != np.float64:
-        raise TypeError(
-            f"x: gradient checks need float64 (got {x.dtype}); "
-            "float32 rounding swamps the finite differences"
-        )
+    _check_float64(name, x)
     grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    it = np.nditer(x, flags=["multi_index", "zerosize_ok"], op_flags=[["readwrite"]])
     for _ in it:
         i = it.multi_index
         old = x[i]
-        x[i] = old + h
-        fp = np.array(f(), dtype=np.float64, copy=True)
-        x[i] = old - h
-        fm = np.array(f(), dtype=np.float64, copy=True)
-        x[i] = old
+        try:
+            x[i] = old + h
+            fp = np.array(f(), dtype=np.float64, copy=True)
+            x[i] = old - h
+            fm = np.array(f(), dtype=np.float64, copy=True)
+        finally:
+            x[i] = old  # restore even if f raises
         diff = fp - fm
         grad[i] = (diff if df is None else np.sum(diff * df)) / (2 * h)
     return grad
+
+
+def _check_float64(name: str, x: object) -> None:
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        what = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"{name}: expected a floating-point ndarray, got {what}")
+    if x.dtype != np.float64:
+        raise TypeError(
+            f"{name}: gradient checks need float64 (got {x.dtype}); "
+            "float32 rounding swamps the finite differences"
+        )
 
 
 def rel_error(a: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> float:
@@ -84,7 +92,7 @@ def gradcheck(
         raise KeyError(f"gradcheck: no analytic gradient given for {sorted(missing)}")
     out = {}
     for name, x in inputs.items():
-        num = numerical_gradient(f, x, df, h)
+        num = numerical_gradient(f, x, df, h, name=name)
         ana = np.asarray(analytic[name])
         if ana.shape != x.shape:
             raise ValueError(
