@@ -8,14 +8,48 @@ gate order, transposed to the row-vector form ``x Wx + h Wh + b``, so numbers
 move unchanged between this package, ``torch.nn`` and the book.
 
 float64 is the default; float32 inputs give float32 results.
+
+Modules: :mod:`.rnn`, :mod:`.lstm`, :mod:`.peephole`, :mod:`.gru` (the cells);
+:mod:`.layers` (embedding, output layer), :mod:`.losses` (softmax
+cross-entropy), :mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt`
+(truncated backpropagation through time), :mod:`.gradcheck`.
 """
 
 from .activations import relu, sigmoid, tanh
 from .gradcheck import gradcheck, numerical_gradient, rel_error
+from .gru import gru_backward, gru_forward, gru_step_backward, gru_step_forward
+from .layers import (
+    embedding_backward,
+    embedding_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+)
+from .losses import log_softmax, perplexity, softmax, temporal_softmax_cross_entropy
+from .lstm import lstm_backward, lstm_forward, lstm_init, lstm_step_backward, lstm_step_forward
+from .optim import SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value
+from .peephole import (
+    peephole_lstm_backward,
+    peephole_lstm_forward,
+    peephole_lstm_step_backward,
+    peephole_lstm_step_forward,
+)
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from .tbptt import Chunk, tbptt_chunks, truncated_bptt
 
 __all__ = [
+    # activations and gradient checking
     "sigmoid", "tanh", "relu",
     "gradcheck", "numerical_gradient", "rel_error",
+    # cells
     "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+    "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "lstm_init",
+    "peephole_lstm_step_forward", "peephole_lstm_step_backward",
+    "peephole_lstm_forward", "peephole_lstm_backward",
+    "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward",
+    # around them
+    "embedding_forward", "embedding_backward",
+    "temporal_affine_forward", "temporal_affine_backward",
+    "log_softmax", "softmax", "temporal_softmax_cross_entropy", "perplexity",
+    "clip_grad_value", "clip_grad_norm", "SGD", "Adagrad", "Adam",
+    "Chunk", "tbptt_chunks", "truncated_bptt",
 ]
