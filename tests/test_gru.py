@@ -26,17 +26,6 @@ def make(rng, N, T, D, H, dtype=np.float64):
     return x, h0, Wx, Wh, bx, bh
 
 
-def fd(loss, arr, h=2e-3):
-    """Central differences (conftest.central_diff) at steps h/2 and h, Richardson-extrapolated.
-
-    The gates' sigmoids make many gradient entries tiny (1e-5), where the rounding
-    error of a plain central difference with step 1e-6 (about eps |loss| / h ~ 1e-10)
-    is a large *relative* error; cancelling the O(h^2) term lets the step be 1000
-    times larger, so the estimate is good to about 1e-12 absolute.
-    """
-    return (4 * central_diff(loss, arr, h / 2) - central_diff(loss, arr, h)) / 3
-
-
 def maxabs(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
 
@@ -196,7 +185,7 @@ def test_step_backward_matches_finite_differences(rng, form):
     _, cache = gru_step_forward(*args, form=form)
     grads = gru_step_backward(d, cache)
     for arr, g in zip(args, grads, strict=True):
-        assert max_rel_error(fd(loss, arr), g) <= 1e-7
+        assert max_rel_error(central_diff(loss, arr), g) <= 1e-7
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -211,7 +200,7 @@ def test_sequence_backward_matches_finite_differences(rng, form):
     _, cache = gru_forward(*args, form=form)
     grads = gru_backward(dh, cache)
     for arr, g in zip(args, grads, strict=True):
-        assert max_rel_error(fd(loss, arr), g) <= 1e-7
+        assert max_rel_error(central_diff(loss, arr), g) <= 1e-7
 
 
 # --------------------------------------------------------------------------- the two forms
