@@ -1,0 +1,394 @@
+"""Tests of ``rnncourse.torch.functional``: one recurrent layer as a function.
+
+References: ``torch.nn.RNN/LSTM/GRU`` with the same weights (also on packed
+inputs), ``torch.autograd.gradcheck`` of the custom backward, and for the
+peephole LSTM a per-step autograd transcription of Gers & Schmidhuber (2000)
+written here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+
+from rnncourse.torch.functional import (  # noqa: E402
+    gru_layer,
+    lstm_layer,
+    peephole_lstm_layer,
+    rnn_layer,
+)
+
+F64, F32 = torch.float64, torch.float32
+TOL = {F64: 1e-10, F32: 1e-5}
+T, N, D, H = 5, 4, 3, 6
+LENGTHS = [5, 5, 3, 1]  # decreasing, as pack_padded_sequence wants by default
+
+KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru"]
+
+
+def make_ref(kind: str, bias: bool, dtype: torch.dtype, seed: int = 0, d: int = D,
+             h: int = H) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    if kind.startswith("rnn"):
+        m = torch.nn.RNN(d, h, nonlinearity=kind[4:], bias=bias)
+    else:
+        m = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](d, h, bias=bias)
+    return m.to(dtype)
+
+
+def weights(m: torch.nn.Module, bias: bool) -> list:
+    ws = [m.weight_ih_l0, m.weight_hh_l0]
+    return ws + ([m.bias_ih_l0, m.bias_hh_l0] if bias else [None, None])
+
+
+def inputs(dtype: torch.dtype, seed: int = 1, device: str = "cpu", t: int = T, n: int = N,
+           d: int = D, h: int = H):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(t, n, d, generator=g, dtype=dtype).to(device).requires_grad_()
+    h0 = torch.randn(n, h, generator=g, dtype=dtype).to(device).requires_grad_()
+    c0 = torch.randn(n, h, generator=g, dtype=dtype).to(device).requires_grad_()
+    return x, h0, c0
+
+
+def call_ours(kind, x, h0, c0, ws, batch_sizes=None):
+    """Our layer; returns ``out, h_n, c_n`` (``c_n`` None without a cell)."""
+    if kind.startswith("rnn"):
+        out, h = rnn_layer(x, h0, *ws, nonlinearity=kind[4:], batch_sizes=batch_sizes)
+        return out, h, None
+    if kind == "lstm":
+        return lstm_layer(x, h0, c0, *ws, batch_sizes=batch_sizes)
+    out, h = gru_layer(x, h0, *ws, batch_sizes=batch_sizes)
+    return out, h, None
+
+
+def call_ref(kind, m, x, h0, c0, lengths=None):
+    """torch.nn, padded back if ``lengths`` packs the input."""
+    inp = x if lengths is None else pack_padded_sequence(x, torch.tensor(lengths))
+    state = (h0[None], c0[None]) if kind == "lstm" else h0[None]
+    out, state = m(inp, state)
+    if lengths is not None:
+        out, _ = pad_packed_sequence(out, total_length=x.shape[0])
+    if kind == "lstm":
+        return out, state[0][0], state[1][0]
+    return out, state[0], None
+
+
+def loss_of(out, h, c, seed: int = 2):
+    """A scalar that weighs every output differently, so all gradients are exercised."""
+    g = torch.Generator().manual_seed(seed)
+    total = (out * torch.randn(out.shape, generator=g, dtype=out.dtype).to(out.device)).sum()
+    total = total + (h * torch.randn(h.shape, generator=g, dtype=h.dtype).to(h.device)).sum()
+    if c is not None:
+        total = total + (c * torch.randn(c.shape, generator=g, dtype=c.dtype).to(c.device)).sum()
+    return total
+
+
+def grads(loss, tensors):
+    return torch.autograd.grad(loss, [t for t in tensors if t is not None])
+
+
+def assert_close(a, b, tol, what=""):
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    err = (a - b).abs().max().item() if a.numel() else 0.0
+    assert err <= tol, f"{what}: max abs error {err:.3g} > {tol:g}"
+
+
+def compare(kind, bias, dtype, lengths=None):
+    m = make_ref(kind, bias, dtype)
+    ws = weights(m, bias)
+    x, h0, c0 = inputs(dtype)
+    uses_c = kind == "lstm"
+    wrt = [x, h0] + ([c0] if uses_c else []) + ws
+    ref = call_ref(kind, m, x, h0, c0, lengths)
+    batch_sizes = None
+    if lengths is not None:
+        batch_sizes = pack_padded_sequence(x, torch.tensor(lengths)).batch_sizes
+    ours = call_ours(kind, x, h0, c0, ws, batch_sizes)
+    tol = TOL[dtype]
+    for name, a, b in zip(("out", "h_n", "c_n"), ours, ref, strict=True):
+        if b is not None:
+            assert_close(a, b, tol, name)
+    g_ours = grads(loss_of(*ours), wrt)
+    g_ref = grads(loss_of(*ref), wrt)
+    names = ["x", "h0"] + (["c0"] if uses_c else []) + ["w_ih", "w_hh", "b_ih", "b_hh"]
+    for name, a, b in zip(names, g_ours, g_ref, strict=False):
+        assert_close(a, b, tol, "grad " + name)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_matches_torch_nn(kind, bias, dtype):
+    compare(kind, bias, dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_packed_matches_torch_nn(kind, bias, dtype):
+    compare(kind, bias, dtype, lengths=LENGTHS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_packed_equal_lengths_matches_torch_nn(kind):
+    compare(kind, True, F64, lengths=[T] * N)
+
+
+@given(
+    kind=st.sampled_from(KINDS), bias=st.booleans(), d=st.integers(1, 4), h=st.integers(1, 4),
+    lengths=st.lists(st.integers(1, 5), min_size=1, max_size=4), seed=st.integers(0, 2**16),
+)
+def test_random_lengths_match_torch_nn(kind, bias, d, h, lengths, seed):
+    lengths = sorted(lengths, reverse=True)
+    t, n = lengths[0], len(lengths)
+    m = make_ref(kind, bias, F64, seed=seed, d=d, h=h)
+    ws = weights(m, bias)
+    x, h0, c0 = inputs(F64, seed=seed + 1, t=t, n=n, d=d, h=h)
+    bs = pack_padded_sequence(x, torch.tensor(lengths)).batch_sizes
+    ours = call_ours(kind, x, h0, c0, ws, bs)
+    ref = call_ref(kind, m, x, h0, c0, lengths)
+    for a, b in zip(ours, ref, strict=True):
+        if b is not None:
+            assert_close(a, b, 1e-10)
+    wrt = [x, h0] + ([c0] if kind == "lstm" else []) + ws
+    for a, b in zip(grads(loss_of(*ours), wrt), grads(loss_of(*ref), wrt), strict=False):
+        assert_close(a, b, 1e-10, "grad")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("which", ["x", "w_hh", "w_ih", "b_hh"])
+def test_only_some_inputs_require_grad(kind, which):
+    """Each needs_input_grad branch of the custom backward, against torch.nn."""
+    m = make_ref(kind, True, F64)
+    for p in m.parameters():
+        p.requires_grad_(False)
+    x, h0, c0 = (a.detach() for a in inputs(F64))
+    target = {"x": x, "w_hh": m.weight_hh_l0, "w_ih": m.weight_ih_l0, "b_hh": m.bias_hh_l0}[which]
+    target.requires_grad_()
+    (g_ours,) = grads(loss_of(*call_ours(kind, x, h0, c0, weights(m, True))), [target])
+    (g_ref,) = grads(loss_of(*call_ref(kind, m, x, h0, c0)), [target])
+    assert_close(g_ours, g_ref, 1e-10)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_non_contiguous_input(kind):
+    """A batch-first tensor transposed to time-major, as a module would pass it."""
+    m = make_ref(kind, True, F64)
+    x, h0, c0 = inputs(F64)
+    x_bf = x.detach().transpose(0, 1).contiguous().requires_grad_()
+    ours = call_ours(kind, x_bf.transpose(0, 1), h0, c0, weights(m, True))
+    ref = call_ref(kind, m, x_bf.transpose(0, 1), h0, c0)
+    for a, b in zip(ours, ref, strict=True):
+        if b is not None:
+            assert_close(a, b, 1e-10)
+    (g_ours,) = grads(loss_of(*ours), [x_bf])
+    (g_ref,) = grads(loss_of(*ref), [x_bf])
+    assert_close(g_ours, g_ref, 1e-10)
+
+
+def test_packed_outputs_are_zero_past_each_length():
+    m = make_ref("lstm", True, F64)
+    x, h0, c0 = inputs(F64)
+    bs = pack_padded_sequence(x, torch.tensor(LENGTHS)).batch_sizes
+    out, _, _ = lstm_layer(x, h0, c0, *weights(m, True), batch_sizes=bs)
+    for j, n in enumerate(LENGTHS):
+        assert torch.all(out[n:, j] == 0)
+
+
+# --------------------------------------------------------------------------- peephole
+
+
+def naive_peephole(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, lengths=None):
+    """Gers & Schmidhuber (2000), one step and one sequence at a time, plain autograd."""
+    p_i, p_f, p_o = w_peep
+    W_i, W_f, W_g, W_o = w_ih.chunk(4)
+    U_i, U_f, U_g, U_o = w_hh.chunk(4)
+    b = (b_ih + b_hh).chunk(4) if b_ih is not None else [0.0] * 4
+    outs, hs, cs = [], [], []
+    for j in range(x.shape[1]):
+        h, c = h0[j], c0[j]
+        steps = x.shape[0] if lengths is None else lengths[j]
+        seq = []
+        for t in range(steps):
+            xt = x[t, j]
+            i = torch.sigmoid(W_i @ xt + U_i @ h + b[0] + p_i * c)
+            f = torch.sigmoid(W_f @ xt + U_f @ h + b[1] + p_f * c)
+            g = torch.tanh(W_g @ xt + U_g @ h + b[2])
+            c = f * c + i * g
+            o = torch.sigmoid(W_o @ xt + U_o @ h + b[3] + p_o * c)
+            h = o * torch.tanh(c)
+            seq.append(h)
+        seq += [torch.zeros_like(h)] * (x.shape[0] - steps)
+        outs.append(torch.stack(seq))
+        hs.append(h)
+        cs.append(c)
+    return torch.stack(outs, dim=1), torch.stack(hs), torch.stack(cs)
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["full", "packed"])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+def test_peephole_matches_naive_transcription(bias, packed):
+    m = make_ref("lstm", bias, F64)
+    ws = weights(m, bias)
+    torch.manual_seed(3)
+    w_peep = (0.5 * torch.randn(3, H, dtype=F64)).requires_grad_()
+    x, h0, c0 = inputs(F64)
+    lengths = LENGTHS if packed else None
+    bs = pack_padded_sequence(x, torch.tensor(LENGTHS)).batch_sizes if packed else None
+    ours = peephole_lstm_layer(x, h0, c0, *ws, w_peep, batch_sizes=bs)
+    ref = naive_peephole(x, h0, c0, *ws, w_peep, lengths=lengths)
+    for name, a, b in zip(("out", "h_n", "c_n"), ours, ref, strict=True):
+        assert_close(a, b, 1e-12, name)
+    wrt = [x, h0, c0, *ws, w_peep]
+    for a, b in zip(grads(loss_of(*ours), wrt), grads(loss_of(*ref), wrt), strict=True):
+        assert_close(a, b, 1e-12, "grad")
+
+
+def test_peephole_with_zero_peepholes_is_torch_lstm():
+    m = make_ref("lstm", True, F64)
+    ws = weights(m, True)
+    x, h0, c0 = inputs(F64)
+    w_peep = torch.zeros(3, H, dtype=F64, requires_grad=True)
+    ours = peephole_lstm_layer(x, h0, c0, *ws, w_peep)
+    ref = call_ref("lstm", m, x, h0, c0)
+    for a, b in zip(ours, ref, strict=True):
+        assert_close(a, b, 1e-10)
+    wrt = [x, h0, c0, *ws]
+    for a, b in zip(grads(loss_of(*ours), wrt), grads(loss_of(*ref), wrt), strict=True):
+        assert_close(a, b, 1e-10, "grad")
+
+
+# --------------------------------------------------------------------------- gradcheck
+
+
+def small_case(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+
+    def r(*shape):
+        return (0.5 * torch.randn(*shape, generator=g, dtype=F64)).requires_grad_()
+
+    t, n, d, h = 4, 3, 2, 3
+    return r, t, n, d, h
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["full", "packed"])
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "lstm", "gru", "peephole"])
+def test_gradcheck(kind, packed):
+    r, t, n, d, h = small_case()
+    bs = torch.tensor([3, 2, 2, 1]) if packed else None
+    x, h0, c0 = r(t, n, d), r(n, h), r(n, h)
+    G = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "peephole": 4}[kind]
+    w_ih, w_hh, b_ih, b_hh = r(G * h, d), r(G * h, h), r(G * h), r(G * h)
+    if kind.startswith("rnn"):
+        def f(x, h0, w_ih, w_hh, b_ih, b_hh):
+            return rnn_layer(x, h0, w_ih, w_hh, b_ih, b_hh, kind[4:], batch_sizes=bs)
+        args = (x, h0, w_ih, w_hh, b_ih, b_hh)
+    elif kind == "lstm":
+        def f(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+            return lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bs)
+        args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    elif kind == "gru":
+        def f(x, h0, w_ih, w_hh, b_ih, b_hh):
+            return gru_layer(x, h0, w_ih, w_hh, b_ih, b_hh, batch_sizes=bs)
+        args = (x, h0, w_ih, w_hh, b_ih, b_hh)
+    else:
+        w_peep = r(3, h)
+
+        def f(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep):
+            return peephole_lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep,
+                                       batch_sizes=bs)
+        args = (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep)
+    assert torch.autograd.gradcheck(f, args, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_gradcheck_without_bias(kind):
+    r, t, n, d, h = small_case(1)
+    G = 4 if kind == "lstm" else 3
+    x, h0, c0, w_ih, w_hh = r(t, n, d), r(n, h), r(n, h), r(G * h, d), r(G * h, h)
+    if kind == "lstm":
+        assert torch.autograd.gradcheck(
+            lambda *a: lstm_layer(*a, None, None), (x, h0, c0, w_ih, w_hh))
+    else:
+        assert torch.autograd.gradcheck(lambda *a: gru_layer(*a, None, None), (x, h0, w_ih, w_hh))
+
+
+def test_inputs_without_grad_get_none():
+    m = make_ref("lstm", True, F64)
+    x, h0, c0 = (t.detach() for t in inputs(F64))
+    out, h, c = lstm_layer(x, h0, c0, *weights(m, True))
+    loss_of(out, h, c).backward()
+    assert x.grad is None and h0.grad is None
+    assert m.weight_hh_l0.grad is not None and m.bias_ih_l0.grad is not None
+
+
+def test_double_backward_is_refused():
+    m = make_ref("gru", True, F64)
+    x, h0, _ = inputs(F64)
+    out, h = gru_layer(x, h0, *weights(m, True))
+    with pytest.raises(RuntimeError, match="double backward"):
+        torch.autograd.grad(out.sum(), x, create_graph=True)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_bad_shapes_raise_clear_errors():
+    m = make_ref("lstm", True, F64)
+    ws = weights(m, True)
+    x, h0, c0 = inputs(F64)
+    with pytest.raises(ValueError, match="x must be"):
+        lstm_layer(x[0], h0, c0, *ws)
+    with pytest.raises(ValueError, match="c0 must be"):
+        lstm_layer(x, h0, c0[:, :2], *ws)
+    with pytest.raises(ValueError, match="w_ih must be"):
+        gru_layer(x, h0, ws[0][: 3 * H, :2], ws[1][: 3 * H], None, None)
+    with pytest.raises(ValueError, match="w_hh must be"):
+        gru_layer(x, h0, ws[0][: 3 * H], ws[1], None, None)
+    with pytest.raises(ValueError, match="b_hh must be"):
+        lstm_layer(x, h0, c0, ws[0], ws[1], ws[2], ws[3][:H])
+    with pytest.raises(ValueError, match="w_peep must be"):
+        peephole_lstm_layer(x, h0, c0, *ws, torch.zeros(4, H, dtype=F64))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        rnn_layer(x, h0, ws[0][:H], ws[1][:H, :H], None, None, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="batch_sizes"):
+        lstm_layer(x, h0, c0, *ws, batch_sizes=torch.tensor([4, 3]))
+    with pytest.raises(ValueError, match="batch_sizes"):
+        lstm_layer(x, h0, c0, *ws, batch_sizes=torch.tensor([4, 3, 4, 1, 1]))
+
+
+# --------------------------------------------------------------------------- CUDA
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+@pytest.mark.parametrize("packed", [False, True], ids=["full", "packed"])
+@pytest.mark.parametrize("kind", KINDS + ["peephole"])
+def test_cuda_matches_cpu(kind, packed):
+    bs = pack_padded_sequence(torch.zeros(T, N, 1), torch.tensor(LENGTHS)).batch_sizes
+    bs = bs if packed else None
+    results = []
+    for device in ("cpu", "cuda"):
+        m = make_ref("lstm" if kind == "peephole" else kind, True, F64).to(device)
+        ws = weights(m, True)
+        x, h0, c0 = inputs(F64, device=device)
+        wrt = [x, h0, c0, *ws]
+        if kind == "peephole":
+            torch.manual_seed(3)
+            w_peep = torch.randn(3, H, dtype=F64).to(device).requires_grad_()
+            res = peephole_lstm_layer(x, h0, c0, *ws, w_peep, batch_sizes=bs)
+            wrt.append(w_peep)
+        else:
+            res = call_ours(kind, x, h0, c0, ws, bs)
+            if kind != "lstm":
+                wrt = [a for a in wrt if a is not c0]
+        for a in res:
+            assert a is None or a.device.type == device
+        gs = grads(loss_of(*res), wrt)
+        results.append([a.cpu() for a in res if a is not None] + [g.cpu() for g in gs])
+    for a, b in zip(*results, strict=True):
+        assert_close(a, b, 1e-10)
