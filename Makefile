@@ -37,12 +37,13 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Book built: open _build/html/index.html"
 
-# Lint, then the package tests and every book notebook re-executed by nbval
-# (outputs must still match), then the book build with warnings as errors.
+# The book build first (warnings are errors), then lint, then the package tests
+# and every notebook re-executed by nbval (stored outputs must still match).
+# pytest runs last so that its summary line closes the output.
 test: $(STAMP)
+	$(MAKE) --no-print-directory book
 	$(BIN)/ruff check rnncourse tests
 	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
-	$(MAKE) --no-print-directory book
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q tests
