@@ -35,7 +35,9 @@ single step and in a sequence, so it lives in two private helpers,
 plus the input projection ``x_t Wx + b`` of every time step, computed in one
 product before the loop; ``lstm_backward`` runs the step backward from
 ``t = T-1`` down to ``0`` and leaves the weight gradients, sums over time, to
-single large products after the loop.  The peephole variant
+single large products after the loop.  Inside, the sequence functions keep
+their arrays time-major, ``(T, N, .)``, so that each step touches one
+contiguous block of memory; inputs and outputs stay batch-first.  The peephole variant
 (:mod:`rnncourse.numpy.peephole`) reuses these pieces.
 """
 
@@ -64,20 +66,25 @@ def _blocks(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
 
 def _cell_forward(
     a: np.ndarray, prev_c: np.ndarray,
+    next_c: np.ndarray | None = None, next_h: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pre-activations ``a: (N, 4H)`` and ``c_{t-1}`` -> ``(gates, c_t, h_t)``.
 
-    ``gates: (N, 4H)`` holds ``[i | f | g | o]`` after their nonlinearities:
-    with ``c_{t-1}`` and ``c_t`` it is all the backward pass needs.
+    The gates are computed *in place*: the returned ``gates`` is ``a`` itself,
+    now holding ``[i | f | g | o]`` after their nonlinearities (with ``c_{t-1}``
+    and ``c_t`` that is all the backward pass needs).  ``next_c`` and ``next_h``
+    are optional output buffers.
     """
-    a_i, a_f, a_g, a_o = _blocks(a)
-    i = sigmoid(a_i)
-    f = sigmoid(a_f)
-    g = np.tanh(a_g)
-    o = sigmoid(a_o)
-    next_c = f * prev_c + i * g
-    next_h = o * np.tanh(next_c)
-    return np.concatenate([i, f, g, o], axis=-1), next_c, next_h
+    i, f, g, o = _blocks(a)
+    sigmoid(i, out=i)
+    sigmoid(f, out=f)
+    np.tanh(g, out=g)
+    sigmoid(o, out=o)
+    next_c = np.multiply(f, prev_c, out=next_c)
+    next_c += i * g
+    next_h = np.tanh(next_c, out=next_h)
+    next_h *= o
+    return a, next_c, next_h
 
 
 def _output_backward(
@@ -111,13 +118,16 @@ def _memory_backward(
 
 def _cell_backward(
     dnext_h: np.ndarray, dnext_c: np.ndarray, gates: np.ndarray, prev_c: np.ndarray,
-    next_c: np.ndarray,
+    next_c: np.ndarray, out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of :func:`_cell_forward`: return ``(da: (N, 4H), dprev_c: (N, H))``."""
+    """Gradient of :func:`_cell_forward`: return ``(da: (N, 4H), dprev_c: (N, H))``.
+
+    ``out`` is an optional ``(N, 4H)`` buffer for ``da``.
+    """
     i, f, g, o = _blocks(gates)
     da_o, dc = _output_backward(dnext_h, dnext_c, o, next_c)
     da_i, da_f, da_g, dprev_c = _memory_backward(dc, i, f, g, prev_c)
-    return np.concatenate([da_i, da_f, da_g, da_o], axis=-1), dprev_c
+    return np.concatenate([da_i, da_f, da_g, da_o], axis=-1, out=out), dprev_c
 
 
 def _projection_backward(
@@ -242,18 +252,23 @@ def lstm_forward(
         where, dict(x=x, h0=h0, c0=c0, Wx=Wx, Wh=Wh, b=b),
         dict(x=("N", "T", "D"), h0=("N", "H"), c0=("N", "H"), **_WEIGHT_SPECS),
     )
-    N, T, _ = x.shape
+    N, T, D = x.shape
     H = h0.shape[1]
-    xa = x @ Wx + b  # (N, T, 4H): x_t Wx + b for every t at once
-    gates = np.empty_like(xa)
-    h = np.empty((N, T, H), dtype=xa.dtype)
-    c = np.empty((N, T, H), dtype=xa.dtype)
-    prev_h, prev_c = h0, c0
+    # Inside, arrays are time-major, (T, N, .), so that every step reads and
+    # writes one contiguous block.  hs[t] is h_{t-1}: hs[0] = h0, hs[t+1] = h_t.
+    xt = np.ascontiguousarray(x.transpose(1, 0, 2))
+    gates = (xt.reshape(T * N, D) @ Wx).reshape(T, N, 4 * H)  # x_t Wx, all t at once
+    gates += b
+    hs = np.empty((T + 1, N, H), dtype=gates.dtype)
+    cs = np.empty((T + 1, N, H), dtype=gates.dtype)
+    hs[0], cs[0] = h0, c0
     for t in range(T):
-        gates[:, t], c[:, t], h[:, t] = _cell_forward(xa[:, t] + prev_h @ Wh, prev_c)
-        prev_h, prev_c = h[:, t], c[:, t]
-    c_T = prev_c.copy()
-    cache = dict(kind="lstm", x=x, h0=h0, c0=c0, Wx=Wx, Wh=Wh, gates=gates, c=c, h=h)
+        a = gates[t]
+        a += hs[t] @ Wh  # the pre-activations of step t, turned into gates in place
+        _cell_forward(a, cs[t], next_c=cs[t + 1], next_h=hs[t + 1])
+    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # back to (N, T, H)
+    c_T = cs[T].copy()
+    cache = dict(kind="lstm", xt=xt, Wx=Wx, Wh=Wh, gates=gates, hs=hs, cs=cs)
     return h, c_T, cache
 
 
@@ -277,20 +292,26 @@ def lstm_backward(
     """
     where = "lstm_backward"
     ca = get_cache(where, cache, "lstm")
-    h, c, gates, h0, c0 = ca["h"], ca["c"], ca["gates"], ca["h0"], ca["c0"]
-    dh = upstream(where, "dh", dh, h)
-    dprev_c = _final_upstream(where, dc_T, c0)
-    T = h.shape[1]
-    c_prev = _shifted(c0, c)  # c_{t-1} for every t
+    hs, cs, gates, xt = ca["hs"], ca["cs"], ca["gates"], ca["xt"]
+    T, N, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    dh = upstream(where, "dh", dh, np.empty((N, T, H), dtype=hs.dtype))
+    dprev_c = _final_upstream(where, dc_T, cs[0])
+    dht = dh.transpose(1, 0, 2)  # (T, N, H) view
+    WhT = np.ascontiguousarray(ca["Wh"].T)  # a contiguous copy: far faster products
     da = np.empty_like(gates)  # gradient w.r.t. the pre-activations a_t, every t
-    dprev_h = np.zeros_like(h0)
+    dprev_h = np.zeros_like(hs[0])
     for t in reversed(range(T)):
         # h_t and c_t receive gradient from the outputs and from step t+1.
-        da[:, t], dprev_c = _cell_backward(dh[:, t] + dprev_h, dprev_c, gates[:, t],
-                                           c_prev[:, t], c[:, t])
-        dprev_h = da[:, t] @ ca["Wh"].T
-    dx, dWx, dWh, db = _projection_backward(da, ca["x"], _shifted(h0, h), ca["Wx"])
-    return dx, dprev_h, dprev_c, dWx, dWh, db
+        _, dprev_c = _cell_backward(dht[t] + dprev_h, dprev_c, gates[t], cs[t], cs[t + 1],
+                                    out=da[t])
+        dprev_h = da[t] @ WhT
+    # The sums over time: one product each over all T*N rows.
+    da2 = da.reshape(T * N, 4 * H)
+    dWx = xt.reshape(T * N, -1).T @ da2
+    dWh = hs[:-1].reshape(T * N, H).T @ da2
+    db = da2.sum(axis=0)
+    dx = (da2 @ np.ascontiguousarray(ca["Wx"].T)).reshape(T, N, -1).transpose(1, 0, 2)
+    return np.ascontiguousarray(dx), dprev_h, dprev_c, dWx, dWh, db
 
 
 # --------------------------------------------------------------------------- initialisation

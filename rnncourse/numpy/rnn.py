@@ -147,10 +147,11 @@ def rnn_backward(
     N, T, H = h.shape
     da = np.empty_like(h)  # gradient w.r.t. the pre-activation a_t, every t
     dprev_h = np.zeros_like(h0)
+    WhT = np.ascontiguousarray(Wh.T)  # a contiguous copy: far faster products in the loop
     for t in reversed(range(T)):
         # h_t receives gradient from its output and from h_{t+1}.
         da[:, t] = (dh[:, t] + dprev_h) * activation_grad(c["nonlinearity"], h[:, t])
-        dprev_h = da[:, t] @ Wh.T
+        dprev_h = da[:, t] @ WhT
     dh0 = dprev_h
     # Sums over time as single products over the flattened (N*T) axis.
     h_prev = np.concatenate([h0[:, None, :], h[:, :-1]], axis=1)  # h_{t-1} for every t
