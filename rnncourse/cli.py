@@ -5,6 +5,9 @@ its arguments and one ``cmd_*`` function that runs it and returns the exit
 status.  ::
 
     rnncourse params rnn --input 234 --hidden 1024 512 --output 15 --no-bias
+    rnncourse exercises [--check]                     # solutions/ -> exercises/
+    rnncourse grade exercises/*.ipynb --json results.json
+    rnncourse grade class/ --csv grades.csv --jobs 8  # a folder of student folders
     rnncourse --version
 
 Errors (bad arguments, impossible sizes) print one line on stderr and exit
@@ -14,8 +17,12 @@ with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from . import __version__
@@ -39,6 +46,28 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def percent(text: str) -> float:
+    """argparse type: a number from 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
     return value
 
 
@@ -78,6 +107,145 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- rnncourse exercises
+
+
+def add_exercises(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "exercises", help="generate the exercise notebooks from the solutions",
+        description="Write exercises/X.ipynb for every solutions/X.ipynb: solution regions "
+                    "become '# YOUR CODE HERE' + 'raise NotImplementedError()', hidden tests "
+                    "are removed, outputs cleared.",
+    )
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit with status 1 if exercises/ is not up to date")
+    p.add_argument("--solutions", type=Path, default=Path("solutions"), metavar="DIR",
+                   help="the solution notebooks (default: solutions)")
+    p.add_argument("--out", type=Path, default=Path("exercises"), metavar="DIR",
+                   help="where the exercise notebooks go (default: exercises)")
+    p.set_defaults(func=cmd_exercises)
+
+
+def cmd_exercises(args: argparse.Namespace) -> int:
+    from .grading.generate import generate_exercises
+
+    drift = generate_exercises(args.solutions, args.out, check=args.check)
+    for path in drift.changed:
+        print(f"{path} is out of date (run: rnncourse exercises)" if args.check
+              else f"wrote {path}")
+    for path in drift.stale:
+        print(f"{path} has no solution notebook in {args.solutions}", file=sys.stderr)
+    if args.check:
+        if drift:
+            return 1
+        print(f"{args.out} is up to date with {args.solutions}")
+    elif not drift.changed:
+        print(f"{args.out} is already up to date")
+    return 0
+
+
+# --------------------------------------------------------------------------- rnncourse grade
+
+
+def add_grade(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "grade", help="grade exercise notebooks, each exercise in a sandboxed process",
+        description="Grade notebooks: every exercise runs in its own sandboxed process, its "
+                    "results are compared with the reference outside it. SUBMISSION is a "
+                    "notebook (all notebooks given are one submission), a student's folder of "
+                    "notebooks, or a class folder whose subfolders are the students'. The exit "
+                    "status is 0 when grading ran (see --fail-under), 2 on errors.",
+    )
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="notebook files, a student's folder, or a class folder")
+    p.add_argument("--tests", type=Path, metavar="DIR",
+                   help="folder of private checks (<notebook>.py) replacing the packaged ones")
+    p.add_argument("--timeout", type=positive_float, default=10.0, metavar="S",
+                   help="seconds per exercise (default: 10)")
+    p.add_argument("--memory", type=positive_int, default=512, metavar="MB",
+                   help="memory per exercise, in MB (default: 512)")
+    p.add_argument("--max-output", type=positive_float, default=1.0, metavar="MB",
+                   help="output (stdout + stderr) per exercise, in MB (default: 1)")
+    p.add_argument("--jobs", "-j", type=positive_int, metavar="N",
+                   help="sandboxes run at a time (default: one per CPU core)")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="write the results in Gradescope's results.json format")
+    p.add_argument("--csv", type=Path, metavar="FILE",
+                   help="write a gradebook: one row per submission, one column per exercise")
+    p.add_argument("--fail-under", type=percent, metavar="PERCENT",
+                   help="exit with status 1 if a submission scores below PERCENT of its points")
+    p.add_argument("--classroom", action="store_true",
+                   help="write GitHub Classroom's result (for autograding-grading-reporter) "
+                        "to $GITHUB_OUTPUT as 'result'")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="details for every submission, not only a summary line")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_grade)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grading import report
+    from .grading.engine import GradeError, Options, find_submissions, grade
+    from .grading.runner import Limits
+
+    if args.tests is not None and not args.tests.is_dir():
+        raise ValueError(f"--tests {args.tests}: not a directory")
+    try:
+        submissions = find_submissions(args.submissions)
+        inputs = {p.resolve() for s in submissions for p in s.notebooks}
+        for out in (args.json, args.csv):
+            if out is not None and out.resolve() in inputs:
+                raise GradeError(f"refusing to overwrite the submission {out}")
+        if args.classroom and len(submissions) != 1:
+            raise GradeError("--classroom grades exactly one submission")
+        limits = Limits(timeout=args.timeout, memory_mb=args.memory,
+                        max_output=int(args.max_output * (1 << 20)))
+        results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
+                                             tests_dir=args.tests))
+    except GradeError as exc:
+        raise ValueError(str(exc)) from None
+    if not args.quiet:
+        print(report.text(results, verbose=True if args.verbose else None), end="")
+    if args.json is not None:
+        args.json.write_text(json.dumps(report.json_report(results), indent=2) + "\n",
+                             encoding="utf-8")
+    if args.csv is not None:
+        args.csv.write_text(report.csv_text(results), encoding="utf-8")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(report.markdown(results))
+    if args.classroom:
+        record = base64.b64encode(json.dumps(report.classroom(results[0])).encode()).decode()
+        target = os.environ.get("GITHUB_OUTPUT")
+        if target:
+            with open(target, "a", encoding="utf-8") as f:
+                f.write(f"result={record}\n")
+        else:
+            print(f"result={record}")
+    if args.fail_under is not None:
+        low = [r for r in results
+               if r.max_score and 100 * r.score / r.max_score < args.fail_under]
+        if low:
+            print(f"{len(low)} submission(s) below {args.fail_under:g}%: "
+                  + ", ".join(r.name for r in low[:10]), file=sys.stderr)
+            return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def add_bench(commands: argparse._SubParsersAction) -> None:
+    from . import bench  # standard library and NumPy only; torch loads in the workers
+
+    bench.add_arguments(commands.add_parser(
+        "bench",
+        help="time forward+backward of the recurrent layers (NumPy, rnncourse.torch, torch.nn)",
+        description=(bench.__doc__ or "").strip().splitlines()[0],
+    ))
+
+
 # --------------------------------------------------------------------------- the dispatcher
 
 
@@ -89,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_params(commands)
+    add_exercises(commands)
+    add_grade(commands)
+    add_bench(commands)
     return parser
 
 

@@ -88,3 +88,10 @@ def test_python_dash_m_rnncourse():
     )
     assert out.returncode == 0, out.stderr
     assert "2,082,304" in out.stdout
+
+
+def test_bench_subcommand_is_wired(capsys):
+    from rnncourse.cli import main
+
+    assert main(["bench", "--shapes", "1,2,3"]) == 2
+    assert "bad shape '1,2,3'" in capsys.readouterr().err

@@ -1,0 +1,43 @@
+"""The autograder: exercises generated from solutions, graded in a sandbox.
+
+* :mod:`.spec` -- what is checked: one :class:`~.spec.Notebook` per exercise notebook,
+  in :mod:`.checks`;
+* :mod:`.generate` -- ``solutions/`` -> ``exercises/`` (``rnncourse exercises``);
+* :mod:`.notebook` -- reading a submitted notebook as data;
+* :mod:`.sandbox` -- the program that runs student code, one process per exercise;
+* :mod:`.runner` -- starting it with limits and reading back plain data;
+* :mod:`.compare` -- comparing with the reference, in the grader;
+* :mod:`.engine` -- the whole run, in parallel, and the scores (``rnncourse grade``);
+* :mod:`.report` -- text, Gradescope / GitHub Classroom JSON, Markdown and CSV reports.
+
+The security model in one paragraph: the grader never imports, executes,
+evaluates or unpickles anything from a submission. It reads the notebook as
+JSON, gives the source text of the graded cells to a fresh sandbox process per
+exercise (isolated Python, resource limits, a kernel seccomp filter on Linux,
+and an audit hook that blocks ``rnncourse``, the checks, the network,
+processes and writes outside its directory), gets back numbers only, and
+compares them with the reference that it computes itself. Nothing the
+submission does decides its score or the grader's exit status.
+"""
+
+from .engine import (
+    ExerciseResult,
+    GradeError,
+    NotebookResult,
+    Options,
+    Submission,
+    SubmissionResult,
+    find_submissions,
+    grade,
+    grade_paths,
+)
+from .generate import GenerateError, generate_exercises
+from .runner import Limits
+from .spec import Exercise, Notebook
+
+__all__ = [
+    "Exercise", "Notebook",
+    "Limits", "Options", "Submission", "find_submissions", "grade", "grade_paths",
+    "ExerciseResult", "NotebookResult", "SubmissionResult", "GradeError",
+    "GenerateError", "generate_exercises",
+]

@@ -1,0 +1,546 @@
+"""Grading submissions: find the notebooks, compute the references, run the sandboxes, score.
+
+The whole flow, for every submission and every exercise of its notebooks:
+
+1. the notebook is parsed as JSON in the grader (:mod:`.notebook`) and the
+   source text of the exercise's cell -- and of the cells it ``requires`` -- is
+   taken out;
+2. the cases and the reference outputs are computed once per notebook spec, in
+   the grader, with the spec's ``reference`` functions (:class:`Prepared`);
+3. one sandbox process per exercise runs the student's cells and the spec's
+   ``call`` on the cases (:func:`.runner.run_sandbox`), several at a time;
+4. what came back is compared with the reference (:mod:`.compare`) and turned
+   into points and a reason.
+
+Scoring is all or nothing per exercise: the points when every case agrees
+with the reference, else 0 with the reason for the first case that does not
+(and how many failed). Output on stderr (warnings) never costs points; a
+blocked operation (importing ``rnncourse``, reading the checks, writing
+outside the sandbox, starting processes, ...) always costs the exercise.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import checks
+from .compare import compare
+from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
+from .runner import Limits, SandboxRun, describe_exit, run_sandbox, trusted_paths
+from .sandbox import WRITE_FAILED, Unsupported, decode, encode
+from .spec import Exercise, Notebook
+
+__all__ = ["GradeError", "Options", "Submission", "ExerciseResult", "NotebookResult",
+           "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths"]
+
+
+class GradeError(Exception):
+    """The grader cannot run (bad arguments, broken checks); not a student's fault."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade: sandbox limits, parallelism and where the checks are."""
+
+    limits: Limits = field(default_factory=Limits)
+    jobs: int = 0  # sandboxes at a time; 0: one per CPU core
+    tests_dir: Path | None = None  # private checks that replace the packaged ones
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's work: a name and the notebook files to grade."""
+
+    name: str
+    notebooks: tuple[Path, ...]
+    follow_symlinks: bool = True
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class ExerciseResult:
+    """Points and reason for one exercise of one notebook."""
+
+    notebook: str
+    grade_id: str
+    function: str
+    description: str
+    max_points: float
+    points: float = 0.0
+    reason: str = ""  # one line; empty when the exercise passed
+    details: str = ""  # more lines for the student: their output, the failing line
+    seconds: float = 0.0
+    sandbox: str = ""  # how the sandbox was protected (seccomp state)
+
+    @property
+    def passed(self) -> bool:
+        return not self.reason
+
+
+@dataclass
+class NotebookResult:
+    """The exercises of one notebook file."""
+
+    name: str  # the checks' name, e.g. "ch02_rnn"
+    path: str
+    exercises: list[ExerciseResult]
+    note: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(e.points for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_points for e in self.exercises)
+
+
+@dataclass
+class SubmissionResult:
+    """All notebooks of one submission."""
+
+    name: str
+    notebooks: list[NotebookResult]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exercises(self) -> list[ExerciseResult]:
+        return [e for nb in self.notebooks for e in nb.exercises]
+
+    @property
+    def score(self) -> float:
+        return sum(nb.score for nb in self.notebooks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(nb.max_score for nb in self.notebooks)
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+def _notebooks_below(folder: Path, notes: list[str]) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".ipynb") and not name.startswith("."):
+                path = Path(root) / name
+                if path.is_symlink():
+                    notes.append(f"skipped {path}: a symbolic link (submit the notebook itself)")
+                else:
+                    found.append(path)
+    return found
+
+
+def find_submissions(paths: Sequence[str | os.PathLike]) -> list[Submission]:
+    """Submissions named on the command line.
+
+    * notebook files: together, one submission (a student grading their own work);
+    * a directory holding notebooks: one submission (its notebooks, at any depth);
+    * any other directory: a class; each subdirectory is one submission.
+    """
+    files: list[Path] = []
+    out: list[Submission] = []
+    for p in map(Path, paths):
+        if p.is_file():
+            if p.suffix != ".ipynb":
+                raise GradeError(f"{p} is not a notebook (.ipynb) file")
+            files.append(p)
+        elif p.is_dir():
+            if any(q.suffix == ".ipynb" and q.is_file() for q in p.iterdir()):
+                notes: list[str] = []
+                out.append(Submission(p.resolve().name, tuple(_notebooks_below(p, notes)), False,
+                                      tuple(notes)))
+                continue
+            for sub in sorted(q for q in p.iterdir() if q.is_dir() and not q.name.startswith(".")):
+                notes = []
+                if sub.is_symlink():
+                    continue
+                found = _notebooks_below(sub, notes)
+                if found or notes:
+                    out.append(Submission(sub.name, tuple(found), False, tuple(notes)))
+        else:
+            raise GradeError(f"{p} does not exist")
+    if files:
+        parents = {f.resolve().parent for f in files}
+        name = parents.pop().name if len(parents) == 1 else "submission"
+        out.insert(0, Submission(name, tuple(files)))
+    if not out:
+        raise GradeError("no notebooks to grade in " + ", ".join(map(str, paths)))
+    return out
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass
+class _PreparedExercise:
+    exercise: Exercise
+    case_nodes: list[dict]
+    case_npz: bytes
+    reference: list[Any]  # plain data, one per case (a tuple when several outputs)
+    shapes: list[str]  # "x (2, 3), prev_h (2, 4)" per case, for messages
+
+
+class Prepared:
+    """A notebook spec with its cases and reference outputs, computed once, in the grader."""
+
+    def __init__(self, spec: Notebook) -> None:
+        self.spec = spec
+        self.exercises = {ex.grade_id: self._prepare(ex) for ex in spec.exercises}
+
+    def _prepare(self, ex: Exercise) -> _PreparedExercise:
+        where = f"checks {self.spec.name}, exercise {ex.grade_id}"
+        cases = ex.cases(np.random.default_rng(self.spec.seed))
+        arrays: dict[str, np.ndarray] = {}
+        try:
+            nodes = [encode(c, arrays, f"case {i + 1}", prefix="c") for i, c in enumerate(cases)]
+        except Unsupported as exc:
+            raise GradeError(f"{where}: a case cannot be sent to the sandbox: {exc}") from None
+        if any(n["t"] != "dict" for n in nodes):
+            raise GradeError(f"{where}: every case must be a dict of variables")
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        scope: dict[str, Any] = {"__name__": "__grader__"}
+        exec(compile(self.spec.helpers, f"<helpers of {self.spec.name}>", "exec"), scope)
+        scope.update(self.spec.reference)
+        call = compile(ex.call, f"<{where}>", "eval")
+        reference = []
+        for i, case in enumerate(cases):
+            try:
+                value = eval(call, {**scope, **copy.deepcopy(case)})
+            except Exception as exc:
+                raise GradeError(f"{where}: the reference fails on case {i + 1}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+            reference.append(self._plain(value, ex, where))
+        shapes = [", ".join(f"{k} {np.shape(v)}" if isinstance(v, np.ndarray) else f"{k} = {v!r}"
+                            for k, v in c.items())[:300] for c in cases]
+        return _PreparedExercise(ex, nodes, buf.getvalue(), reference, shapes)
+
+    @staticmethod
+    def _plain(value: Any, ex: Exercise, where: str) -> Any:
+        """The reference output as plain data, normalised exactly as the sandbox does it."""
+        if len(ex.outputs) > 1 and (not isinstance(value, (tuple, list))
+                                    or len(value) != len(ex.outputs)):
+            raise GradeError(f"{where}: the reference returns {type(value).__name__}, "
+                             f"not {len(ex.outputs)} outputs")
+        arrays: dict[str, np.ndarray] = {}
+        try:
+            if len(ex.outputs) == 1:
+                return decode(encode(value, arrays, ex.outputs[0]), arrays)
+            pairs = zip(value, ex.outputs, strict=True)
+            return tuple(decode(encode(v, arrays, o), arrays) for v, o in pairs)
+        except Unsupported as exc:
+            raise GradeError(f"{where}: the reference output cannot be compared: {exc}") from None
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def _where(info: dict) -> str:
+    w = info.get("where")
+    if not isinstance(w, dict):
+        return ""
+    fn, line, text = w.get("function"), w.get("line"), w.get("text")
+    loc = f"in {fn}, " if isinstance(fn, str) and fn and fn != "<module>" else ""
+    loc += f"line {line} of its cell" if isinstance(line, int) else ""
+    if isinstance(text, str) and text:
+        loc += f": {text[:100]}"
+    return f" ({loc})" if loc else ""
+
+
+def _error_reason(info: Any, ex: Exercise, limits: Limits, while_: str = "") -> str:
+    if not isinstance(info, dict):
+        return "returned an unreadable result"
+    kind = str(info.get("type", "an exception"))[:80]
+    msg = str(info.get("message", ""))[:300]
+    raised_in = ""
+    w = info.get("where")
+    if isinstance(w, dict) and isinstance(w.get("function"), str) \
+            and w["function"] not in (ex.function, "<module>", ""):
+        raised_in = f" in {w['function']}"
+    if info.get("unsupported"):
+        return msg
+    if info.get("blocked"):  # also reported through the pipe, unless the student closed it
+        return msg.removeprefix("[blocked by the grader] ")
+    if info.get("not_implemented"):
+        return f"not implemented yet (NotImplementedError{raised_in})"
+    if info.get("exit"):
+        code = "" if msg == "None" else msg
+        return f"your code called sys.exit({code}){while_ or ' before returning'}"
+    if info.get("memory"):
+        return f"used more than {limits.memory_mb} MB of memory"
+    return f"raised {kind}: {msg}{while_}{_where(info)}"
+
+
+def _crash_reason(run: SandboxRun, limits: Limits) -> str:
+    stderr = run.stderr
+    if run.blocked:
+        return run.blocked[0]
+    if run.timed_out:
+        return f"timed out after {limits.timeout:g} s (an endless loop?)"
+    if run.flooded:
+        return f"printed more than {limits.max_output / (1 << 20):g} MB of output"
+    if "MemoryError" in stderr or "Cannot allocate memory" in stderr or "bad_alloc" in stderr:
+        return f"used more than {limits.memory_mb} MB of memory"
+    code = run.exit_code
+    if code is not None and code < 0:
+        if run.cpu_s >= limits.job()["cpu_s"] - 0.5:
+            return f"used more than {limits.job()['cpu_s']} s of CPU time"
+        return f"crashed ({describe_exit(code)})"
+    if run.problem == "no result" and code == WRITE_FAILED:
+        return (f"no result came back: your code closed or damaged the sandbox's result files "
+                f"(or called os._exit({WRITE_FAILED}))")
+    if run.problem == "no result":
+        return (f"your code ended the process (os._exit / sys.exit) before returning "
+                f"({describe_exit(code)})")
+    return f"returned {run.problem}"
+
+
+def _printable(text: str, *, one_line: bool = False) -> str:
+    """Student-controlled text, safe for a terminal, a table or a CSV cell."""
+    keep = "\t" if one_line else "\n\t"
+    text = "".join(c if c.isprintable() or c in keep else ("?" if c != "\n" else " ")
+                   for c in text)
+    return text.replace("\t", " ") if one_line else text
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str, str]:
+    """The reason an exercise fails (empty if it passes) and details for the student."""
+    ex = prep.exercise
+    status = run.status
+    details: list[str] = []
+    reason = ""
+    if run.blocked or status is None:
+        reason = _crash_reason(run, limits)
+    elif status.get("setup_error") is not None:
+        err = status["setup_error"]
+        if not isinstance(err, dict):
+            reason = "returned an unreadable result"
+        else:
+            cell = err.get("cell")
+            need = f" `{cell}` (needed by this exercise):" if cell not in (None, ex.grade_id) \
+                else ""
+            stage = err.get("stage")
+            if stage == "syntax":
+                w = err.get("where") if isinstance(err.get("where"), dict) else {}
+                reason = (f"syntax error in the cell{need and ' of' + need[:-1]}, line "
+                          f"{w.get('line')}: {str(err.get('message'))[:200]}")
+            elif stage == "undefined":
+                defined = err.get("defined") if isinstance(err.get("defined"), list) else []
+                names = ", ".join(str(d)[:40] for d in defined[:10])
+                reason = (f"the cell does not define `{str(err.get('function'))[:60]}`"
+                          + (f" (did you rename it? it defines: {names})" if names else
+                             " (did you rename it?)"))
+                if need:
+                    reason = need.strip(" :") + ": " + reason
+            elif stage == "helpers":
+                reason = "the grader's helper code failed: " + _error_reason(err, ex, limits)
+            else:
+                reason = _error_reason(err, ex, limits, " while its cell was run")
+                if need:
+                    reason = f"the cell of{need[:-1]} {reason}"
+    else:
+        results = status["cases"]
+        n = len(prep.reference)
+        if len(results) != n:
+            reason = "returned an unreadable result"
+        failed = 0
+        for i, (rec, ref) in enumerate(zip(results, prep.reference, strict=False)):
+            why = _case_reason(rec, ref, ex, run.arrays, limits)
+            if why:
+                failed += 1
+                if not reason:
+                    reason = why
+                    if not why.startswith("not implemented"):
+                        reason += f" (case {i + 1} of {n})" if n > 1 else ""
+                        details.append(f"case {i + 1} inputs: {prep.shapes[i]}")
+        if failed and n > 1 and not reason.startswith("not implemented"):
+            details.append(f"{n - failed} of {n} cases agree with the reference")
+    if reason:
+        if run.stdout.strip():
+            details.append("your code printed (last lines):\n" + _tail(run.stdout))
+        if run.stderr.strip():
+            details.append("on stderr (last lines):\n" + _tail(run.stderr))
+    return reason, "\n".join(details)
+
+
+def _case_reason(rec: Any, ref: Any, ex: Exercise, arrays: dict, limits: Limits) -> str:
+    if not isinstance(rec, dict):
+        return "returned an unreadable result"
+    if "error" in rec:
+        return _error_reason(rec["error"], ex, limits)
+    try:
+        value = decode(rec.get("ok"), arrays)
+    except ValueError:
+        return "returned an unreadable result"
+    if len(ex.outputs) == 1:
+        return compare(ref, value, ex.outputs[0], ex.rtol, ex.atol) or ""
+    if not isinstance(value, tuple) or len(value) != len(ex.outputs):
+        return "returned an unreadable result"
+    for r, v, name in zip(ref, value, ex.outputs, strict=True):
+        why = compare(r, v, name, ex.rtol, ex.atol)
+        if why:
+            return why
+    return ""
+
+
+# --------------------------------------------------------------------------- grading
+
+
+@dataclass
+class _Task:
+    result: ExerciseResult
+    prep: _PreparedExercise
+    job: dict
+
+
+def _needed(spec: Notebook, ex: Exercise) -> list[Exercise]:
+    """The exercise and everything it requires, transitively, in notebook order."""
+    by_id = {e.grade_id: e for e in spec.exercises}
+    want, todo = set(), [ex.grade_id]
+    while todo:
+        gid = todo.pop()
+        if gid not in want:
+            want.add(gid)
+            todo.extend(by_id[gid].requires)
+    return [e for e in spec.exercises if e.grade_id in want]
+
+
+def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
+                   follow_symlinks: bool) -> tuple[NotebookResult, list[_Task]]:
+    spec = prepared.spec
+    results = [ExerciseResult(spec_name, ex.grade_id, ex.function, ex.description, ex.points)
+               for ex in spec.exercises]
+    nb_result = NotebookResult(spec_name, str(path), results)
+    try:
+        all_cells = cells(read_notebook(path, follow_symlinks=follow_symlinks))
+    except NotebookError as exc:
+        nb_result.note = str(exc)
+        for r in results:
+            r.reason = f"`{r.function}`: {exc}"
+        return nb_result, []
+    found: dict[str, tuple[Cell | None, str]] = {
+        ex.grade_id: find_cell(all_cells, ex.grade_id, ex.function) for ex in spec.exercises}
+    tasks = []
+    for ex, result in zip(spec.exercises, results, strict=True):
+        problems = []
+        for need in _needed(spec, ex):
+            cell, note = found[need.grade_id]
+            if note and need is ex:
+                result.details = note
+            if cell is None:
+                if need is ex:
+                    problems.append(f"the notebook has no cell for this exercise (grade_id "
+                                    f"{ex.grade_id!r}, defining {ex.function}); did you delete "
+                                    f"it or change its metadata?")
+                else:
+                    problems.append(f"it needs `{need.function}` (grade_id {need.grade_id!r}), "
+                                    f"whose cell is missing from the notebook")
+            elif len(cell.source) > MAX_CELL_CHARS:
+                problems.append(f"the cell of `{need.function}` is larger than "
+                                f"{MAX_CELL_CHARS >> 20} MB")
+        if problems:
+            result.reason = f"`{ex.function}`: {problems[0]}"
+            continue
+        prep = prepared.exercises[ex.grade_id]
+        job = dict(
+            cells=[dict(name=need.grade_id, function=need.function,
+                        source=found[need.grade_id][0].source) for need in _needed(spec, ex)],
+            helpers=spec.helpers, call=ex.call, outputs=list(ex.outputs),
+            cases=prep.case_nodes, **paths,
+        )
+        tasks.append(_Task(result, prep, job))
+    return nb_result, tasks
+
+
+def _execute(task: _Task, limits: Limits, workdir: Path) -> None:
+    run = run_sandbox(task.job, task.prep.case_npz, limits, workdir)
+    reason, details = judge(run, task.prep, limits)
+    r = task.result
+    r.seconds = run.seconds
+    r.sandbox = str(run.status.get("seccomp", ""))[:100] if run.status else ""
+    r.details = _printable("\n".join(d for d in (r.details, details) if d))
+    if reason:
+        r.reason = f"`{r.function}`: {_printable(reason, one_line=True)}"
+        r.points = 0.0
+    else:
+        r.points = r.max_points
+
+
+def grade(submissions: Sequence[Submission], options: Options | None = None,
+          progress: Callable[[int, int], None] | None = None) -> list[SubmissionResult]:
+    """Grade every submission; one result per submission, in order.
+
+    Raises :class:`GradeError` only for the grader's own problems (broken
+    checks, no temporary directory); anything wrong with a submission becomes
+    a reason in its result.
+    """
+    options = options or Options()
+    known = checks.available(options.tests_dir)
+    prepared: dict[str, Prepared] = {}
+    out: list[SubmissionResult] = []
+    tasks: list[_Task] = []
+    paths = trusted_paths(options.tests_dir)
+    for sub in submissions:
+        result = SubmissionResult(sub.name, [], list(sub.notes))
+        seen: dict[str, Path] = {}
+        for path in sub.notebooks:
+            name = checks.match(path.stem, known)
+            if name is None:
+                result.notes.append(f"skipped {path.name}: no checks for it (checks exist for: "
+                                    f"{', '.join(known) or 'none'})")
+                continue
+            if name in seen:
+                result.notes.append(f"skipped {path}: {seen[name]} is graded as {name}")
+                continue
+            seen[name] = path
+            if name not in prepared:
+                try:
+                    prepared[name] = Prepared(checks.load(name, options.tests_dir))
+                except checks.SpecError as exc:
+                    raise GradeError(str(exc)) from exc
+            nb_result, nb_tasks = _plan_notebook(path, name, prepared[name], paths,
+                                                 sub.follow_symlinks)
+            result.notebooks.append(nb_result)
+            tasks.extend(nb_tasks)
+        out.append(result)
+    jobs = options.jobs or os.cpu_count() or 1
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix="rnncourse-grade-"))
+    except OSError as exc:
+        raise GradeError(f"cannot create a temporary directory: {exc}") from exc
+    try:
+        done = 0
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(_execute, t, options.limits, workdir) for t in tasks]
+            for f in futures:
+                f.result()
+                done += 1
+                if progress is not None:
+                    progress(done, len(futures))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def grade_paths(paths: Sequence[str | os.PathLike], options: Options | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[SubmissionResult]:
+    """:func:`find_submissions` then :func:`grade`."""
+    return grade(find_submissions(paths), options, progress)

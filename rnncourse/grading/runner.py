@@ -1,0 +1,340 @@
+"""Running one sandbox from the grader's side, and reading back what it returned.
+
+:func:`run_sandbox` starts :mod:`rnncourse.grading.sandbox` in a new process
+group, in a fresh temporary directory, with a minimal environment and no
+inherited file descriptors; it enforces the wall-clock limit (killing the whole
+group) and caps what it keeps of stdout and stderr, so that an output flood
+costs neither memory nor disk. The results are read as data only: the JSON
+status with a size limit and the arrays through :func:`read_npz`, which parses
+the ``.npz`` by hand (``allow_pickle`` never enters into it) and refuses
+anything but plain numeric arrays of the declared size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import sandbox
+from .notebook import NotebookError, read_bytes
+
+__all__ = ["Limits", "SandboxRun", "run_sandbox", "read_npz", "trusted_paths"]
+
+SANDBOX = Path(sandbox.__file__).resolve()
+TAIL = 4096  # bytes of stdout / stderr kept for messages
+MAX_STATUS_BYTES = 8 << 20
+MAX_RESULT_BYTES = 80 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one sandbox run (one exercise of one submission)."""
+
+    timeout: float = 10.0  # seconds of wall-clock time
+    memory_mb: int = 512  # MB of memory on top of Python and NumPy
+    max_output: int = 1 << 20  # bytes of stdout + stderr
+    file_mb: int = 16  # MB per file written
+    max_files: int = 32  # files opened for writing
+
+    def job(self) -> dict:
+        return dict(memory_mb=self.memory_mb, cpu_s=math.ceil(self.timeout) + 1,
+                    file_mb=self.file_mb, max_files=self.max_files)
+
+
+@dataclass
+class SandboxRun:
+    """What came back from one sandbox run."""
+
+    status: dict | None = None  # the checked status record, or None
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    problem: str = ""  # why there is no usable status
+    blocked: list[str] = field(default_factory=list)  # blocked attempts, first first
+    timed_out: bool = False
+    flooded: bool = False
+    exit_code: int | None = None  # negative: killed by that signal
+    max_rss_mb: float = 0.0
+    cpu_s: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    seconds: float = 0.0
+
+
+def _real(p: str | os.PathLike) -> str:
+    return os.path.realpath(os.fspath(p))
+
+
+def trusted_paths(tests_dir: Path | None = None) -> dict[str, list[str]]:
+    """What the sandbox may read and list, and what it must never read."""
+    import rnncourse
+
+    numpy_dir = Path(np.__file__).resolve().parent
+    read = {_real(numpy_dir), _real(os.path.dirname(os.__file__))}
+    for key in ("stdlib", "platstdlib"):
+        path = sysconfig.get_path(key)
+        if path:
+            read.add(_real(path))
+    libs = numpy_dir.parent / "numpy.libs"
+    if libs.is_dir():
+        read.add(_real(libs))
+    deny = {_real(Path(rnncourse.__file__).resolve().parent)}
+    if tests_dir is not None:
+        deny.add(_real(tests_dir))
+    return dict(read=sorted(read), listable=sorted(read | {_real(numpy_dir.parent)}),
+                deny=sorted(deny), sys_path=[_real(numpy_dir.parent)])
+
+
+def _clean_env(home: str) -> dict[str, str]:
+    # Nothing of the grader's environment (tokens, paths) reaches the student's code.
+    return {"PATH": os.defpath, "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    for kill, target in ((os.killpg, proc.pid), (os.kill, proc.pid)):
+        try:
+            kill(target, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class _Tail:
+    """Keeps the last ``TAIL`` bytes of a stream and counts all of them."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.total = 0
+
+    def add(self, data: bytes) -> None:
+        self.total += len(data)
+        self.buf += data
+        if len(self.buf) > 2 * TAIL:
+            del self.buf[:-TAIL]
+
+    def text(self) -> str:
+        text = bytes(self.buf[-TAIL:]).decode("utf-8", errors="replace")
+        return "".join(c if c.isprintable() or c in "\n\t" else "?" for c in text)
+
+
+def run_sandbox(job: dict, cases_npz: bytes, limits: Limits, workdir: Path) -> SandboxRun:
+    """Run one job in a sandbox process under ``workdir``; never raises for the child's sake."""
+    run = SandboxRun()
+    home = tempfile.mkdtemp(prefix="sb-", dir=workdir)
+    nonce = secrets.token_hex(16)
+    report_r, report_w = os.pipe()
+    start = time.monotonic()
+    proc = None
+    try:
+        (Path(home) / "cases.npz").write_bytes(cases_npz)
+        (Path(home) / "job.json").write_text(
+            json.dumps({**job, "report_fd": report_w, "limits": limits.job()}), encoding="utf-8")
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", str(SANDBOX), *job["sys_path"]],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=home, env=_clean_env(home), start_new_session=True, close_fds=True,
+            pass_fds=(report_w,),
+        )
+        os.close(report_w)
+        report_w = -1
+        try:
+            proc.stdin.write(nonce.encode() + b"\n")
+            proc.stdin.close()
+        except OSError:  # it is already gone: the exit status tells why
+            pass
+        _drive(proc, report_r, run, limits, start + limits.timeout, nonce)
+        if run.status is None and not run.problem:
+            run.status, run.arrays, run.problem = _read_results(Path(home), nonce)
+    finally:
+        if proc is not None and run.exit_code is None:  # an error of the grader: clean up
+            _kill(proc)
+            _reap(proc, run, block=True)
+        for fd in (report_r, report_w):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        shutil.rmtree(home, ignore_errors=True)
+        run.seconds = time.monotonic() - start
+    return run
+
+
+def _reap(proc: subprocess.Popen, run: SandboxRun, block: bool) -> bool:
+    """Wait for the child (``os.wait4`` for its resource usage); True once it is reaped."""
+    try:
+        pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        run.exit_code = proc.returncode if proc.returncode is not None else -1
+        return True
+    if pid == 0:
+        return False
+    run.exit_code = os.waitstatus_to_exitcode(status)
+    proc.returncode = run.exit_code  # so that Popen never waits for it again
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KB on Linux
+    run.max_rss_mb = usage.ru_maxrss * scale / (1 << 20)
+    run.cpu_s = usage.ru_utime + usage.ru_stime
+    return True
+
+
+def _drive(proc: subprocess.Popen, report_r: int, run: SandboxRun, limits: Limits,
+           deadline: float, nonce: str) -> None:
+    """Read stdout, stderr and the report pipe until the child ends or breaks a limit."""
+    out, err, rep = _Tail(), _Tail(), bytearray()
+    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err, report_r: None}
+    sel = selectors.DefaultSelector()
+    for fd in streams:
+        os.set_blocking(fd, False)
+        sel.register(fd, selectors.EVENT_READ)
+    try:
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                run.timed_out = True
+                break
+            for key, _ in sel.select(timeout=left):
+                try:
+                    data = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    sel.unregister(key.fd)
+                    continue
+                tail = streams[key.fd]
+                if tail is None:
+                    if len(rep) < 65536:
+                        rep += data
+                else:
+                    tail.add(data)
+            if out.total + err.total > limits.max_output:
+                run.flooded = True
+                break
+        if not (run.timed_out or run.flooded):
+            while not _reap(proc, run, block=False):
+                if time.monotonic() >= deadline:
+                    run.timed_out = True
+                    break
+                time.sleep(0.005)
+    finally:
+        sel.close()
+        if run.exit_code is None:
+            _kill(proc)
+            _reap(proc, run, block=True)
+        proc.stdout.close()
+        proc.stderr.close()
+    run.stdout, run.stderr = out.text(), err.text()
+    for line in bytes(rep).decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(record, dict) and record.get("nonce") == nonce
+                and isinstance(record.get("blocked"), str)):
+            run.blocked.append(record["blocked"][:500])
+
+
+def _read_results(home: Path, nonce: str) -> tuple[dict | None, dict, str]:
+    """The status record and arrays, checked; or (None, {}, why not)."""
+    try:
+        raw = read_bytes(home / "status.json", MAX_STATUS_BYTES, follow_symlinks=False)
+    except NotebookError:
+        return None, {}, "no result"
+    if not raw:
+        return None, {}, "no result"
+    try:
+        status = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None, {}, "an unreadable result"
+    if not isinstance(status, dict) or status.get("nonce") != nonce:
+        return None, {}, "a result that does not belong to this run"
+    if not isinstance(status.get("cases"), list):
+        return None, {}, "an unreadable result"
+    try:
+        arrays = read_npz(home / "result.npz", MAX_RESULT_BYTES)
+    except ValueError as exc:
+        return None, {}, f"unreadable result arrays ({exc})"
+    return status, arrays, ""
+
+
+def read_npz(path: Path, limit: int) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` of plain numeric arrays without trusting it.
+
+    No pickles (the format's object arrays are refused outright), no
+    allocation before the data is known to be there: every member's header
+    is parsed with :mod:`numpy.lib.format`, its dtype must be a plain bool,
+    integer or float of at most 8 bytes, and its data must be exactly as long
+    as the header says. Raises ``ValueError``.
+    """
+    try:
+        raw = read_bytes(path, limit, follow_symlinks=False)
+    except NotebookError as exc:
+        raise ValueError(str(exc)) from None
+    arrays: dict[str, np.ndarray] = {}
+    budget = limit
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            infos = zf.infolist()
+            if len(infos) > 10_000:
+                raise ValueError("too many arrays")
+            for info in infos:
+                if not info.filename.endswith(".npy") or info.file_size > budget:
+                    raise ValueError(f"unexpected member {info.filename[:50]!r}")
+                budget -= info.file_size
+                with zf.open(info) as member:
+                    data = member.read(info.file_size + 1)
+                arrays[info.filename[:-4]] = _parse_npy(data)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError) as exc:
+        raise ValueError(f"not a valid .npz ({exc})") from None
+    return arrays
+
+
+def _parse_npy(data: bytes) -> np.ndarray:
+    fmt = np.lib.format
+    f = io.BytesIO(data)
+    try:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=10_000)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=10_000)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+    except (ValueError, SyntaxError) as exc:
+        raise ValueError(f"bad .npy header ({exc})") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf" \
+            or dtype.itemsize > 8:
+        raise ValueError(f"dtype {dtype} is not a plain number type")
+    if not all(isinstance(n, int) and 0 <= n < 1 << 40 for n in shape) or len(shape) > 32:
+        raise ValueError(f"bad shape {shape}")
+    count = math.prod(shape)
+    offset = f.tell()
+    if len(data) - offset != count * dtype.itemsize:
+        raise ValueError("array data does not match its header")
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not finish"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+

@@ -1,0 +1,674 @@
+"""The sandbox: the program that runs one exercise of one submission.
+
+The grader starts this file once per (submission, exercise), as::
+
+    python -I -S -B .../rnncourse/grading/sandbox.py        # cwd: a fresh temp directory
+
+(isolated mode: no environment variables, no user site, no current directory
+on ``sys.path``; no ``site``, so no ``.pth`` file runs and ``rnncourse`` is not
+importable; no ``.pyc`` writes).  It imports only the standard library and
+NumPy, never ``rnncourse``, so that the grader can also import it for the
+plain-data format that both sides share (:func:`encode`, :func:`decode`).
+
+In the child, in this order:
+
+1. read the per-run nonce from stdin, the job from ``job.json`` and the check
+   inputs from ``cases.npz`` (``allow_pickle=False``), import NumPy, and open
+   the result files -- all before any student code exists in the process;
+2. set resource limits (address space, CPU time, file size, no core dumps, no
+   new processes) and, on Linux, a seccomp filter that the kernel enforces: no
+   ``execve``, no ``fork`` (threads only), no signals to other processes, no
+   ``ptrace``, no sockets;
+3. install an audit hook (:class:`Guard`) that no Python code can remove: it
+   blocks importing ``rnncourse`` / ``torch``, reading anything but NumPy, the
+   standard library and this directory, writing outside this directory,
+   starting processes, sending signals, sockets and ``ctypes``, and reports
+   every blocked attempt to the grader at once through a pipe;
+4. run the trusted helpers, the required cells and the exercise cell in one
+   fresh namespace, evaluate the spec's ``call`` on every case, and convert
+   each result to plain data (arrays, numbers, strings, lists);
+5. write the arrays with ``np.savez`` (no pickles) and a JSON status carrying
+   the nonce, then leave with ``os._exit`` (no atexit handlers, no waiting
+   for threads).
+
+Nothing the child writes decides a score: the grader compares the returned
+data with the reference it computes in its own process.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+if __name__ == "__main__":  # started by the grader: the folders NumPy is imported from
+    sys.path.extend(sys.argv[1:])
+
+import numpy as np  # noqa: E402
+
+__all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH"]
+
+MAX_NODES = 100_000  # values in one result tree
+MAX_DEPTH = 32  # nesting of lists / tuples / dicts
+MAX_STR = 10_000  # characters of one string
+MAX_ARRAY_BYTES = 64 << 20  # bytes of all arrays of one run
+WRITE_FAILED = 3  # exit status when the results could not be written
+
+# --------------------------------------------------------------------------- plain data
+#
+# A value travels as a JSON tree whose leaves name arrays stored beside it in
+# an .npz file: {"t": "array", "k": "a3"}.  Only these types exist:
+#   none, bool, int, float, str             Python scalars
+#   scalar                                  a NumPy scalar (bool, integer, float), as a 0-d array
+#   array                                   a plain numpy.ndarray of bools, integers or floats
+#   list, tuple                             {"t": "list", "v": [tree, ...]}
+#   dict                                    {"t": "dict", "v": [[key, tree], ...]} with str keys
+
+
+class Unsupported(Exception):
+    """A value that cannot travel as plain data; the message says why."""
+
+
+_KINDS = {"b": "booleans", "c": "complex numbers", "U": "strings", "S": "bytes",
+          "O": "Python objects", "V": "structured records", "M": "dates", "m": "time deltas"}
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {type(value).__name__} of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+def _check_array(arr: np.ndarray, where: str) -> None:
+    dtype = arr.dtype
+    if dtype.fields is not None or dtype.kind not in "biuf" or dtype.itemsize > 8:
+        what = _KINDS.get(dtype.kind, f"dtype {dtype}")
+        raise Unsupported(f"{where} is an array of {what} (dtype {dtype}); "
+                          f"expected numbers (a float or integer array)")
+
+
+def encode(value: Any, arrays: dict[str, np.ndarray], where: str = "the result",
+           *, prefix: str = "a") -> dict:
+    """Turn ``value`` into a JSON tree; arrays go into ``arrays`` (key -> ndarray).
+
+    Raises :class:`Unsupported` for anything else (objects, subclasses of
+    ``numpy.ndarray``, complex numbers, too large or too deep values); the
+    message names ``where`` the value sits, e.g. ``"dWh"`` or ``"dWh[2]"``.
+    """
+    budget = {"nodes": 0, "bytes": sum(a.nbytes for a in arrays.values())}
+
+    def store(arr: np.ndarray, where: str) -> str:
+        budget["bytes"] += arr.nbytes
+        if budget["bytes"] > MAX_ARRAY_BYTES:
+            raise Unsupported(f"{where} is too large (more than {MAX_ARRAY_BYTES >> 20} MB of "
+                              f"arrays in all)")
+        key = f"{prefix}{len(arrays)}"
+        arrays[key] = arr
+        return key
+
+    def walk(v: Any, where: str, depth: int) -> dict:
+        budget["nodes"] += 1
+        if budget["nodes"] > MAX_NODES:
+            raise Unsupported(f"{where} has more than {MAX_NODES} values")
+        if depth > MAX_DEPTH:
+            raise Unsupported(f"{where} is nested more than {MAX_DEPTH} levels deep")
+        if v is None:
+            return {"t": "none"}
+        if type(v) is bool:
+            return {"t": "bool", "v": v}
+        if type(v) is int:
+            if abs(v) >= 1 << 63:
+                raise Unsupported(f"{where} is an integer too large to compare ({v.bit_length()} "
+                                  f"bits)")
+            return {"t": "int", "v": v}
+        if type(v) is float:
+            return {"t": "float", "v": v}
+        if type(v) is str:
+            if len(v) > MAX_STR:
+                raise Unsupported(f"{where} is a string longer than {MAX_STR} characters")
+            return {"t": "str", "v": v}
+        if isinstance(v, np.generic):
+            arr = np.asarray(v)
+            _check_array(arr, where)
+            return {"t": "scalar", "k": store(arr.copy(), where)}
+        if type(v) is np.ndarray:
+            _check_array(v, where)
+            return {"t": "array", "k": store(np.array(v, copy=True, order="C"), where)}
+        if isinstance(v, np.ndarray):
+            raise Unsupported(
+                f"{where} is a {type(v).__name__} (a subclass of numpy.ndarray); "
+                f"return a plain numpy.ndarray (np.asarray(...))"
+            )
+        if type(v) in (list, tuple):
+            return {"t": type(v).__name__,
+                    "v": [walk(x, f"{where}[{i}]", depth + 1) for i, x in enumerate(v)]}
+        if type(v) is dict:
+            items = []
+            for k, x in v.items():
+                if type(k) is not str:
+                    raise Unsupported(f"{where} is a dict with a non-string key {type(k).__name__}")
+                items.append([k, walk(x, f"{where}[{k!r}]", depth + 1)])
+            return {"t": "dict", "v": items}
+        if isinstance(v, (bool, int, float, str, list, tuple, dict)):
+            raise Unsupported(f"{where} is a {type(v).__name__} (a subclass of "
+                              f"{type(v).__mro__[1].__name__}); return a plain value")
+        if isinstance(v, complex):
+            raise Unsupported(f"{where} is a complex number; expected a real number")
+        raise Unsupported(f"{where} is an object of type {type(v).__name__}; expected a NumPy "
+                          f"array, a number, or a list/tuple of them")
+
+    return walk(value, where, 0)
+
+
+def decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Rebuild a value from :func:`encode`'s tree, checking every node (untrusted input).
+
+    Raises ``ValueError`` on anything malformed.
+    """
+    count = [0]
+
+    def walk(n: Any, depth: int) -> Any:
+        count[0] += 1
+        if count[0] > MAX_NODES or depth > MAX_DEPTH:
+            raise ValueError("result tree too large or too deep")
+        if type(n) is not dict or type(n.get("t")) is not str:
+            raise ValueError("malformed result tree")
+        t, v = n["t"], n.get("v")
+        if t == "none":
+            return None
+        if t == "bool" and type(v) is bool:
+            return v
+        if t == "int" and type(v) is int:
+            return v
+        if t == "float" and type(v) in (float, int):
+            return float(v)
+        if t == "str" and type(v) is str and len(v) <= MAX_STR:
+            return v
+        if t in ("array", "scalar"):
+            key = n.get("k")
+            if type(key) is not str or key not in arrays:
+                raise ValueError(f"result tree names a missing array {key!r}")
+            arr = arrays[key]
+            if t == "array":
+                return arr
+            if arr.ndim != 0:
+                raise ValueError("a scalar that is not 0-d")
+            return arr[()]
+        if t in ("list", "tuple") and type(v) is list:
+            items = [walk(x, depth + 1) for x in v]
+            return items if t == "list" else tuple(items)
+        if t == "dict" and type(v) is list:
+            out = {}
+            for item in v:
+                if type(item) is not list or len(item) != 2 or type(item[0]) is not str:
+                    raise ValueError("malformed dict in result tree")
+                out[item[0]] = walk(item[1], depth + 1)
+            return out
+        raise ValueError(f"malformed result tree node of type {t!r}")
+
+    return walk(node, 0)
+
+
+# --------------------------------------------------------------------------- the audit hook
+
+
+class Blocked(PermissionError):
+    """Raised into student code when the sandbox refuses an operation."""
+
+
+# Modules graded code may not import, by any component of the dotted name:
+# the reference and PyTorch (with a message of their own), and modules that
+# read files from C (below the audit hook), share memory with other processes
+# or run other interpreters (which would not see this process's audit hook).
+# ``subprocess`` and ``socket`` may be imported (``numpy.testing`` and
+# ``logging`` do): starting a process or opening a socket is what is blocked,
+# by the audit hook and, underneath, by the seccomp filter.
+REFERENCE_MODULES = {"rnncourse": "importing the reference implementation (rnncourse) is not "
+                                  "allowed in graded code",
+                     "torch": "importing torch is not allowed in graded code (use NumPy)"}
+BLOCKED_MODULES = {"multiprocessing", "_multiprocessing", "_posixshmem", "_ssl", "ssl",
+                   "_ctypes", "ctypes", "_sqlite3", "_dbm", "_gdbm", "readline", "pwd", "grp",
+                   "spwd", "syslog", "_tkinter", "_curses", "pty", "_xxsubinterpreters",
+                   "_xxinterpchannels", "_interpreters", "_interpchannels", "_interpqueues"}
+BLOCKED_PREFIXES = ("_test", "_xx")
+
+_PROCESS_EVENTS = {"os.system", "os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
+                   "subprocess.Popen", "os.startfile", "pty.spawn"}
+_SIGNAL_EVENTS = {"os.kill", "os.killpg", "signal.pthread_kill"}
+_LIMIT_EVENTS = {"resource.setrlimit", "resource.prlimit"}
+# event -> (positions of its paths, positions of its dir_fd arguments)
+_WRITE_PATH_EVENTS = {"os.remove": ((0,), (1,)), "os.rmdir": ((0,), (1,)),
+                      "os.mkdir": ((0,), (2,)), "os.rename": ((0, 1), (2, 3)),
+                      "os.truncate": ((0,), ()), "os.utime": ((0,), (3,)),
+                      "tempfile.mkstemp": ((0,), ()), "tempfile.mkdtemp": ((0,), ())}
+_DENIED_EVENTS = {"os.symlink": "creating links", "os.link": "creating links",
+                  "os.chmod": "changing file permissions", "os.chown": "changing file owners",
+                  "os.chflags": "changing file flags", "os.setxattr": "changing file attributes",
+                  "os.removexattr": "changing file attributes", "sys.addaudithook":
+                  "installing audit hooks"}
+_LIST_EVENTS = {"os.listdir", "os.scandir"}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _inside(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+class Guard:
+    """The audit hook: blocks what graded code may not do and reports each attempt.
+
+    Args:
+        home: the sandbox directory (readable and writable).
+        read: directories whose files may be read (NumPy, the standard library).
+        listable: directories whose names may be listed (``read`` plus ``sys.path``);
+            the entries of ``sys.path`` that are files (``python3XX.zip``) may be read.
+        deny: directories that must not be read even inside ``read`` (the
+            grader's package and checks).
+        report: called with a one-line message for every blocked attempt,
+            before the exception is raised.
+        max_files: how many files may be opened for writing in all.
+    """
+
+    def __init__(self, home: str, read: tuple[str, ...], listable: tuple[str, ...],
+                 deny: tuple[str, ...], report: Callable[[str], None], max_files: int) -> None:
+        self.home = home
+        self.read = (home, *read)
+        self.listable = (home, *listable)
+        files = {p for p in map(os.path.realpath, listable) if not os.path.isdir(p)}
+        self.exact = files | {os.devnull, "/dev/urandom", "/dev/zero"}
+        self.deny = deny
+        self.report = report
+        self.files_left = max_files
+        self.realpath = os.path.realpath
+        self.isdir = os.path.isdir
+        self.getcwd = os.getcwd
+        self.join = os.path.join
+        self.fsdecode = os.fsdecode
+
+    def block(self, message: str) -> None:
+        self.report(message)
+        raise Blocked(f"[blocked by the grader] {message}")
+
+    def path(self, p: Any, what: str) -> str:
+        if type(p) is bytes:
+            p = self.fsdecode(p)
+        if type(p) is not str:
+            self.block(f"tried to {what} a path given as a {type(p).__name__}; "
+                       f"graded code must use plain string paths")
+        return self.realpath(self.join(self.getcwd(), p))
+
+    def __call__(self, event: str, args: tuple) -> None:
+        if event == "open":
+            self.on_open(*args[:3])
+        elif event == "import":
+            self.on_import(args[0])
+        elif event in _LIST_EVENTS:
+            if args and args[0] is not None and type(args[0]) is not int:
+                p = self.path(args[0], "list")
+                if _inside(p, self.deny) or not _inside(p, self.listable):
+                    self.block(f"tried to list the directory {p}, which graded code may not "
+                               f"look into")
+        elif event in _WRITE_PATH_EVENTS:
+            paths, dir_fds = _WRITE_PATH_EVENTS[event]
+            if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
+                self.block(f"tried to change a file relative to a directory descriptor "
+                           f"({event}), which graded code may not do")
+            for i in paths:
+                if i < len(args) and args[i] is not None and type(args[i]) is not int:
+                    p = self.path(args[i], "change")
+                    if not _inside(p, (self.home,)):
+                        self.block(f"tried to change {p} ({event}): graded code may only write "
+                                   f"in its own temporary directory")
+        elif event == "os.chdir":
+            if type(args[0]) is not int and not _inside(self.path(args[0], "enter"),
+                                                        (self.home,)):
+                self.block("tried to change the working directory")
+        elif event in _PROCESS_EVENTS:
+            self.block(f"tried to start a process ({event}), which graded code may not do")
+        elif event in _SIGNAL_EVENTS:
+            self.block(f"tried to send a signal ({event}), which graded code may not do")
+        elif event in _LIMIT_EVENTS:
+            self.block("tried to change the resource limits")
+        elif event in _DENIED_EVENTS:
+            self.block(f"tried {_DENIED_EVENTS[event]} ({event}), which graded code may not do")
+        elif event.startswith("socket."):
+            self.block(f"tried to use the network ({event}), which graded code may not do")
+        elif event.startswith("ctypes."):
+            self.block(f"tried to call C code through ctypes ({event}), which graded code may "
+                       f"not do")
+        elif event.startswith("sqlite3."):
+            self.block(f"tried to open a database ({event}), which graded code may not do")
+
+    def on_import(self, name: Any) -> None:
+        if type(name) is not str:
+            return
+        parts = name.split(".")
+        if parts[0] in REFERENCE_MODULES:
+            self.block(f"tried to import {name}: {REFERENCE_MODULES[parts[0]]}")
+        for part in parts:
+            if part in BLOCKED_MODULES or part.startswith(BLOCKED_PREFIXES):
+                self.block(f"tried to import {name}, which graded code may not use")
+
+    def on_open(self, file: Any, mode: Any = None, flags: Any = 0) -> None:
+        if type(file) is int:  # an already open descriptor
+            return
+        writing = isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
+        if isinstance(mode, str) and any(c in mode for c in "wax+"):
+            writing = True
+        p = self.path(file, "open")
+        if self.isdir(p):
+            # A directory descriptor would let os.open(..., dir_fd=fd) reach files that
+            # the hook, which only sees the relative path, cannot locate.
+            self.block(f"tried to open the directory {p}, which graded code may not do")
+        if writing:
+            if not _inside(p, (self.home,)) and p != os.devnull:
+                self.block(f"tried to write to {p}: graded code may only write in its own "
+                           f"temporary directory")
+            self.files_left -= 1
+            if self.files_left < 0:
+                self.block("opened too many files for writing")
+            return
+        if _inside(p, self.deny):
+            self.block(f"tried to read the grader's files ({p}), which graded code may not do")
+        if not _inside(p, self.read) and p not in self.exact:
+            self.block(f"tried to read {p}: graded code can only read NumPy and the Python "
+                       f"standard library")
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def _set_limits(limits: dict) -> list[str]:
+    """Apply the resource limits; return the names of those this system refused."""
+    import resource
+
+    refused = []
+
+    def cap(which: int, value: int) -> None:
+        try:
+            soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            refused.append(str(which))
+
+    base = 0
+    try:  # the address space already in use (Python + NumPy), in bytes
+        with open("/proc/self/statm") as f:
+            base = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        pass
+    cap(resource.RLIMIT_AS, base + int(limits["memory_mb"]) * (1 << 20))
+    cap(resource.RLIMIT_CPU, int(limits["cpu_s"]))
+    cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * (1 << 20))
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_NOFILE, 256)
+    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:
+        cap(resource.RLIMIT_NPROC, 0)  # no new processes (root is exempt; seccomp covers it)
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large write fails instead of killing
+    return refused
+
+
+# Kernel-enforced: system calls that graded code never needs. Numbers per architecture.
+_SECCOMP = {
+    "x86_64": dict(
+        arch=0xC000003E, kill=62, tgkill=234, clone=56, clone3=435, x32=True,
+        deny=(57, 58, 59, 322,  # fork, vfork, execve, execveat
+              101, 310, 311,  # ptrace, process_vm_readv/writev
+              200, 424, 434, 438,  # tkill, pidfd_send_signal, pidfd_open, pidfd_getfd
+              41, 42, 49,  # socket, connect, bind
+              425, 426, 427, 321, 298, 323,  # io_uring_*, bpf, perf_event_open, userfaultfd
+              272, 308, 165, 166, 155, 161,  # unshare, setns, mount, umount2, pivot_root, chroot
+              303, 304, 133, 259, 312,  # name_to/open_by_handle_at, mknod, mknodat, kcmp
+              246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249)),
+    "aarch64": dict(
+        arch=0xC00000B7, kill=129, tgkill=131, clone=220, clone3=435, x32=False,
+        deny=(221, 281, 117, 270, 271, 130, 424, 434, 438, 198, 203, 200,
+              425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272)),
+}
+
+
+def _seccomp_program(spec: dict, pid: int) -> list[tuple[int, int, int, int]]:
+    """The classic-BPF filter as (code, jt, jf, k) instructions.
+
+    Every jump goes forward to one of the terminal instructions at the end;
+    a system call that no check catches falls through to "allow".
+    """
+    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    terminal = {"allow": 0x7FFF0000, "eperm": 0x00050000 | 1, "enosys": 0x00050000 | 38,
+                "kill": 0x80000000}
+    CLONE_THREAD = 0x00010000
+    code: list[tuple[int, int, str | None, str | None]] = []  # (op, k, jump if true, if false)
+
+    code += [(LD, 4, None, None),  # seccomp_data.arch
+             (JEQ, spec["arch"], None, "kill"),  # a foreign-ABI call (int 0x80): never legitimate
+             (LD, 0, None, None)]  # seccomp_data.nr
+    if spec["x32"]:
+        code.append((JGE, 0x40000000, "eperm", None))
+    code += [(JEQ, nr, "eperm", None) for nr in spec["deny"]]
+    code += [(JEQ, spec["clone3"], "enosys", None),  # glibc then falls back to clone()
+             (JEQ, spec["clone"], "clone", None),
+             (JEQ, spec["kill"], "self", None),
+             (JEQ, spec["tgkill"], "self", None),
+             (RET, terminal["allow"], None, None)]
+    labels = {"clone": len(code)}
+    code += [(LD, 16, None, None),  # low word of args[0]: the clone flags
+             (JSET, CLONE_THREAD, "allow", "eperm")]  # a thread, not a new process
+    labels["self"] = len(code)
+    code += [(LD, 16, None, None),  # args[0]: the pid a signal goes to
+             (JEQ, pid, "allow", "eperm")]  # only this process itself
+    for name, value in terminal.items():
+        labels[name] = len(code)
+        code.append((RET, value, None, None))
+    prog = []
+    for i, (op, k, jt, jf) in enumerate(code):
+        prog.append((op, labels[jt] - i - 1 if jt else 0, labels[jf] - i - 1 if jf else 0, k))
+    return prog
+
+
+def _install_seccomp() -> str:
+    """Install the seccomp filter; return "on" or why it is not on."""
+    if not sys.platform.startswith("linux"):
+        return "unavailable (not Linux)"
+    machine = os.uname().machine
+    spec = _SECCOMP.get(machine)
+    if spec is None:
+        return f"unavailable (no system call table for {machine})"
+    prog = _seccomp_program(spec, os.getpid())
+    if any(not (0 <= jt <= 255 and 0 <= jf <= 255) for _, jt, jf, _ in prog):
+        return "unavailable (filter too long)"
+    import ctypes
+
+    class SockFilter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint32)]
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(SockFilter))]
+
+    filters = (SockFilter * len(prog))(*[SockFilter(c, jt, jf, k) for c, jt, jf, k in prog])
+    fprog = SockFprog(len(prog), filters)
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+        prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong,
+                          ctypes.c_ulong]
+        prctl.restype = ctypes.c_int
+        if prctl(38, 1, None, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+            return f"unavailable (no_new_privs: errno {ctypes.get_errno()})"
+        # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        if prctl(22, 2, ctypes.cast(ctypes.byref(fprog), ctypes.c_void_p), 0, 0) != 0:
+            return f"unavailable (PR_SET_SECCOMP: errno {ctypes.get_errno()})"
+    except (OSError, AttributeError) as exc:
+        return f"unavailable ({exc})"
+    return "on"
+
+
+# --------------------------------------------------------------------------- running the code
+
+
+def _text(obj: Any, limit: int = 500) -> str:
+    try:
+        s = str(obj)
+    except BaseException:  # noqa: BLE001 -- a student __str__ may raise anything
+        s = "<unprintable>"
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _describe_error(exc: BaseException, sources: dict[str, list[str]]) -> dict:
+    """What the grader needs to explain an exception, without the traceback module."""
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        fname = code.co_filename
+        if fname.startswith("<cell ") and fname.endswith(">"):
+            cell = fname[6:-1]
+            lines = sources.get(cell, [])
+            line = tb.tb_lineno
+            where = {"cell": cell, "function": code.co_name, "line": line,
+                     "text": lines[line - 1].strip()[:200] if 0 < line <= len(lines) else ""}
+        tb = tb.tb_next
+    info = {"type": type(exc).__name__, "message": _text(exc), "where": where,
+            "not_implemented": isinstance(exc, NotImplementedError),
+            "memory": isinstance(exc, MemoryError), "exit": isinstance(exc, SystemExit),
+            "blocked": isinstance(exc, Blocked)}
+    if isinstance(exc, SystemExit):
+        info["message"] = _text(exc.code, 100)
+    if isinstance(exc, SyntaxError):
+        info["where"] = {"cell": _text(exc.filename)[6:-1], "function": "", "line": exc.lineno,
+                         "text": _text(exc.text, 200).strip()}
+        info["message"] = _text(exc.msg)
+    return info
+
+
+def _without_magics(source: str) -> str:
+    """Notebook cells may hold IPython magics (``%time``, ``!pip``): turn them into ``pass``."""
+    out = []
+    for line in source.splitlines(keepends=True):
+        body = line.lstrip()
+        if body.startswith(("%", "!")):
+            line = line[: len(line) - len(body)] + "pass\n"
+        out.append(line)
+    return "".join(out)
+
+
+def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
+    """Run the job's cells and its call on every case; return (status, arrays)."""
+    ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+    sources: dict[str, list[str]] = {c["name"]: c["source"].splitlines() for c in job["cells"]}
+    status: dict[str, Any] = {"setup_error": None, "cases": []}
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        exec(compile(job["helpers"], "<helpers>", "exec"), ns)  # trusted, from the spec
+    except BaseException as exc:  # noqa: BLE001
+        status["setup_error"] = {"stage": "helpers", "cell": None, **_describe_error(exc, {})}
+        return status, arrays
+    for cell in job["cells"]:
+        name, source = cell["name"], cell["source"]
+        try:
+            try:
+                code = compile(source, f"<cell {name}>", "exec")
+            except SyntaxError:
+                code = compile(_without_magics(source), f"<cell {name}>", "exec")
+            before = set(ns)
+            exec(code, ns)
+            cell["defined"] = sorted(k for k in set(ns) - before if callable(ns[k]))
+        except BaseException as exc:  # noqa: BLE001 -- SystemExit and MemoryError included
+            stage = "syntax" if isinstance(exc, SyntaxError) else "cell"
+            status["setup_error"] = {"stage": stage, "cell": name, **_describe_error(exc, sources)}
+            return status, arrays
+    for cell in job["cells"]:
+        fn = cell["function"]
+        if not callable(ns.get(fn)):
+            status["setup_error"] = {"stage": "undefined", "cell": cell["name"], "function": fn,
+                                     "defined": cell.get("defined", [])[:20]}
+            return status, arrays
+    call = compile(job["call"], "<call>", "eval")
+    outputs = job["outputs"]
+    for index, case in enumerate(cases):
+        scope = dict(ns)
+        scope.update(case)
+        try:
+            value = eval(call, scope)
+            if len(outputs) == 1:
+                node = encode(value, arrays, outputs[0], prefix=f"c{index}_")
+            else:
+                if not isinstance(value, (tuple, list)) or len(value) != len(outputs):
+                    got = (f"a {type(value).__name__} of {len(value)} items"
+                           if isinstance(value, (tuple, list)) else _describe(value))
+                    raise Unsupported(f"returned {got}, expected {len(outputs)} outputs "
+                                      f"({', '.join(outputs)})")
+                pairs = enumerate(zip(value, outputs, strict=True))
+                node = {"t": "tuple", "v": [encode(v, arrays, o, prefix=f"c{index}_{k}_")
+                                            for k, (v, o) in pairs]}
+            status["cases"].append({"ok": node})
+        except Unsupported as exc:
+            status["cases"].append({"error": {"type": "Unsupported", "message": str(exc),
+                                              "unsupported": True}})
+        except BaseException as exc:  # noqa: BLE001
+            status["cases"].append({"error": _describe_error(exc, sources)})
+    return status, arrays
+
+
+def _write_all(fd: int, data: bytes, write: Callable[[int, bytes], int]) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[write(fd, view):]
+
+
+def main() -> None:
+    write, exit_, dumps = os.write, os._exit, json.dumps
+    nonce = sys.stdin.readline().strip()
+    with open("job.json", encoding="utf-8") as f:
+        job = json.load(f)
+    home = os.path.realpath(os.getcwd())
+    with np.load("cases.npz", allow_pickle=False) as data:
+        case_arrays = {k: data[k] for k in data.files}
+    cases = [decode(c, case_arrays) for c in job["cases"]]
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    status_fd = os.open("status.json", flags, 0o600)
+    result_fd = os.open("result.npz", flags, 0o600)
+    report_fd = job["report_fd"]  # a pipe to the grader: blocked attempts, as they happen
+    import io
+    import zipfile  # noqa: F401 -- used by np.savez; imported before the hook
+
+    savez = np.savez
+    fdopen = io.open
+
+    def report(message: str) -> None:
+        try:
+            _write_all(report_fd, (dumps({"nonce": nonce, "blocked": message}) + "\n").encode(),
+                       write)
+        except OSError:
+            pass
+
+    refused = _set_limits(job["limits"])
+    seccomp = _install_seccomp()
+    guard = Guard(home, tuple(job["read"]), tuple(job["listable"]) + tuple(sys.path),
+                  tuple(job["deny"]), report, int(job["limits"]["max_files"]))
+    sys.addaudithook(guard)
+    sys.stdin = None  # type: ignore[assignment]
+    status, arrays = run(job, cases)
+    status["nonce"] = nonce
+    status["seccomp"] = seccomp
+    status["limits_refused"] = refused
+    try:
+        with fdopen(result_fd, "wb", closefd=False) as f:
+            savez(f, **arrays)
+        _write_all(status_fd, dumps(status, allow_nan=True).encode(), write)
+    except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the files
+        exit_(WRITE_FAILED)
+    exit_(0)
+
+
+if __name__ == "__main__":
+    main()

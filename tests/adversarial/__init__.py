@@ -1,0 +1,1 @@
+"""The adversarial battery: submissions that try to fool the grader (see ``attacks.py``)."""

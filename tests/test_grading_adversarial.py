@@ -1,0 +1,143 @@
+"""The adversarial battery: submissions that try to fool, crash or escape the grader.
+
+Every attack in ``tests/adversarial/attacks.py`` is one student of a class that
+is graded in a single run (in parallel, as an instructor would). For each:
+0 points for the attacked exercise, the reason a student understands, full
+points for the student's other exercises, a bounded grading time, and no
+crash. Around the run: no file of any submission changes, nothing outside the
+sandboxes is written, and correct submissions that print warnings get full marks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from adversarial.attacks import ATTACKS, HARMLESS, Attack
+from grading_fixtures import FIXTURES, make_notebook, write_notebook
+
+import rnncourse
+from rnncourse.grading import Limits, Options, find_submissions, grade
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
+
+LIMITS = Limits(timeout=5, memory_mb=256, max_output=256 * 1024)
+PKG = Path(rnncourse.__file__).resolve().parent
+ALL = {"count_params", "rnn_step_forward", "rnn_step_backward"}
+
+
+def _fill(text: str, **paths: Path) -> str:
+    for key, value in paths.items():
+        text = text.replace(f"@{key.upper()}@", str(value))
+    return text
+
+
+def _write(root: Path, attack: Attack, **paths: Path) -> None:
+    folder = root / attack.name
+    nb_path = folder / "fx_rnn.ipynb"
+    paths = dict(paths, own=nb_path)
+    if attack.notebook is not None:
+        write_notebook(nb_path, attack.notebook)
+    else:
+        source = None if attack.source is None else _fill(attack.source, **paths)
+        metadata = {gid: False for gid in attack.rename}
+        write_notebook(nb_path, make_notebook({attack.cell: source}, metadata))
+    for name, text in attack.files.items():
+        (folder / name).write_text(_fill(text, **paths))
+
+
+def _snapshot(root: Path) -> dict[str, tuple[str, int, int]]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            out[str(path.relative_to(root))] = (hashlib.sha256(path.read_bytes()).hexdigest(),
+                                                st.st_mtime_ns, st.st_size)
+    return out
+
+
+def _temp_dirs() -> set[str]:
+    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("rnncourse-grade-")}
+
+
+@pytest.fixture(scope="module")
+def battery(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    grader = tmp_path_factory.mktemp("grader")
+    decoy = grader / "grader_file.txt"
+    decoy.write_text("original")
+    other = write_notebook(root / "zz_honest_student" / "fx_rnn.ipynb", make_notebook())
+    for attack in ATTACKS + HARMLESS:
+        _write(root, attack, decoy=decoy, other=other, checks=FIXTURES / "fx_rnn.py", pkg=PKG)
+    before = _snapshot(root)
+    temp_before = _temp_dirs()
+    start = time.monotonic()
+    results = grade(find_submissions([root]), Options(limits=LIMITS, jobs=4, tests_dir=FIXTURES))
+    elapsed = time.monotonic() - start
+    return dict(results={r.name: r for r in results}, elapsed=elapsed, root=root,
+                before=before, after=_snapshot(root), decoy=decoy, grader=grader,
+                temp_leftover=_temp_dirs() - temp_before)
+
+
+def _by_id(battery, name):
+    return {e.grade_id: e for e in battery["results"][name].exercises}
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
+def test_attack_gets_zero_with_a_clear_reason(battery, attack):
+    exercises = _by_id(battery, attack.name)
+    assert set(exercises) == ALL
+    failing = ({attack.cell} if attack.cell else set()) | set(attack.also_fails)
+    for gid, e in exercises.items():
+        if gid in failing:
+            assert e.points == 0 and not e.passed, (gid, e.reason)
+        else:  # the student's other, correct exercises keep their points
+            assert e.points == e.max_points and e.passed, (gid, e.reason, e.details)
+        assert e.seconds < LIMITS.timeout + 3, (gid, e.seconds)
+    targets = [exercises[attack.cell]] if attack.cell else [exercises[g] for g in sorted(ALL)]
+    for e in targets:
+        assert e.reason.startswith(f"`{e.function}`: "), e.reason
+        assert re.search(attack.reason, e.reason), e.reason
+
+
+@pytest.mark.parametrize("case", HARMLESS, ids=lambda a: a.name)
+def test_correct_but_unusual_submissions_get_full_marks(battery, case):
+    for gid, e in _by_id(battery, case.name).items():
+        assert e.points == e.max_points, (gid, e.reason, e.details)
+
+
+def test_honest_neighbour_is_unaffected(battery):
+    r = battery["results"]["zz_honest_student"]
+    assert r.score == r.max_score == 6
+
+
+def test_no_submission_file_changes(battery):
+    assert battery["after"] == battery["before"]
+
+
+def test_nothing_outside_the_sandbox_is_written(battery):
+    assert battery["decoy"].read_text() == "original"
+    assert sorted(p.name for p in battery["grader"].iterdir()) == ["grader_file.txt"]
+    assert not list(PKG.rglob("*owned*")) and not (PKG / "grading" / "checks" / "link").exists()
+    assert battery["temp_leftover"] == set()  # the sandboxes' directories are gone
+
+
+def test_the_class_is_graded_in_bounded_time(battery):
+    # About 60 students x 3 exercises; the slowest attacks (a 5 s loop) run in parallel.
+    assert battery["elapsed"] < 120, battery["elapsed"]
+
+
+def test_attacks_tried(battery):
+    # The figure the issue asks for: attacks defeated out of attacks tried.
+    defeated = 0
+    for attack in ATTACKS:
+        exercises = _by_id(battery, attack.name)
+        target = exercises[attack.cell] if attack.cell else exercises["count_params"]
+        defeated += target.points == 0 and bool(re.search(attack.reason, target.reason))
+    assert defeated == len(ATTACKS) >= 50
