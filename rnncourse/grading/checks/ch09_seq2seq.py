@@ -1,0 +1,204 @@
+"""Grading spec of ``ch09_seq2seq.ipynb``: encoding, greedy and beam decoding, teacher forcing.
+
+The toy encoder-decoder has no biases and works on one sequence at a time
+(vectors, not batches).  Its decoder step is part of the notebook's setup and
+of :data:`HELPERS`, which the grader runs before the student's cells; the
+references below call the very same step (the helper source is executed here
+once).  ``tests/test_solutions.py`` checks the beam search against an
+exhaustive search over all short sequences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnncourse.grading.spec import Exercise, Notebook
+
+__all__ = ["NOTEBOOK"]
+
+#: Run before the student's cells (and shown in the notebook's setup cell).
+HELPERS = '''import numpy as np
+
+
+def log_softmax(scores):
+    """log(softmax(scores)) of a vector of scores, without overflow."""
+    z = scores - np.max(scores)
+    return z - np.log(np.sum(np.exp(z)))
+
+
+def decoder_step(token, h, E, Wx, Wh, V):
+    """One step of the toy decoder: read `token`, update the state, score the next token.
+
+        x      = E[token]                 (D,)  embedding of the token just read
+        h      = tanh(x Wx + h Wh)        (H,)  new state
+        scores = h V                      (K,)  one score per token of the vocabulary
+
+    Returns (scores, h).
+    """
+    h = np.tanh(E[token] @ Wx + h @ Wh)
+    return h @ V, h
+'''
+
+_helpers: dict = {}
+exec(HELPERS, _helpers)  # the trusted helper source, shared with the notebook
+log_softmax = _helpers["log_softmax"]
+decoder_step = _helpers["decoder_step"]
+
+# --------------------------------------------------------------------------- references
+
+
+def encode(src, E, Wx, Wh):
+    """The encoder's last state: ``h = tanh(E[token] Wx + h Wh)`` from ``h = 0``."""
+    h = np.zeros(np.shape(Wh)[0])
+    for token in src:
+        h = np.tanh(E[int(token)] @ Wx + h @ Wh)
+    return h
+
+
+def greedy_decode(h0, E, Wx, Wh, V, bos, eos, max_len):
+    """Feed back the best-scoring token until ``eos`` or ``max_len`` tokens."""
+    tokens: list[int] = []
+    token, h = int(bos), h0
+    while len(tokens) < int(max_len):
+        scores, h = decoder_step(token, h, E, Wx, Wh, V)
+        token = int(np.argmax(scores))
+        tokens.append(token)
+        if token == int(eos):
+            break
+    return np.array(tokens, dtype=np.int64)
+
+
+def beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width):
+    """The best hypothesis of a beam search; finished hypotheses stay in the beam.
+
+    A hypothesis is ``(score, tokens, state)``, its score the sum of the
+    log-probabilities of its tokens.  Each step replaces every unfinished
+    hypothesis by its ``K`` one-token extensions and keeps a finished one (it
+    ended with ``eos``) as it is; the ``beam_width`` best survive.  The search
+    stops when every survivor is finished or after ``max_len`` steps.
+    """
+    eos = int(eos)
+    beam: list[tuple[float, list[int], np.ndarray]] = [(0.0, [], h0)]
+    for _ in range(int(max_len)):
+        candidates = []
+        for score, tokens, h in beam:
+            if tokens and tokens[-1] == eos:
+                candidates.append((score, tokens, h))
+                continue
+            scores, h_next = decoder_step(tokens[-1] if tokens else int(bos), h, E, Wx, Wh, V)
+            logp = log_softmax(scores)
+            candidates += [(score + float(logp[k]), [*tokens, k], h_next)
+                           for k in range(len(logp))]
+        candidates.sort(key=lambda c: -c[0])  # stable: ties keep their order
+        beam = candidates[:int(beam_width)]
+        if all(tokens[-1] == eos for _, tokens, _ in beam):
+            break
+    score, tokens, _ = beam[0]
+    return np.array(tokens, dtype=np.int64), float(score)
+
+
+def teacher_forcing_loss(h0, E, Wx, Wh, V, bos, target):
+    """Mean of ``-log p(target[t] | bos, target[:t])``, reading the *true* previous token."""
+    h, total = h0, 0.0
+    previous = [int(bos), *(int(t) for t in target[:-1])]
+    for token, wanted in zip(previous, target, strict=True):
+        scores, h = decoder_step(token, h, E, Wx, Wh, V)
+        total -= float(log_softmax(scores)[int(wanted)])
+    return total / len(target)
+
+
+# --------------------------------------------------------------------------- hidden cases
+
+
+def _decoder(rng: np.random.Generator, K: int, D: int, H: int, sharp: float) -> dict:
+    """A random decoder over ``K`` tokens; ``sharp`` scales the scores (peakier softmax).
+
+    The column of ``eos = 1`` is shrunk, so that its score stays near 0 and the
+    decoders neither always stop at once nor never stop.
+    """
+    weights = dict(h0=rng.standard_normal(H), E=rng.standard_normal((K, D)),
+                   Wx=rng.standard_normal((D, H)) / np.sqrt(D),
+                   Wh=rng.standard_normal((H, H)) / np.sqrt(H),
+                   V=sharp * rng.standard_normal((H, K)))
+    weights["V"][:, 1] *= 0.3
+    return weights
+
+
+# (K, D, H, max_len, beam_width, sharpness): H = 1, max_len = 1, beam_width = 1 (greedy)
+# and a beam as wide as the vocabulary; bos = 0 and eos = 1 throughout.  With the seed
+# below, beam search and greedy decoding disagree in three cases (once the beam stops
+# early, once it runs longer), and greedy decoding stops at eos in one.
+_DECODERS = ((3, 2, 1, 4, 2, 2.0), (4, 3, 2, 1, 3, 1.0), (5, 2, 4, 6, 1, 2.0),
+             (4, 2, 3, 5, 4, 1.5), (6, 4, 5, 6, 3, 1.0))
+
+
+def _encode_cases(rng: np.random.Generator) -> list[dict]:
+    cases = []
+    for K, D, H, T in ((3, 1, 1, 1), (4, 2, 3, 5), (5, 3, 1, 4), (6, 2, 4, 1), (4, 4, 2, 7)):
+        cases.append(dict(src=rng.integers(0, K, size=T), E_src=rng.standard_normal((K, D)),
+                          Ux=rng.standard_normal((D, H)) / np.sqrt(D),
+                          Uh=rng.standard_normal((H, H)) / np.sqrt(H)))
+    return cases
+
+
+def _decode_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(**_decoder(rng, K, D, H, sharp), bos=0, eos=1, max_len=L, beam_width=B)
+            for K, D, H, L, B, sharp in _DECODERS]
+
+
+def _loss_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(**_decoder(rng, K, D, H, sharp), bos=0, target=rng.integers(1, K, size=L))
+            for K, D, H, L, _, sharp in _DECODERS]
+
+
+# --------------------------------------------------------------------------- the spec
+
+NOTEBOOK = Notebook(
+    name="ch09_seq2seq",
+    exercises=(
+        Exercise(
+            grade_id="encode",
+            function="encode",
+            points=2,
+            call="encode(src, E_src, Ux, Uh)",
+            cases=_encode_cases,
+            outputs=("h_T",),
+            description="the encoder's final state",
+        ),
+        Exercise(
+            grade_id="greedy_decode",
+            function="greedy_decode",
+            points=3,
+            call="greedy_decode(h0, E, Wx, Wh, V, bos, eos, max_len)",
+            cases=_decode_cases,
+            outputs=("tokens",),
+            description="greedy decoding",
+        ),
+        Exercise(
+            grade_id="beam_search",
+            function="beam_search",
+            points=4,
+            call="beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width)",
+            cases=_decode_cases,
+            outputs=("tokens", "score"),
+            description="beam search decoding",
+        ),
+        Exercise(
+            grade_id="teacher_forcing_loss",
+            function="teacher_forcing_loss",
+            points=2,
+            call="teacher_forcing_loss(h0, E, Wx, Wh, V, bos, target)",
+            cases=_loss_cases,
+            outputs=("loss",),
+            description="the cross-entropy loss with teacher forcing",
+        ),
+    ),
+    reference=dict(
+        encode=encode,
+        greedy_decode=greedy_decode,
+        beam_search=beam_search,
+        teacher_forcing_loss=teacher_forcing_loss,
+    ),
+    helpers=HELPERS,
+    seed=900,
+)
