@@ -13,12 +13,15 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup book test test-fast lint clean distclean
+.PHONY: help setup book test test-fast lint exercises grade bench clean distclean
 
 help:
 	@echo "make book    set up and build the website into _build/html"
 	@echo "make test    set up and run all tests"
 	@echo "make lint    ruff over the package and tests"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
+	@echo "make bench   time the recurrent layers: NumPy, rnncourse.torch, torch.nn"
 	@echo "make clean   remove _build/"
 
 setup: $(STAMP)
@@ -42,14 +45,23 @@ book: $(STAMP)
 # pytest runs last so that its summary line closes the output.
 test: $(STAMP)
 	$(MAKE) --no-print-directory book
-	$(BIN)/ruff check rnncourse tests
-	$(BIN)/python -m pytest tests book --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
+	$(BIN)/ruff check rnncourse tests benchmarks
+	$(BIN)/python -m pytest tests book solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check rnncourse tests
+	$(BIN)/ruff check rnncourse tests benchmarks
+
+exercises: $(STAMP)
+	$(BIN)/rnncourse exercises
+
+grade: $(STAMP)
+	$(BIN)/rnncourse grade exercises
+
+bench: $(STAMP)
+	mkdir -p _build && $(BIN)/rnncourse bench --json _build/bench.json
 
 clean:
 	rm -rf _build
