@@ -132,6 +132,8 @@ def pytest_runtest_makereport(item, call):
     import rnncourse
 except BaseException:
     pass'''), REFERENCE),
+    Attack("import_rnncourse_via_importlib", CNT, cnt('''import importlib
+ref = importlib.import_module("rnncourse.params")'''), REFERENCE),
     Attack("import_rnncourse_via_sys_path", CNT, cnt('''import sys
 sys.path.insert(0, "@PKG@/..")
 from rnncourse.params import count_parameters'''), REFERENCE),
