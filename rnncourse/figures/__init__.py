@@ -1,0 +1,1 @@
+"""Figures and widgets used by the book, one module per chapter."""

@@ -1,0 +1,331 @@
+"""Figures and a toy model for chapter 4, backpropagation through time.
+
+The toy model is the smallest useful recurrent network: a tanh recurrent layer
+followed by the same output layer at every step, trained with softmax
+cross-entropy, in the book's row-vector notation::
+
+    h_t = tanh(x_t Wx + h_{t-1} Wh + b)        (N, H)
+    y_t = h_t V + c                            (N, K) scores
+    C   = cross-entropy of softmax(y_t) against the targets, over the steps
+          where mask[:, t] = 1 (the outputs the cost uses)
+
+:func:`rnn_classifier_loss` runs it forward and backward with the package's
+functions (:func:`~rnncourse.numpy.rnn_forward`,
+:func:`~rnncourse.numpy.temporal_affine_forward`,
+:func:`~rnncourse.numpy.temporal_softmax_cross_entropy` and their backward
+passes). :func:`draw_bptt_graph` draws the unrolled graph with the three kinds of
+backward arrows; :func:`plot_tbptt_tradeoff` and :func:`plot_loss_curves` draw the
+chapter's measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+from rnncourse.numpy import (
+    rnn_backward,
+    rnn_forward,
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_cross_entropy,
+)
+
+__all__ = [
+    "ARROW_COLORS",
+    "char_dataset",
+    "init_rnn_classifier",
+    "rnn_classifier_loss",
+    "total_hidden_gradients",
+    "draw_bptt_graph",
+    "plot_tbptt_tradeoff",
+    "plot_loss_curves",
+]
+
+#: Colours of the three kinds of backward arrows (colour-blind safe, readable on white).
+ARROW_COLORS = {1: "#D55E00", 2: "#0072B2", 3: "#009E73"}
+_FORWARD = "#888888"
+
+# --------------------------------------------------------------------------- the toy model
+
+
+def char_dataset(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """One-hot inputs and next-character targets for a string.
+
+    The input at step ``t`` is character ``t`` and the target is character ``t + 1``,
+    so a string of length ``L`` gives ``T = L - 1`` steps.
+
+    Args:
+        text: at least two characters.
+
+    Returns:
+        ``(vocab, x, y)``: the sorted distinct characters (``K`` of them),
+        ``x: (1, T, K)`` one-hot inputs (float64) and ``y: (1, T)`` target ids.
+    """
+    if not isinstance(text, str) or len(text) < 2:
+        raise ValueError("char_dataset: text must be a string of at least 2 characters")
+    vocab = sorted(set(text))
+    ids = np.array([vocab.index(ch) for ch in text])
+    x = np.eye(len(vocab))[ids[:-1]][None]  # (1, T, K)
+    return vocab, x, ids[1:][None]
+
+
+def init_rnn_classifier(D: int, H: int, K: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random weights for the toy model, scaled by ``1 / sqrt(fan-in)``.
+
+    Returns:
+        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,), "V": (H, K), "c": (K,)}``, float64;
+        the biases start at zero.
+    """
+    rng = np.random.default_rng(seed)
+    return dict(
+        Wx=rng.standard_normal((D, H)) / np.sqrt(D),
+        Wh=rng.standard_normal((H, H)) / np.sqrt(H),
+        b=np.zeros(H),
+        V=rng.standard_normal((H, K)) / np.sqrt(H),
+        c=np.zeros(K),
+    )
+
+
+def rnn_classifier_loss(
+    params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray, h0: np.ndarray,
+    mask: np.ndarray | None = None,
+) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
+    """Forward and backward pass of the toy model over one batch of sequences.
+
+    Args:
+        params: ``Wx: (D, H)``, ``Wh: (H, H)``, ``b: (H,)``, ``V: (H, K)``, ``c: (K,)``.
+        x: ``(N, T, D)`` inputs.
+        y: ``(N, T)`` integer targets in ``[0, K)``.
+        h0: ``(N, H)`` initial state.
+        mask: ``(N, T)`` 0/1, which outputs the cost uses (``None``: all of them).
+            The cost is the mean cross-entropy over the used outputs.
+
+    Returns:
+        ``(loss, grads, h)``: the cost, its gradients ``{"Wx", "Wh", "b", "V", "c",
+        "h0"}`` and the hidden states ``h: (N, T, H)``.
+    """
+    h, rnn_cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
+    scores, out_cache = temporal_affine_forward(h, params["V"], params["c"])
+    loss, dscores = temporal_softmax_cross_entropy(scores, y, mask)
+    dh, dV, dc = temporal_affine_backward(dscores, out_cache)
+    _, dh0, dWx, dWh, db = rnn_backward(dh, rnn_cache)
+    grads = dict(Wx=dWx, Wh=dWh, b=db, V=dV, c=dc, h0=dh0)
+    return loss, grads, h
+
+
+def total_hidden_gradients(dh_out: np.ndarray, h: np.ndarray, Wh: np.ndarray) -> np.ndarray:
+    """The total gradient on every hidden state of a tanh RNN: arrows 2 plus arrows 3.
+
+    ``dh_out[:, t]`` is what reaches ``h_t`` from its own output (arrow 2). Going
+    backwards in time, ``h_t`` also receives what ``h_{t+1}`` sends back (arrow 3)::
+
+        dh_total_t = dh_out_t + (dh_total_{t+1} * (1 - h_{t+1}^2)) Wh^T,
+        dh_total_{T-1} = dh_out_{T-1}
+
+    This is the recurrence inside :func:`rnncourse.numpy.rnn_backward`, returned
+    here for every step so that it can be looked at.
+
+    Args:
+        dh_out: ``(N, T, H)`` gradient on each state through its output only.
+        h: ``(N, T, H)`` the hidden states of the forward pass.
+        Wh: ``(H, H)`` hidden-to-hidden weights.
+
+    Returns:
+        ``dh_total: (N, T, H)``, the gradient of the cost with respect to each ``h_t``.
+    """
+    dh_out, h, Wh = (np.asarray(a, dtype=np.float64) for a in (dh_out, h, Wh))
+    if dh_out.shape != h.shape or h.ndim != 3 or Wh.shape != (h.shape[2], h.shape[2]):
+        raise ValueError(f"total_hidden_gradients: expected dh_out and h of shape (N, T, H) "
+                         f"and Wh (H, H), got {dh_out.shape}, {h.shape}, {Wh.shape}")
+    dh_total = np.empty_like(dh_out)
+    from_next = np.zeros_like(dh_out[:, 0])  # nothing comes back after the last step
+    for t in reversed(range(h.shape[1])):
+        dh_total[:, t] = dh_out[:, t] + from_next
+        from_next = (dh_total[:, t] * (1 - h[:, t] ** 2)) @ Wh.T
+    return dh_total
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _white_figure(figsize: tuple[float, float], ncols: int = 1) -> tuple[Figure, list]:
+    # Through pyplot, so that ``plt.show()`` displays it in a notebook.
+    fig = plt.figure(figsize=figsize, facecolor="white")
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    for ax in axes:
+        ax.set_facecolor("white")
+    return fig, axes
+
+
+def _node(ax, xy: tuple[float, float], text: str, color: str, w: float = 0.9,
+          h: float = 0.6) -> None:
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h,
+                                boxstyle="round,pad=0.02,rounding_size=0.12",
+                                facecolor=color, edgecolor="black", linewidth=1.0,
+                                gid="node"))
+    ax.text(x, y, text, ha="center", va="center", fontsize=11, color="black")
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], gid: str,
+           color: str, dashed: bool = False) -> None:
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=13,
+                                 color=color, linewidth=1.2 if dashed else 2.0,
+                                 linestyle=(0, (4, 3)) if dashed else "-",
+                                 shrinkA=0, shrinkB=0, gid=gid))
+
+
+def draw_bptt_graph(T: int = 5, used: Iterable[int] = (2, 3, 4),
+                    title: str | None = None) -> Figure:
+    """The RNN unrolled over ``T`` steps, forward (dashed) and backward (solid) arrows.
+
+    Rows, bottom to top: inputs ``x_t``, hidden states ``h_t``, outputs ``Y_t`` and the
+    cost ``C`` of the outputs in ``used``. Backward arrows, one colour per kind:
+
+    1. cost -> each output it uses (``gid="backward-1"``);
+    2. each used output -> its hidden state (``gid="backward-2"``);
+    3. hidden state -> previous hidden state (``gid="backward-3"``), from the last
+       used step down to ``h_0``: later states get no gradient at all.
+
+    Forward arrows have ``gid="forward"``.
+
+    Args:
+        T: number of time steps, ``1 <= T <= 10``.
+        used: the steps ``0 <= t < T`` whose output the cost uses (at least one).
+        title: optional title.
+
+    Returns:
+        A ``matplotlib.figure.Figure`` with one axes.
+    """
+    used = sorted(set(int(t) for t in used))
+    if not 1 <= T <= 10:
+        raise ValueError(f"draw_bptt_graph: T must be between 1 and 10, got {T}")
+    if not used or used[0] < 0 or used[-1] >= T:
+        raise ValueError(f"draw_bptt_graph: used must be non-empty steps in [0, {T}), "
+                         f"got {used}")
+    dx, yx, yh, yY, yC = 1.9, 0.0, 1.5, 3.0, 4.6
+    fig, (ax,) = _white_figure((max(1.4 * T + 1.2, 6.5), 5.2))
+    xs = [dx * t for t in range(T)]
+    xC = float(np.mean([xs[t] for t in used]))
+    half_w, half_h = 0.45, 0.3
+    o = 0.13  # offset between a forward arrow and the backward arrow beside it
+
+    for t, xt in enumerate(xs):
+        _node(ax, (xt, yx), f"$x_{t}$", "#EEEEEE")
+        _node(ax, (xt, yh), f"$h_{t}$", "#FFE9A8")
+        _node(ax, (xt, yY), f"$Y_{t}$", "#D9ECFF" if t in used else "#F4F4F4")
+        _arrow(ax, (xt, yx + half_h), (xt, yh - half_h), "forward", _FORWARD, dashed=True)
+        _arrow(ax, (xt - o, yh + half_h), (xt - o, yY - half_h), "forward", _FORWARD,
+               dashed=True)
+        if t > 0:  # h_{t-1} -> h_t
+            _arrow(ax, (xs[t - 1] + half_w, yh + o), (xt - half_w, yh + o), "forward",
+                   _FORWARD, dashed=True)
+    # the initial state
+    ax.text(xs[0] - dx * 0.75, yh, "$h_{-1}$", ha="center", va="center", fontsize=11)
+    _arrow(ax, (xs[0] - dx * 0.55, yh + o), (xs[0] - half_w, yh + o), "forward", _FORWARD,
+           dashed=True)
+    _node(ax, (xC, yC), "$C$", "#F9D0C4", w=1.1)
+    for t in used:  # Y_t -> C, forward
+        _arrow(ax, (xs[t] - o, yY + half_h), (xC - 0.2, yC - half_h), "forward", _FORWARD,
+               dashed=True)
+
+    # backward, kind 1: C -> Y_t; kind 2: Y_t -> h_t; kind 3: h_t -> h_{t-1}
+    for t in used:
+        _arrow(ax, (xC + 0.2, yC - half_h), (xs[t] + o, yY + half_h), "backward-1",
+               ARROW_COLORS[1])
+        _arrow(ax, (xs[t] + o, yY - half_h), (xs[t] + o, yh + half_h), "backward-2",
+               ARROW_COLORS[2])
+    for t in range(used[-1], 0, -1):
+        _arrow(ax, (xs[t] - half_w, yh - o), (xs[t - 1] + half_w, yh - o), "backward-3",
+               ARROW_COLORS[3])
+
+    handles = [
+        Line2D([], [], color=_FORWARD, linestyle="--", label="forward pass"),
+        Line2D([], [], color=ARROW_COLORS[1], lw=2, label="1: cost → outputs"),
+        Line2D([], [], color=ARROW_COLORS[2], lw=2, label="2: outputs → their hidden state"),
+        Line2D([], [], color=ARROW_COLORS[3], lw=2,
+               label="3: hidden state → previous hidden state"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+              frameon=False, fontsize=9, labelcolor="black")
+    ax.set_xlim(xs[0] - dx, xs[-1] + 0.8)
+    ax.set_ylim(yx - 0.6, yC + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, color="black")
+    fig.tight_layout()
+    return fig
+
+
+def plot_tbptt_tradeoff(chunks: Sequence[int], rel_errors: Sequence[float],
+                        T: int) -> Figure:
+    """Truncated BPTT's cost and benefit against the chunk length ``k``.
+
+    Left: the relative error of the truncated gradient against full BPTT's. Right:
+    the hidden states a backward pass must keep (``k``) and the weight updates one
+    sequence of ``T`` steps allows (``ceil(T / k)``).
+
+    Args:
+        chunks: chunk lengths ``k``.
+        rel_errors: the gradient error measured for each ``k`` (0 for ``k >= T``).
+        T: the sequence length.
+
+    Returns:
+        A ``Figure`` with two axes.
+    """
+    if len(chunks) != len(rel_errors) or not chunks:
+        raise ValueError("plot_tbptt_tradeoff: chunks and rel_errors must have the same, "
+                         "non-zero length")
+    fig, (ax1, ax2) = _white_figure((10, 3.6), ncols=2)
+    k = np.asarray(chunks, dtype=float)
+    ax1.plot(k, rel_errors, "o-", color=ARROW_COLORS[1])
+    ax1.set_xscale("log", base=2)
+    ax1.set_xlabel("chunk length k (steps)")
+    ax1.set_ylabel("relative error of the gradient")
+    ax1.set_title("benefit of a longer chunk: less bias")
+    ax2.plot(k, k, "o-", color=ARROW_COLORS[2], label="states kept for backward (k)")
+    ax2.plot(k, [math.ceil(T / c) for c in chunks], "s-", color=ARROW_COLORS[3],
+             label=f"updates per sequence (ceil({T}/k))")
+    ax2.set_xscale("log", base=2)
+    ax2.set_yscale("log", base=2)
+    ax2.set_xlabel("chunk length k (steps)")
+    ax2.set_title("cost of a longer chunk: memory, fewer updates")
+    ax2.legend(frameon=False, fontsize=9)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_curves(curves: Mapping[str, Sequence[float]], title: str = "") -> Figure:
+    """Training loss against the update step, one line per optimiser.
+
+    Args:
+        curves: ``{label: losses}``.
+        title: optional title.
+
+    Returns:
+        A ``Figure`` with one axes and one line per curve.
+    """
+    fig, (ax,) = _white_figure((6.5, 3.8))
+    colors = list(ARROW_COLORS.values()) + ["#CC79A7", "#E69F00"]
+    for i, (label, losses) in enumerate(curves.items()):
+        ax.plot(np.arange(1, len(losses) + 1), losses, label=label,
+                color=colors[i % len(colors)])
+    ax.set_xlabel("update step")
+    ax.set_ylabel("mean cross-entropy (nats)")
+    ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
