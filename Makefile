@@ -13,7 +13,7 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup book test test-fast lint exercises grade bench clean distclean
+.PHONY: help setup browser book test test-fast lint exercises grade bench clean distclean
 
 help:
 	@echo "make book    set up and build the website into _build/html"
@@ -24,7 +24,19 @@ help:
 	@echo "make bench   time the recurrent layers: NumPy, rnncourse.torch, torch.nn"
 	@echo "make clean   remove _build/"
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# The browser test (tests/test_site.py) drives Debian's chromium through Playwright's
+# Python package (no `playwright install`). Installed here when absent: as root, or
+# with password-less sudo; otherwise stop and say how.
+CHROMIUM    ?= $(shell command -v chromium || echo /usr/bin/chromium)
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	elif sudo -n true 2>/dev/null; then sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium >/dev/null; \
+	else echo "error: the browser test needs Chromium and this user cannot install it." \
+	  "Run 'sudo apt-get install -y chromium', or pass CHROMIUM=/path/to/chromium, then make again." >&2; \
+	  exit 1; fi
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "rnncourse needs Python 3.10 or newer, this is " + sys.version' 
@@ -40,16 +52,17 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Book built: open _build/html/index.html"
 
-# The book build first (warnings are errors), then lint, then the package tests
-# and every notebook re-executed by nbval (stored outputs must still match).
+# The book build first (warnings are errors), then lint, then the package tests,
+# the browser test of the built site (tests/test_site.py: needs _build/html) and
+# every notebook re-executed by nbval (stored outputs must still match).
 # pytest runs last so that its summary line closes the output.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(MAKE) --no-print-directory book
 	$(BIN)/ruff check rnncourse tests benchmarks
-	$(BIN)/python -m pytest tests book solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
+	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests book solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -x -q tests
+	$(BIN)/python -m pytest -x -q -m "not browser" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnncourse tests benchmarks
