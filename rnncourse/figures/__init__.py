@@ -1,1 +1,33 @@
-"""Figures and widgets used by the book, one module per chapter."""
+"""Figures and widgets used by the book, one module per chapter.
+
+Every figure is drawn on a white background, so that it stays readable when the website
+is shown in its dark theme (a transparent PNG would put black text on a dark page).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def on_white(fig: Figure) -> Figure:
+    """Give ``fig`` and all its axes a white background; returns ``fig``."""
+    fig.patch.set_facecolor("white")
+    for ax in fig.axes:
+        ax.set_facecolor("white")
+    return fig
+
+
+def white_subplots(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | None = None,
+                   **kwargs):
+    """``plt.subplots(nrows, ncols, squeeze=False)`` on a white background.
+
+    Created through pyplot, so that ``plt.show()`` displays the figure in a notebook.
+    Returns ``(fig, axes)`` with ``axes`` a 2-D array.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **kwargs)
+    return on_white(fig), axes

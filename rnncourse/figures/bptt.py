@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from rnncourse.figures import white_subplots
 from rnncourse.numpy import (
     rnn_backward,
     rnn_forward,
@@ -157,11 +157,8 @@ def total_hidden_gradients(dh_out: np.ndarray, h: np.ndarray, Wh: np.ndarray) ->
 
 def _white_figure(figsize: tuple[float, float], ncols: int = 1) -> tuple[Figure, list]:
     # Through pyplot, so that ``plt.show()`` displays it in a notebook.
-    fig = plt.figure(figsize=figsize, facecolor="white")
-    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
-    for ax in axes:
-        ax.set_facecolor("white")
-    return fig, axes
+    fig, axes = white_subplots(1, ncols, figsize=figsize)
+    return fig, list(axes.flat)
 
 
 def _node(ax, xy: tuple[float, float], text: str, color: str, w: float = 0.9,

@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from rnncourse.figures import on_white
 from rnncourse.numpy import (
     clip_grad_norm,
     clip_grad_value,
@@ -272,11 +273,7 @@ def wh_gradient_by_step(
 # --------------------------------------------------------------------------- figures
 
 
-def _white(fig: Figure) -> Figure:
-    fig.patch.set_facecolor("white")
-    for ax in fig.axes:
-        ax.set_facecolor("white")
-    return fig
+_white = on_white
 
 
 def plot_jacobian_norms(

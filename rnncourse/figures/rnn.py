@@ -27,6 +27,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from rnncourse.figures import white_subplots
+
 __all__ = [
     "unrolled_figure", "architectures_figure", "deep_rnn_figure", "bidirectional_figure",
     "series_figure", "trend_seasonality_figure", "forecast_figure", "forecast_explorer",
@@ -42,10 +44,7 @@ INK = "#1a1a1a"
 
 
 def _figure(width: float, height: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure, list]:
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    fig.patch.set_facecolor("white")
-    for ax in axes.flat:
-        ax.set_facecolor("white")
+    fig, axes = white_subplots(nrows, ncols, figsize=(width, height))
     return fig, list(axes.flat)
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnncourse.figures import white_subplots
 from rnncourse.numpy import sigmoid
 
 __all__ = [
@@ -235,13 +236,7 @@ def position_transfer_demo(
 
 
 def _figure(nrows: int, ncols: int, figsize: tuple[float, float]):
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False)
-    fig.patch.set_facecolor("white")
-    for ax in axes.flat:
-        ax.set_facecolor("white")
-    return fig, axes
+    return white_subplots(nrows, ncols, figsize=figsize)
 
 
 def _token_row(ax, tokens: Sequence[str], colors: Sequence[str], title: str) -> None:
