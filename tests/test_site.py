@@ -346,9 +346,6 @@ def test_search_finds_a_term_offline(site: Site) -> None:
 
 
 def test_search_finds_the_lstm_chapter(site: Site) -> None:
-    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
-    if not re.search(rf"file:\s*{re.escape(LSTM_DOC)}\s*$", toc, re.MULTILINE):
-        pytest.skip(f"{LSTM_DOC} is not in _toc.yml yet, so search cannot find it")
     hits = site.search[LSTM_TERM]
     assert any(LSTM_DOC + ".html" in h for h in hits), (
         f"searching '{LSTM_TERM}' did not list {LSTM_DOC}: {hits}"

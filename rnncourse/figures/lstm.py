@@ -1,0 +1,210 @@
+"""Measurements and figures of chapter 6 (the LSTM).
+
+Gradient flow. For a loss ``L`` that reads only the last hidden state, ``L = h_T . u``
+(``u`` a fixed unit row), :func:`gradient_norms` walks the step backward functions of
+:mod:`rnncourse.numpy` from ``t = T`` down to 1 and records
+
+- for the plain RNN, ``||dL/dh_t||``: each step back multiplies by
+  ``diag(1 - h_t^2) Wh^T``, a matrix product and a squashing derivative;
+- for the LSTM, ``||dL/dc_t||``, the *total* gradient on the cell state: what arrives
+  from ``c_{t+1}`` (``dL/dc_{t+1} * f_{t+1}``, element-wise, no matrix, no squashing)
+  plus what arrives through ``h_t = o_t * tanh(c_t)``, i.e.
+  ``dL/dc_t = dL/dc_{t+1} * f_{t+1} + dL/dh_t * o_t * (1 - tanh(c_t)^2)``.
+
+Figures: :func:`plot_gradient_flow` (norms against the distance from the loss),
+:func:`plot_adding_losses` (training curves of the adding problem),
+:func:`plot_lstm_cell` (a diagram of one LSTM step). Every figure has a white facecolor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+
+from rnncourse.numpy import (
+    lstm_step_backward,
+    lstm_step_forward,
+    rnn_step_backward,
+    rnn_step_forward,
+)
+
+__all__ = ["gradient_norms", "plot_gradient_flow", "plot_adding_losses", "plot_lstm_cell"]
+
+
+def gradient_norms(
+    kind: str, params: Mapping[str, np.ndarray], x: np.ndarray, u: np.ndarray | None = None,
+) -> np.ndarray:
+    """Norm of the gradient of ``L = h_T . u`` on the state at every step.
+
+    Args:
+        kind: ``"rnn"`` (tanh; state ``h_t``) or ``"lstm"`` (state ``c_t``).
+        params: ``Wx: (D, gH)``, ``Wh: (H, gH)``, ``b: (gH,)`` with ``g = 1`` or ``4``
+            (as from :func:`rnncourse.numpy.lstm_init` or :func:`rnncourse.convert.from_torch`).
+        x: ``(N, T, D)`` inputs; the norms are averaged over the ``N`` sequences.
+        u: ``(H,)`` direction read by the loss (default ``ones / sqrt(H)``).
+
+    Returns:
+        ``norms: (T,)``, ``norms[t]`` the mean over the batch of ``||dL/dstate_{t+1}||``
+        (so ``norms[-1]`` is at the last step, ``norms[0]`` ``T - 1`` steps back).
+    """
+    if kind not in ("rnn", "lstm"):
+        raise ValueError(f"kind must be 'rnn' or 'lstm', got {kind!r}")
+    Wx, Wh, b = params["Wx"], params["Wh"], params["b"]
+    x = np.asarray(x, dtype=Wx.dtype)
+    N, T, _ = x.shape
+    H = Wh.shape[0]
+    u = np.ones(H) / np.sqrt(H) if u is None else np.asarray(u, dtype=float)
+    h, c, caches = np.zeros((N, H)), np.zeros((N, H)), []
+    for t in range(T):
+        if kind == "rnn":
+            h, cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
+        else:
+            h, c, cache = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
+        caches.append(cache)
+    norms = np.empty(T)
+    dh, dc = np.broadcast_to(u, (N, H)).copy(), np.zeros((N, H))
+    for t in range(T - 1, -1, -1):
+        if kind == "rnn":
+            norms[t] = np.linalg.norm(dh, axis=1).mean()
+            _, dh, _, _, _ = rnn_step_backward(dh, caches[t])
+        else:
+            o, c_t = caches[t]["gates"][:, 3 * H:], caches[t]["next_c"]
+            total_dc = dc + dh * o * (1 - np.tanh(c_t) ** 2)  # dL/dc_t, both paths
+            norms[t] = np.linalg.norm(total_dc, axis=1).mean()
+            _, dh, dc, _, _, _ = lstm_step_backward(dh, dc, caches[t])
+    return norms
+
+
+def plot_gradient_flow(
+    panels: Mapping[str, Mapping[str, np.ndarray]], *, floor: float = 1e-30,
+) -> Figure:
+    """One log-scale panel per entry of ``panels``: ``{title: {label: norms (T,)}}``.
+
+    The x axis is the number of steps between the state and the loss (``T - t``).
+    Norms are clipped below at ``floor`` so that zeros still show.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False,
+                             sharey=True)
+    fig.set_facecolor("white")
+    styles = ["-", "--", "-.", ":"]
+    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
+        ax.set_facecolor("white")
+        for k, (label, norms) in enumerate(curves.items()):
+            norms = np.asarray(norms, dtype=float)
+            back = np.arange(len(norms))[::-1]  # steps back from the last one
+            ax.semilogy(back, np.maximum(norms, floor), styles[k % 4], color=f"C{k}",
+                        label=label, linewidth=1.8)
+        ax.set_title(title)
+        ax.set_xlabel("steps back from the loss  (T - t)")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("gradient norm on the state")
+    fig.tight_layout()
+    return fig
+
+
+def plot_adding_losses(
+    runs: Sequence[Mapping[str, Any]], baseline: float = 1 / 6,
+) -> Figure:
+    """Training loss per epoch on the adding problem, one panel per sequence length.
+
+    Args:
+        runs: dicts with ``cell``, ``T`` and ``loss`` (a list of per-epoch losses), e.g.
+            the ``"runs"`` of ``book/data/ch06_lstm/adding_results.json``.
+        baseline: the MSE of predicting the mean (drawn as a dotted line).
+    """
+    lengths = sorted({r["T"] for r in runs})
+    fig, axes = plt.subplots(1, len(lengths), figsize=(3.6 * len(lengths), 3.2),
+                             squeeze=False, sharey=True)
+    fig.set_facecolor("white")
+    colors = {"rnn": "C3", "lstm": "C0"}
+    for ax, T in zip(axes[0], lengths, strict=True):
+        ax.set_facecolor("white")
+        for r in runs:
+            if r["T"] == T:
+                epochs = np.arange(1, len(r["loss"]) + 1)
+                ax.semilogy(epochs, r["loss"], color=colors.get(r["cell"], "C2"),
+                            label=r["cell"].upper())
+        ax.axhline(baseline, color="gray", linestyle=":", label="baseline (predict 1)")
+        ax.set_title(f"T = {T}")
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+    axes[0, 0].set_ylabel("training MSE")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _box(ax: Any, xy: tuple[float, float], text: str, color: str, w: float = 0.9,
+         h: float = 0.6) -> None:
+    ax.add_patch(FancyBboxPatch((xy[0] - w / 2, xy[1] - h / 2), w, h,
+                                boxstyle="round,pad=0.05", fc=color, ec="black"))
+    ax.text(*xy, text, ha="center", va="center", fontsize=11)
+
+
+def _op(ax: Any, xy: tuple[float, float], text: str) -> None:
+    ax.add_patch(Circle(xy, 0.28, fc="#fff3c4", ec="black"))
+    ax.text(*xy, text, ha="center", va="center", fontsize=12)
+
+
+def _arrow(ax: Any, a: tuple[float, float], b: tuple[float, float], color: str = "black",
+           lw: float = 1.3) -> None:
+    ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=12, color=color,
+                                 lw=lw, shrinkA=0, shrinkB=0))
+
+
+def plot_lstm_cell() -> Figure:
+    """A diagram of one LSTM step: the cell-state line on top, the four gates below.
+
+    Layers (sigmoid ``σ`` and ``tanh``) are boxes, element-wise operations are circles;
+    the thick line is the additive path ``c_{t-1} -> c_t``.
+    """
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    fig.set_facecolor("white")
+    ax.set_facecolor("white")
+    ax.set_xlim(-0.5, 11)
+    ax.set_ylim(-0.9, 5.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    top, gate_y, bottom = 4.2, 1.6, 0.3
+    # the cell-state line: c_{t-1} -> (x f) -> (+ i*g) -> c_t
+    _arrow(ax, (0, top), (2.22, top), color="C0", lw=3)
+    _op(ax, (2.5, top), "×")
+    _arrow(ax, (2.78, top), (5.22, top), color="C0", lw=3)
+    _op(ax, (5.5, top), "+")
+    _arrow(ax, (5.78, top), (10.6, top), color="C0", lw=3)
+    ax.text(-0.3, top + 0.35, "$c_{t-1}$", fontsize=13)
+    ax.text(10.1, top + 0.35, "$c_t$", fontsize=13)
+    # the input: [h_{t-1}, x_t] feeds every gate
+    ax.plot([0, 7.5], [bottom, bottom], color="black", lw=1.3)
+    ax.text(-0.3, bottom - 0.55, "$h_{t-1}$", fontsize=13)
+    ax.text(0.9, -0.85, "$x_t$", fontsize=13)
+    _arrow(ax, (1.1, -0.5), (1.1, bottom))
+    gates = [(2.5, "σ", "$f_t$", "#c8e6c9"), (4.0, "σ", "$i_t$", "#c8e6c9"),
+             (5.5, "tanh", r"$\tilde c_t = g_t$", "#bbdefb"), (7.5, "σ", "$o_t$", "#c8e6c9")]
+    for x, text, label, color in gates:
+        _arrow(ax, (x, bottom), (x, gate_y - 0.33))
+        _box(ax, (x, gate_y), text, color)
+        ax.text(x + 0.5, gate_y + 0.45, label, fontsize=11)
+    _arrow(ax, (2.5, gate_y + 0.33), (2.5, top - 0.28))  # f_t -> x
+    _op(ax, (4.75, 2.9), "×")  # i_t * g_t
+    _arrow(ax, (4.0, gate_y + 0.33), (4.55, 2.7))
+    _arrow(ax, (5.5, gate_y + 0.33), (4.95, 2.7))
+    _arrow(ax, (4.95, 3.1), (5.35, top - 0.25))
+    # output: h_t = o_t * tanh(c_t)
+    _box(ax, (8.8, 3.1), "tanh", "#bbdefb", w=0.8, h=0.5)
+    _arrow(ax, (8.8, top), (8.8, 3.35))
+    _op(ax, (8.8, 1.6), "×")
+    _arrow(ax, (8.8, 2.85), (8.8, 1.88))
+    _arrow(ax, (7.95, gate_y), (8.52, 1.6))
+    _arrow(ax, (9.08, 1.6), (10.6, 1.6))
+    ax.text(10.0, 1.85, "$h_t$", fontsize=13)
+    ax.set_title("One LSTM step: boxes are layers, circles are element-wise operations",
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
