@@ -1,0 +1,78 @@
+"""rnncourse.figures.seq2seq (chapter 9): toy data and smoke tests of the figures."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from rnncourse import seq2seq as S  # noqa: E402
+from rnncourse.figures import seq2seq as D  # noqa: E402
+
+
+def test_reversal_data_layout():
+    data = D.reversal_data(50, 2, 6, rng=0)
+    assert data.src.shape == (50, 6) and data.tgt_in.shape == data.tgt_out.shape == (50, 7)
+    for src, L, tin, tout in zip(*data, strict=True):
+        L = int(L)
+        x = src[:L].tolist()
+        assert all(t >= D.DIGITS for t in x) and (src[L:] == S.PAD).all()
+        assert tout[:L].tolist() == x[::-1] and tout[L] == S.EOS and (tout[L + 1:] == 0).all()
+        assert tin[0] == S.BOS and tin[1:L + 1].tolist() == x[::-1]
+    assert data.lengths.min() >= 2 and data.lengths.max() <= 6
+    again = D.reversal_data(50, 2, 6, rng=0)
+    assert all(torch.equal(a, b) for a, b in zip(data, again, strict=True))
+    with pytest.raises(ValueError):
+        D.reversal_data(5, 3, 2, rng=0)
+
+
+def test_batches_cover_data():
+    data = D.reversal_data(130, 1, 4, rng=1)
+    bs = D.batches(data, 64)
+    assert [len(t) for (_, _, t), _ in bs] == [64, 64, 2]
+    assert torch.equal(torch.cat([y for _, y in bs]), data.tgt_out)
+
+
+def test_decode_digits():
+    assert D.decode_digits([D.DIGITS + 3, D.DIGITS, S.EOS, D.DIGITS + 1]) == "30 <eos>"
+    assert D.decode_digits(torch.tensor([S.BOS, D.DIGITS + 9, S.PAD])) == "<bos> 9"
+
+
+def test_dates():
+    assert D.spell_date(1987, 3, 12) == ("twelfth of march 1987", "1987-03-12")
+    assert D.spell_date(2000, 2, 29)[1] == "2000-02-29"
+    with pytest.raises(ValueError):
+        D.spell_date(1900, 2, 29)
+    pairs = D.random_dates(20, rng=3)
+    assert len(pairs) == 20 and all(iso[:4] == words[-4:] for words, iso in pairs)
+
+
+def test_accuracy_by_length_with_oracle():
+    def oracle(src, lengths):
+        out = torch.zeros(src.shape[0], src.shape[1] + 1, dtype=torch.long)
+        for i, L in enumerate(lengths.tolist()):
+            out[i, :L] = src[i, :L].flip(0)
+            out[i, L] = S.EOS
+        return out
+    acc = D.accuracy_by_length(oracle, [1, 3, 5], 20, rng=0)
+    np.testing.assert_array_equal(acc, [1.0, 1.0, 1.0])
+    wrong = D.accuracy_by_length(lambda s, L: s, [3], 20, rng=0)
+    assert wrong[0] < 0.1
+
+
+def test_figures():
+    fig = D.plot_encoder_decoder()
+    assert isinstance(fig, Figure) and len(fig.axes) == 1 and len(fig.axes[0].patches) > 10
+    ax = D.plot_accuracy_by_length([1, 2, 3], {"a": [1, 0.5, 0], "b": [1, 1, 1]}, (1, 2))
+    assert len(ax.get_lines()) == 2
+    ax = D.plot_attention(np.eye(3), ["1", "2", "3"], ["3", "2", "1"])
+    assert len(ax.figure.axes) == 2 and len(ax.images) == 1
+    ax = D.plot_position_accuracy([0.1, 0.2, 1.0])
+    assert len(ax.patches) == 3
+    plt.close("all")
