@@ -1,0 +1,384 @@
+"""Helpers and figures of chapter 10, *Applications*.
+
+Everything the chapter needs beyond the layers of :mod:`rnncourse.torch` and the loop
+:func:`rnncourse.train.fit`:
+
+Text (no downloads: the corpus is the source code of a few standard-library modules,
+read with :func:`inspect.getsource`, so it depends on the Python version):
+
+- :func:`stdlib_corpus` -- the text; :func:`code_and_prose_lines` -- lines of code and
+  lines of docstring prose, for the classification task.
+- :class:`CharVocab` -- characters <-> integer ids.
+- :func:`char_batches` -- ``(inputs, targets)`` windows for next-character prediction.
+- :class:`CharLM` -- embedding, recurrent layer, linear read-out.
+- :func:`temperature_softmax`, :func:`sample` -- sampling with a temperature.
+- :func:`perplexity`, :func:`unigram_perplexity` -- the model and its baselines.
+- :func:`encode_lines`, :class:`LineClassifier` -- many-to-one classification of lines.
+
+Figures (white background, for the light and dark themes; each returns the Figure):
+:func:`temperature_figure`, :func:`perplexity_figure`, :func:`horizon_figure`, and the
+widget :func:`temperature_explorer`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from rnncourse.figures import white_subplots
+from rnncourse.torch import GRU, LSTM
+
+__all__ = [
+    "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "CharVocab", "char_batches",
+    "CharLM", "temperature_softmax", "sample", "perplexity", "unigram_perplexity",
+    "encode_lines", "LineClassifier", "temperature_figure", "perplexity_figure",
+    "horizon_figure", "temperature_explorer",
+]
+
+#: The modules whose source is the language model's corpus (about 90,000 characters).
+CORPUS_MODULES: tuple[str, ...] = (
+    "textwrap", "shlex", "heapq", "string", "glob", "fnmatch", "colorsys", "bisect",
+)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def stdlib_corpus(modules: Sequence[str] = CORPUS_MODULES) -> str:
+    """The source code of ``modules``, joined by blank lines.
+
+    The text is whatever this Python installation ships, so it is the same on every
+    machine with the same Python version, and differs (slightly) between versions.
+    """
+    return "\n\n".join(inspect.getsource(importlib.import_module(m)) for m in modules)
+
+
+def _docstring_lines(tree: ast.AST) -> set[int]:
+    """1-based line numbers covered by docstrings (module, class, function)."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return lines
+
+
+def code_and_prose_lines(modules: Sequence[str], *, min_chars: int = 20
+                         ) -> tuple[list[str], list[str]]:
+    """Lines of Python code and lines of English docstring prose from ``modules``.
+
+    Each line is stripped of its indentation. Prose lines are docstring lines that do not
+    start with ``>>>`` or ``...`` (doctest examples are code) and contain no quote
+    delimiters; code lines are the other non-blank lines that are not comments. Lines
+    shorter than ``min_chars`` are dropped (too short to tell apart).
+
+    Returns:
+        ``(code, prose)``: two lists of strings, in the order they appear.
+    """
+    code: list[str] = []
+    prose: list[str] = []
+    for name in modules:
+        source = inspect.getsource(importlib.import_module(name))
+        doc = _docstring_lines(ast.parse(source))
+        for number, raw in enumerate(source.splitlines(), start=1):
+            line = raw.strip()
+            if len(line) < min_chars:
+                continue
+            if number in doc:
+                if not line.startswith((">>>", "...")) and '"""' not in line \
+                        and "'''" not in line:
+                    prose.append(line)
+            elif not line.startswith("#"):
+                code.append(line)
+    return code, prose
+
+
+@dataclass(frozen=True)
+class CharVocab:
+    """A character vocabulary: ``chars[i]`` is the character with id ``i``.
+
+    Build it with :meth:`from_text` (the sorted set of characters of a text).
+    """
+
+    chars: str
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocab:
+        return cls("".join(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        """``text`` as ids, ``(len(text),)`` int64; an unknown character is a ``KeyError``."""
+        index = {c: i for i, c in enumerate(self.chars)}
+        return np.array([index[c] for c in text], dtype=np.int64)
+
+    def decode(self, ids: Sequence[int] | np.ndarray | Tensor) -> str:
+        """The characters of ``ids`` (any 1-D integer sequence)."""
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def char_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
+                 seed: int = 0) -> Callable[[], list[tuple[Tensor, Tensor]]]:
+    """A function that returns one epoch of next-character batches, for :func:`fit`.
+
+    Each epoch cuts ``ids`` into non-overlapping windows of ``seq_len + 1`` ids, starting
+    at a random offset in ``[0, seq_len)`` (so that the cuts move between epochs), shuffles
+    the windows and groups them into batches. In a window ``w``, the input is ``w[:-1]``
+    and the target is ``w[1:]``: at every step, the next character.
+
+    Returns:
+        ``epoch()`` -> list of ``(x, y)``, both ``(batch_size, seq_len)`` int64 tensors
+        (the last, smaller batch is dropped). Seeded: the sequence of epochs repeats.
+    """
+    if len(ids) < 2 * (seq_len + 1):
+        raise ValueError(f"need at least {2 * (seq_len + 1)} ids, got {len(ids)}")
+    data = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    rng = torch.Generator().manual_seed(seed)
+
+    def epoch() -> list[tuple[Tensor, Tensor]]:
+        start = int(torch.randint(seq_len, (1,), generator=rng))
+        n = (len(data) - start) // (seq_len + 1)
+        windows = data[start:start + n * (seq_len + 1)].view(n, seq_len + 1)
+        windows = windows[torch.randperm(n, generator=rng)]
+        return [(w[:, :-1], w[:, 1:]) for w in windows.split(batch_size)
+                if len(w) == batch_size]
+
+    return epoch
+
+
+class CharLM(nn.Module):
+    """A character-level language model: ids ``(N, T)`` -> next-character logits ``(N, T, V)``.
+
+    ``e_t = E[x_t]``, ``h_t = LSTM(e_t, h_{t-1})`` (or a GRU), ``logits_t = h_t W_y + b_y``;
+    ``softmax(logits_t)`` is the model's distribution of character ``t + 1``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128,
+                 cell: str = "lstm") -> None:
+        super().__init__()
+        layers = {"lstm": LSTM, "gru": GRU}
+        if cell not in layers:
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        self.embed = nn.Embedding(vocab_size, embed_size)
+        self.rnn = layers[cell](embed_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x: Tensor, state=None) -> Tensor:
+        return self.step(x, state)[0]
+
+    def step(self, x: Tensor, state=None) -> tuple[Tensor, object]:
+        """Logits ``(N, T, V)`` and the final state, starting from ``state`` (zeros if None)."""
+        out, state = self.rnn(self.embed(x), state)
+        return self.head(out), state
+
+
+def sequence_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Mean cross-entropy over every step: ``logits (N, T, V)``, ``target (N, T)``."""
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+def temperature_softmax(logits: Tensor | np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(logits / temperature)`` along the last axis, as a float64 array.
+
+    ``temperature`` 1 is the model's own distribution; below 1 it is sharper (in the
+    limit 0, all the mass on the most likely character), above 1 flatter (in the limit,
+    uniform).
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    z = np.asarray(torch.as_tensor(logits).detach().double()) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=-1, keepdims=True)
+
+
+@torch.no_grad()
+def sample(model: CharLM, vocab: CharVocab, prompt: str, n_chars: int, *,
+           temperature: float = 1.0, seed: int = 0) -> str:
+    """Generate ``n_chars`` characters after ``prompt``, one at a time.
+
+    The prompt is read first (its final state primes the model); then each new character
+    is drawn from ``temperature_softmax(logits, temperature)`` with a seeded
+    ``numpy.random.Generator`` and fed back in as the next input.
+
+    Returns:
+        The generated characters (without the prompt).
+    """
+    rng = np.random.default_rng(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.as_tensor(vocab.encode(prompt))[None]           # (1, len(prompt))
+        logits, state = model.step(x)
+        out = []
+        for _ in range(n_chars):
+            p = temperature_softmax(logits[0, -1], temperature)
+            i = int(rng.choice(len(p), p=p))
+            out.append(i)
+            logits, state = model.step(torch.tensor([[i]]), state)
+    finally:
+        model.train(was_training)
+    return vocab.decode(out)
+
+
+@torch.no_grad()
+def perplexity(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
+    """``exp(mean_t -log p(x_{t+1} | x_1..x_t))`` over ``ids``, carrying the state along.
+
+    The text is read in chunks of ``seq_len`` steps, and each chunk starts from the
+    previous chunk's final state, so every character but the first is predicted from
+    everything before it.
+    """
+    was_training = model.training
+    model.eval()
+    data = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    total, count, state = 0.0, 0, None
+    try:
+        for start in range(0, len(data) - 1, seq_len):
+            x = data[start:start + seq_len][None]
+            y = data[start + 1:start + seq_len + 1][None]
+            x = x[:, :y.shape[1]]
+            logits, state = model.step(x, state)
+            total += float(nn.functional.cross_entropy(logits[0].double(), y[0],
+                                                       reduction="sum"))
+            count += y.shape[1]
+    finally:
+        model.train(was_training)
+    return math.exp(total / count)
+
+
+def unigram_perplexity(train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> float:
+    """Perplexity on ``test_ids`` of the character frequencies of ``train_ids``.
+
+    Add-one (Laplace) smoothing: ``p(c) = (count(c) + 1) / (n + V)``, so that a character
+    unseen in training does not get probability 0 (infinite perplexity).
+    """
+    counts = np.bincount(np.asarray(train_ids), minlength=vocab_size) + 1.0
+    logp = np.log(counts / counts.sum())
+    return float(np.exp(-logp[np.asarray(test_ids)].mean()))
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def encode_lines(lines: Sequence[str], length: int = 48) -> Tensor:
+    """Lines as ``(N, length)`` int64 ids, left-padded with 0, truncated to ``length``.
+
+    Printable ASCII ``' '..'~'`` maps to 1..95, any other character to 96. Padding on the
+    *left* puts the real characters last, so the final state of a recurrent layer has
+    just read them.
+    """
+    out = torch.zeros(len(lines), length, dtype=torch.int64)
+    for row, line in enumerate(lines):
+        ids = [ord(c) - 31 if " " <= c <= "~" else 96 for c in line[:length]]
+        if ids:
+            out[row, length - len(ids):] = torch.tensor(ids)
+    return out
+
+
+class LineClassifier(nn.Module):
+    """Many-to-one: ids ``(N, T)`` -> class logits ``(N, K)`` from the last GRU state."""
+
+    def __init__(self, n_classes: int = 2, embed_size: int = 16, hidden_size: int = 32) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(97, embed_size)
+        self.rnn = GRU(embed_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _, h_n = self.rnn(self.embed(x))          # h_n: (1, N, H)
+        return self.head(h_n[-1])
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _figure(width: float, height: float, ncols: int = 1) -> tuple[Figure, list]:
+    fig, axes = white_subplots(1, ncols, figsize=(width, height))
+    return fig, list(axes.flat)
+
+
+def _show_char(c: str) -> str:
+    return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(c, c)
+
+
+def temperature_figure(logits: Tensor | np.ndarray, vocab: CharVocab,
+                       temperatures: Sequence[float] = (0.5, 1.0, 1.5), top: int = 10
+                       ) -> Figure:
+    """The next-character distribution at each temperature: one bar chart per axis.
+
+    Shows the ``top`` most likely characters (under temperature 1), in the same order in
+    every panel, and the probability left for all the others in the title.
+    """
+    base = temperature_softmax(logits, 1.0)
+    order = np.argsort(-base, kind="stable")[:top]
+    fig, axes = _figure(3.2 * len(temperatures), 3.0, len(temperatures))
+    for ax, temp in zip(axes, temperatures, strict=True):
+        p = temperature_softmax(logits, temp)
+        ax.bar(range(top), p[order], color="#4a7ab5")
+        ax.set_xticks(range(top), [_show_char(vocab.chars[i]) for i in order])
+        ax.set_ylim(0, 1)
+        ax.set_title(f"T = {temp:g}   (others: {1 - p[order].sum():.2f})", fontsize=10)
+        ax.set_xlabel("next character")
+    axes[0].set_ylabel("probability")
+    fig.tight_layout()
+    return fig
+
+
+def perplexity_figure(train_ppl: Sequence[float], val_ppl: Sequence[float],
+                      baselines: Mapping[str, float]) -> Figure:
+    """Training and validation perplexity per epoch, with horizontal baseline lines."""
+    fig, (ax,) = _figure(6.0, 3.5)
+    epochs = np.arange(1, len(train_ppl) + 1)
+    ax.plot(epochs, train_ppl, color="C0", label="training (epoch mean)")
+    ax.plot(epochs, val_ppl, color="C1", marker="o", markersize=3, label="validation")
+    for k, (name, value) in enumerate(baselines.items()):
+        ax.axhline(value, color=f"C{k + 2}", linestyle="--", linewidth=1,
+                   label=f"{name} ({value:.1f})")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("perplexity (log scale)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def horizon_figure(errors: Mapping[str, np.ndarray]) -> Figure:
+    """Mean squared error against the forecast horizon, one line per forecaster."""
+    fig, (ax,) = _figure(6.0, 3.5)
+    for name, err in errors.items():
+        ax.plot(np.arange(1, len(err) + 1), err, marker="o", markersize=3, label=name)
+    ax.set_xlabel("steps ahead")
+    ax.set_ylabel("test MSE")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def temperature_explorer(model: CharLM, vocab: CharVocab, prompt: str,
+                         n_chars: int = 200) -> None:
+    """An ipywidgets slider over the temperature: a fresh seeded sample at each value.
+
+    Widgets are live only with a running kernel; the book prints static samples beside.
+    """
+    from ipywidgets import FloatSlider, IntSlider, interact
+
+    def show(temperature: float, seed: int) -> None:
+        print(prompt + sample(model, vocab, prompt, n_chars, temperature=temperature,
+                              seed=seed))
+
+    interact(show, temperature=FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1),
+             seed=IntSlider(value=0, min=0, max=20))

@@ -1,0 +1,151 @@
+"""Tests of chapter 10's helpers (rnncourse.figures.applications), with the Agg backend."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from rnncourse.figures import applications as A  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_corpus_and_vocab_round_trip() -> None:
+    text = A.stdlib_corpus(("bisect",))
+    assert "def insort_right" in text
+    vocab = A.CharVocab.from_text(text)
+    assert list(vocab.chars) == sorted(set(text))
+    assert vocab.decode(vocab.encode(text)) == text
+    with pytest.raises(KeyError):
+        A.CharVocab("ab").encode("c")
+
+
+def test_code_and_prose_lines() -> None:
+    code, prose = A.code_and_prose_lines(("bisect",))
+    assert "def insort_right(a, x, lo=0, hi=None, *, key=None):" in code
+    assert all(len(line) >= 20 and not line.startswith("#") for line in code + prose)
+    assert not set(code) & set(prose)
+    assert any("insert it to the right" in line for line in prose)
+
+
+def test_char_batches_shift_and_seed() -> None:
+    ids = np.arange(1000) % 50
+    epoch = A.char_batches(ids, seq_len=10, batch_size=8, seed=3)
+    batches = epoch()
+    for x, y in batches:
+        assert x.shape == y.shape == (8, 10)
+        assert torch.equal((x + 1) % 50, y)          # the target is the next id
+    again = A.char_batches(ids, seq_len=10, batch_size=8, seed=3)()
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))
+    with pytest.raises(ValueError):
+        A.char_batches(ids[:15], 10, 2)
+
+
+def test_temperature_softmax() -> None:
+    z = np.array([2.0, 1.0, 0.0, -1.0])
+    for tau in (0.5, 1.0, 2.0):
+        expected = np.exp(z / tau) / np.exp(z / tau).sum()
+        np.testing.assert_allclose(A.temperature_softmax(z, tau), expected, rtol=1e-12)
+    np.testing.assert_allclose(A.temperature_softmax(torch.tensor(z), 1.0),
+                               torch.softmax(torch.tensor(z), 0).numpy(), rtol=1e-12)
+    assert A.temperature_softmax(z, 1e-3)[0] == pytest.approx(1.0)     # greedy limit
+    np.testing.assert_allclose(A.temperature_softmax(z, 1e6), 0.25, atol=1e-5)  # uniform
+    with pytest.raises(ValueError):
+        A.temperature_softmax(z, 0.0)
+
+
+def _model(vocab_size: int = 7) -> A.CharLM:
+    torch.manual_seed(0)
+    return A.CharLM(vocab_size, embed_size=4, hidden_size=8)
+
+
+def test_perplexity_matches_hand_computation_and_chunking() -> None:
+    model = _model().eval()
+    ids = np.array([0, 3, 1, 4, 1, 5, 2, 6, 5, 3, 5])
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor(ids[None, :-1]))[0].double(), -1)
+    nll = -logp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].mean()
+    assert A.perplexity(model, ids) == pytest.approx(math.exp(float(nll)), rel=1e-6)
+    # carrying the state across chunks gives the same value as one long chunk
+    assert A.perplexity(model, ids, seq_len=3) == pytest.approx(A.perplexity(model, ids),
+                                                                rel=1e-5)
+
+
+def test_uniform_model_has_perplexity_v() -> None:
+    model = _model(11)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    assert A.perplexity(model, np.arange(30) % 11) == pytest.approx(11.0, rel=1e-9)
+
+
+def test_unigram_perplexity() -> None:
+    train, test = np.array([0, 0, 0, 1]), np.array([0, 1, 2])
+    p = np.array([4, 2, 1]) / 7                        # add-one: (3+1, 1+1, 0+1) / (4+3)
+    expected = np.exp(-np.log(p).mean())
+    assert A.unigram_perplexity(train, test, 3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_sample_is_seeded_and_greedy_at_low_temperature() -> None:
+    vocab = A.CharVocab("abcdefg")
+    model = _model(len(vocab))
+    s1 = A.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
+    assert len(s1) == 20 and set(s1) <= set(vocab.chars)
+    assert s1 == A.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
+    # very low temperature: the argmax at every step, whatever the seed
+    greedy, state = [], None
+    x = torch.tensor(vocab.encode("ab"))[None]
+    with torch.no_grad():
+        for _ in range(10):
+            logits, state = model.step(x, state)
+            greedy.append(int(logits[0, -1].argmax()))
+            x = torch.tensor([[greedy[-1]]])
+    assert A.sample(model, vocab, "ab", 10, temperature=1e-4, seed=5) == vocab.decode(greedy)
+
+
+def test_encode_lines_left_pads() -> None:
+    x = A.encode_lines(["ab", "x" * 60, "é"], length=5)
+    assert x.shape == (3, 5)
+    assert x[0].tolist() == [0, 0, 0, ord("a") - 31, ord("b") - 31]
+    assert (x[1] == ord("x") - 31).all()
+    assert x[2].tolist() == [0, 0, 0, 0, 96]
+
+
+def test_line_classifier_shapes_and_grad() -> None:
+    model = A.LineClassifier(n_classes=3)
+    out = model(A.encode_lines(["hello world", "x = 1"], length=12))
+    assert out.shape == (2, 3)
+    out.sum().backward()
+    assert model.rnn.weight_hh_l0.grad is not None
+
+
+def test_charlm_gru_and_bad_cell() -> None:
+    model = A.CharLM(5, embed_size=3, hidden_size=4, cell="gru")
+    assert model(torch.zeros(2, 6, dtype=torch.int64)).shape == (2, 6, 5)
+    with pytest.raises(ValueError):
+        A.CharLM(5, cell="rnn")
+
+
+def test_figures() -> None:
+    vocab = A.CharVocab("abcdefghijkl")
+    fig = A.temperature_figure(torch.linspace(-2, 2, len(vocab)), vocab, (0.5, 1.0, 2.0), top=5)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    assert all(len(ax.patches) == 5 for ax in fig.axes)
+    fig = A.perplexity_figure([20, 10, 8], [21, 12, 11], {"uniform": 50, "unigram": 30})
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 4
+    fig = A.horizon_figure({"a": np.ones(10), "b": np.arange(10.0)})
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
