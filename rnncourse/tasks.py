@@ -253,13 +253,16 @@ def evaluate_adding(
 def run_adding_experiment(
     cell: str | type[nn.Module], T: int, *, hidden_size: int = 16, n_train: int = 1024,
     n_test: int = 512, batch_size: int = 32, epochs: int = 10, lr: float = 1e-2,
-    clip_norm: float | None = 1.0, seed: int = 0, **cell_kwargs: Any,
+    clip_norm: float | None = 1.0, seed: int = 0, device: str | torch.device = "auto",
+    **cell_kwargs: Any,
 ) -> dict[str, Any]:
     """Train a :class:`SequenceRegressor` on the adding problem; return its test error.
 
     Training and test sets are drawn with seeds ``seed`` and ``seed + 10_000``; the
     model is built after ``torch.manual_seed(seed)``; training uses
-    :func:`rnncourse.train.fit` (Adam, ``lr``, gradient clipping ``clip_norm``, MSE).
+    :func:`rnncourse.train.fit` (Adam, ``lr``, gradient clipping ``clip_norm``, MSE) on
+    ``device`` (``"auto"``: a GPU when one is usable, else the CPU). The model is then
+    moved to the CPU, evaluated there, and returned there.
 
     Returns:
         ``dict(cell, T, test_mse, baseline_mse, train_loss, history, model)``:
@@ -273,7 +276,8 @@ def run_adding_experiment(
     torch.manual_seed(seed)
     model = SequenceRegressor(cell, 2, hidden_size, **cell_kwargs)
     history = fit(model, nn.MSELoss(), make_batches(x_tr, y_tr, batch_size, seed=seed),
-                  epochs=epochs, lr=lr, clip_norm=clip_norm, device="cpu", progress=False)
+                  epochs=epochs, lr=lr, clip_norm=clip_norm, device=device, progress=False)
+    model.cpu()  # evaluated, and returned, on the CPU
     test_mse, baseline = evaluate_adding(model, T, n_train=n_train, n_test=n_test, seed=seed)
     return dict(cell=cell if isinstance(cell, str) else cell.__name__, T=T,
                 test_mse=test_mse, baseline_mse=baseline, train_loss=history.loss[-1],

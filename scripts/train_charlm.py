@@ -52,6 +52,7 @@ def main() -> None:
         print(f"epoch {epoch + 1:3d}  train loss {history.loss[-1]:.3f}  "
               f"val ppl {val_ppl[-1]:.2f}", flush=True)
 
+    # On the CPU, so that a rerun reproduces the shipped weights exactly.
     history = fit(model, sequence_cross_entropy, char_batches(train_ids, SEQ_LEN, BATCH),
                   epochs=EPOCHS, lr=LR, clip_norm=1.0, device="cpu", progress=False, seed=0,
                   on_epoch_end=validate)

@@ -109,3 +109,23 @@ def test_run_adding_experiment_short_lstm_learns():
     assert r["test_mse"] < 0.5 * r["baseline_mse"]
     assert evaluate_adding(r["model"], 6, n_train=512, n_test=128, seed=0) == pytest.approx(
         (r["test_mse"], r["baseline_mse"]))
+
+
+def test_run_adding_experiment_device_cpu_gives_the_auto_result_here():
+    # "auto" picks the GPU when there is one; without one it must be the CPU run exactly.
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: 'auto' trains there, results differ from the CPU's")
+    kw = dict(hidden_size=4, n_train=64, n_test=64, epochs=1, seed=3)
+    auto = run_adding_experiment("gru", 6, **kw)
+    cpu = run_adding_experiment("gru", 6, device="cpu", **kw)
+    assert auto["history"].device == "cpu"
+    assert auto["test_mse"] == cpu["test_mse"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_run_adding_experiment_trains_on_cuda_and_returns_a_cpu_model():
+    res = run_adding_experiment("lstm", 6, hidden_size=4, n_train=64, n_test=64, epochs=1,
+                                device="cuda")
+    assert res["history"].device.startswith("cuda")
+    assert all(p.device.type == "cpu" for p in res["model"].parameters())
+    assert 0 <= res["test_mse"] < 10

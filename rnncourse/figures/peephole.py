@@ -152,11 +152,12 @@ def evaluate(model: PulseNet, data: PulseData) -> tuple[float, float, float]:
 
 def train_pulse(
     cell: str, seed: int, train: PulseData, *, hidden_size: int = 4, epochs: int = 30,
-    batch_size: int = 32, lr: float = 0.02,
+    batch_size: int = 32, lr: float = 0.02, device: str | torch.device = "auto",
 ) -> tuple[PulseNet, Any]:
     """Train one :class:`PulseNet` with :func:`rnncourse.train.fit` (Adam, clip 1.0).
 
-    ``seed`` seeds the weights (``torch.manual_seed``) and the batch order.
+    ``seed`` seeds the weights (``torch.manual_seed``) and the batch order. Trains on
+    ``device`` (``"auto"``: a GPU when one is usable), then moves the model to the CPU.
     Returns ``(model, history)``.
     """
     torch.manual_seed(seed)
@@ -170,7 +171,8 @@ def train_pulse(
         return [(train.x[idx], train.y[idx]) for idx in order.split(batch_size)]
 
     history = fit(model, pulse_loss, batches, epochs=epochs, lr=lr,
-                  clip_norm=1.0, device="cpu", progress=False)
+                  clip_norm=1.0, device=device, progress=False)
+    model.cpu()  # evaluated, and returned, on the CPU
     return model, history
 
 
