@@ -575,3 +575,46 @@ def test_cuda_matches_torch_nn(mode):
     cell = rt.LSTMCell(3, 4, device=dev)
     h, c = cell(x[0].float())
     assert h.device.type == "cuda" and c.device.type == "cuda"
+
+
+# Hidden sizes above which the per-step products run on oneDNN's inner product
+# (rnncourse.torch.functional._StepProduct), so that these tests take that path.
+_ONEDNN_H = {"rnn_tanh": 384, "rnn_relu": 384, "lstm": 192, "gru": 224}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_large_float32_layers_match_torch_nn(mode):
+    from rnncourse.torch import functional as F
+
+    H = _ONEDNN_H[mode]
+    gates = {"lstm": 4, "gru": 3}.get(mode, 1)
+    w = torch.zeros(gates * H, H)
+    if torch.backends.mkldnn.is_available():
+        assert F._StepProduct(w, 3).packed is not None, "the oneDNN path is not taken"
+    cfg = Config(num_layers=1, bidirectional=True, batch_first=False, bias=True, with_hx=True,
+                 T=4, N=3, D=5, H=H, to_torch=False, seed=1)
+    compare(mode, "padded", cfg, F32)
+    compare(mode, "packed", cfg, F32)
+
+
+@pytest.mark.parametrize("onednn", ["1", "0"])
+def test_step_product_both_paths(monkeypatch, onednn):
+    from rnncourse.torch import functional as F
+
+    monkeypatch.setenv("RNNCOURSE_ONEDNN", onednn)
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(4 * 192, 192, generator=g)  # (out, in), above the oneDNN threshold
+    x = torch.randn(5, 192, generator=g)[1:]  # a view with an offset, as the loops pass
+    bias, add = torch.randn(4 * 192, generator=g), torch.randn(4, 4 * 192, generator=g)
+    prod = F._StepProduct(w, 4)
+    assert (prod.packed is not None) == (onednn == "1" and torch.backends.mkldnn.is_available())
+    ref = x.double() @ w.double().t()
+    scale = ref.abs().max()
+    out = torch.empty(4, 4 * 192)
+    assert ((prod.into(out, x).double() - ref).abs().max() / scale) < 1e-5
+    with_bias = prod.into(out, x, bias=bias).double()
+    assert ((with_bias - ref - bias.double()).abs().max() / scale) < 1e-5
+    assert ((prod.into(out, x, add=add).double() - ref - add.double()).abs().max() / scale) < 1e-5
+    acc = add.clone()
+    assert ((prod.add_(acc, x).double() - ref - add.double()).abs().max() / scale) < 1e-5
+    assert F._StepProduct(w.double(), 4).packed is None  # float64 stays on torch.mm
