@@ -19,18 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sine_series", "multivariate_sine_series", "split_next_value"]
+from rnncourse._seed import SeedLike, as_rng
 
-SeedLike = int | np.random.Generator | None
+__all__ = ["sine_series", "multivariate_sine_series", "split_next_value"]
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy.random.Generator or None, "
-                    f"got {type(seed).__name__}")
+    return as_rng(seed, allow_none=True)
 
 
 def _check_count(name: str, value: object, minimum: int = 1) -> int:

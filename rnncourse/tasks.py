@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rnncourse._seed import as_rng
+
 __all__ = [
     "BASELINE_MSE", "CELLS", "adding_problem", "copy_task", "make_batches",
     "SequenceRegressor", "SequenceClassifier", "evaluate_adding", "run_adding_experiment",
@@ -52,11 +54,7 @@ SeedLike = int | np.random.Generator
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
-    raise TypeError(f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}")
+    return as_rng(seed)
 
 
 def _count(name: str, value: object, minimum: int = 1) -> int:

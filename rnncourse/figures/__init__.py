@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from rnncourse._seed import as_rng as _as_rng
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+def as_rng(rng: np.random.Generator | int) -> np.random.Generator:
+    """A ``numpy.random.Generator``: ``rng`` itself, or a new one seeded with the int ``rng``."""
+    return _as_rng(rng, name="rng")
 
 
 def on_white(fig: Figure) -> Figure:

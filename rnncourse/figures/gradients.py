@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnncourse.figures import on_white
+from rnncourse.figures import as_rng, on_white
 from rnncourse.numpy import (
     clip_grad_norm,
     clip_grad_value,
@@ -50,12 +50,7 @@ __all__ = [
 NONLINEARITIES = ("linear", "tanh", "relu")
 
 
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng)}")
+_rng = as_rng
 
 
 # --------------------------------------------------------------------------- recurrent matrices

@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from rnncourse.figures import on_white
+from rnncourse.figures import as_rng, on_white
 from rnncourse.numpy import gru_step_forward
 
 __all__ = [
@@ -46,12 +46,7 @@ INK = "#1a1a1a"
 ACCENT = "#c0392b"
 
 
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng)}")
+_rng = as_rng
 
 
 def _block(H: int, name: str) -> slice:

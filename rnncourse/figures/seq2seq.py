@@ -23,6 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from rnncourse.figures import as_rng
 from rnncourse.seq2seq import BOS, EOS, PAD
 
 __all__ = [
@@ -35,8 +36,7 @@ DIGITS = 3  # id of the digit 0; digit d has id DIGITS + d
 VOCAB = DIGITS + 10
 
 
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(int(rng))
+_rng = as_rng
 
 
 # --------------------------------------------------------------------------- reversal
