@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse._seed import SeedLike, as_rng
+from rnncourse._args import SeedLike, as_rng, check_count
 
 __all__ = ["sine_series", "multivariate_sine_series", "split_next_value"]
 
 
-def _rng(seed: SeedLike) -> np.random.Generator:
-    return as_rng(seed, allow_none=True)
-
-
-def _check_count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
+def _check_levels(noise: float, trend: float) -> None:
+    if not noise >= 0 or not trend >= 0:
+        raise ValueError(f"noise and trend must be >= 0, got noise={noise!r}, trend={trend!r}")
 
 
 def sine_series(
@@ -67,12 +62,11 @@ def sine_series(
     Returns:
         ``series: (N, T)``; row ``i`` is one series, column ``t`` one time step.
     """
-    n_series = _check_count("n_series", n_series)
-    n_steps = _check_count("n_steps", n_steps)
-    n_waves = _check_count("n_waves", n_waves)
-    if not noise >= 0 or not trend >= 0:
-        raise ValueError(f"noise and trend must be >= 0, got noise={noise!r}, trend={trend!r}")
-    rng = _rng(seed)
+    n_series = check_count("n_series", n_series)
+    n_steps = check_count("n_steps", n_steps)
+    n_waves = check_count("n_waves", n_waves)
+    _check_levels(noise, trend)
+    rng = as_rng(seed, allow_none=True)
     t = np.arange(n_steps, dtype=np.float64)
     amp = rng.uniform(0.1, 0.5, size=(n_series, n_waves, 1))
     freq = rng.uniform(0.02, 0.2, size=(n_series, n_waves, 1))
@@ -111,13 +105,12 @@ def multivariate_sine_series(
     Returns:
         ``series: (N, T, D)``, batch first like every sequence in the course.
     """
-    n_series = _check_count("n_series", n_series)
-    n_steps = _check_count("n_steps", n_steps)
-    n_features = _check_count("n_features", n_features)
-    n_waves = _check_count("n_waves", n_waves)
-    if not noise >= 0 or not trend >= 0:
-        raise ValueError(f"noise and trend must be >= 0, got noise={noise!r}, trend={trend!r}")
-    rng = _rng(seed)
+    n_series = check_count("n_series", n_series)
+    n_steps = check_count("n_steps", n_steps)
+    n_features = check_count("n_features", n_features)
+    n_waves = check_count("n_waves", n_waves)
+    _check_levels(noise, trend)
+    rng = as_rng(seed, allow_none=True)
     t = np.arange(n_steps, dtype=np.float64)[:, None]                    # (T, 1)
     shape = (n_series, n_waves, 1, n_features)
     amp = rng.uniform(0.1, 0.5, size=shape)

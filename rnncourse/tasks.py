@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnncourse._seed import as_rng
+from rnncourse._args import as_rng, check_count
 
 __all__ = [
     "BASELINE_MSE", "CELLS", "adding_problem", "copy_task", "make_batches",
@@ -51,16 +51,6 @@ __all__ = [
 BASELINE_MSE = 1.0 / 6.0
 
 SeedLike = int | np.random.Generator
-
-
-def _rng(seed: SeedLike) -> np.random.Generator:
-    return as_rng(seed)
-
-
-def _count(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _out(arrays: tuple[np.ndarray, ...], as_tensor: bool) -> tuple[Any, ...]:
@@ -86,8 +76,8 @@ def adding_problem(
         ``x: (n, T, 2)`` float32 (value, marker) and ``y: (n, 1)`` float32, the sum
         of the two marked values.
     """
-    n, T = _count("n", n), _count("T", T, 2)
-    g = _rng(seed)
+    n, T = check_count("n", n), check_count("T", T, 2)
+    g = as_rng(seed)
     values = g.uniform(0.0, 1.0, size=(n, T)).astype(np.float32)
     half = T // 2
     first = g.integers(0, half, size=n)
@@ -117,9 +107,9 @@ def copy_task(
         the symbols to output during the last ``length`` steps (the step of "go" and
         the ``length - 1`` after it).
     """
-    n, delay = _count("n", n), _count("delay", delay, 0)
-    n_symbols, length = _count("n_symbols", n_symbols), _count("length", length)
-    g = _rng(seed)
+    n, delay = check_count("n", n), check_count("delay", delay, 0)
+    n_symbols, length = check_count("n_symbols", n_symbols), check_count("length", length)
+    g = as_rng(seed)
     T = 2 * length + delay
     y = g.integers(0, n_symbols, size=(n, length))
     tokens = np.full((n, T), n_symbols, dtype=np.int64)
@@ -139,7 +129,7 @@ def make_batches(
     """
     x = torch.as_tensor(x)
     y = torch.as_tensor(y)
-    batch_size = _count("batch_size", batch_size)
+    batch_size = check_count("batch_size", batch_size)
     if len(x) != len(y):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     epoch = [seed]
@@ -218,7 +208,7 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         self.rnn = _make_layer(cell, input_size, hidden_size, **cell_kwargs)
         self.head = nn.Linear(hidden_size, num_classes)
-        self.steps = None if steps is None else _count("steps", steps)
+        self.steps = None if steps is None else check_count("steps", steps)
 
     def forward(self, x: Tensor) -> Tensor:
         out, _ = self.rnn(x)

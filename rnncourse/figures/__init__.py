@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rnncourse._seed import as_rng as _as_rng
+from rnncourse._args import as_rng as _as_rng
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

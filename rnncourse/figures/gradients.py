@@ -50,7 +50,6 @@ __all__ = [
 NONLINEARITIES = ("linear", "tanh", "relu")
 
 
-_rng = as_rng
 
 
 # --------------------------------------------------------------------------- recurrent matrices
@@ -81,7 +80,7 @@ def matrix_with_spectral_radius(
     """
     if radius < 0:
         raise ValueError(f"radius must be >= 0, got {radius}")
-    g = _rng(rng).standard_normal((H, H))
+    g = as_rng(rng).standard_normal((H, H))
     if kind == "orthogonal":
         Q, R = np.linalg.qr(g)
         Q = Q * np.sign(np.diag(R))  # a uniformly random orthogonal matrix
@@ -124,7 +123,7 @@ def run_rnn(
         raise ValueError(f"nonlinearity must be one of {NONLINEARITIES}, got {nonlinearity!r}")
     Wh = np.asarray(Wh, dtype=np.float64)
     H = Wh.shape[0]
-    g = _rng(rng)
+    g = as_rng(rng)
     x = g.standard_normal((T, input_size))
     Wx = g.standard_normal((input_size, H)) * input_scale / np.sqrt(input_size)
     b = np.zeros(H) if b is None else np.asarray(b, dtype=np.float64)
@@ -217,7 +216,7 @@ def lstm_cell_jacobian_norms(
     """
     if path not in ("full", "cell"):
         raise ValueError(f"path must be 'full' or 'cell', got {path!r}")
-    g = _rng(rng)
+    g = as_rng(rng)
     p = lstm_init(input_size, H, g, forget_bias=forget_bias)
     x = np.repeat(g.standard_normal((1, T, input_size)), H, axis=0)  # (H, T, D) copies
     prev_h, prev_c, caches = np.zeros((H, H)), np.zeros((H, H)), []
@@ -268,7 +267,6 @@ def wh_gradient_by_step(
 # --------------------------------------------------------------------------- figures
 
 
-_white = on_white
 
 
 def plot_jacobian_norms(
@@ -291,7 +289,7 @@ def plot_jacobian_norms(
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    _white(ax.figure)
+    on_white(ax.figure)
     return ax
 
 
@@ -313,7 +311,7 @@ def plot_radius_sweep(
     for ax in axes[0, 1:]:
         ax.set_ylabel("")
     fig.tight_layout()
-    return _white(fig)
+    return on_white(fig)
 
 
 def plot_clipping(g: np.ndarray, clip_value: float, max_norm: float) -> Figure:
@@ -343,7 +341,7 @@ def plot_clipping(g: np.ndarray, clip_value: float, max_norm: float) -> Figure:
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title("Clipping a 2-D gradient")
     fig.tight_layout()
-    return _white(fig)
+    return on_white(fig)
 
 
 def radius_slider(T: int = 60, H: int = 32, seed: int = 0) -> Any:

@@ -46,7 +46,6 @@ INK = "#1a1a1a"
 ACCENT = "#c0392b"
 
 
-_rng = as_rng
 
 
 def _block(H: int, name: str) -> slice:
@@ -66,7 +65,7 @@ def random_gru_weights(D: int, H: int, rng: np.random.Generator | int = 0,
     Returns:
         ``{"Wx": (D, 3H), "Wh": (H, 3H), "bx": (3H,), "bh": (3H,)}``, blocks ``r, z, n``.
     """
-    g = _rng(rng)
+    g = as_rng(rng)
     k = scale / np.sqrt(H)
     shapes = {"Wx": (D, 3 * H), "Wh": (H, 3 * H), "bx": (3 * H,), "bh": (3 * H,)}
     return {name: g.uniform(-k, k, size=shape) for name, shape in shapes.items()}
@@ -95,7 +94,7 @@ def coincidence_cases(D: int = 3, H: int = 4, N: int = 5,
     Returns:
         ``(description, gap)`` pairs, in a fixed order.
     """
-    g = _rng(seed)
+    g = as_rng(seed)
     x = g.standard_normal((N, D))
     h = g.standard_normal((N, H))
     base = random_gru_weights(D, H, g)
@@ -162,7 +161,7 @@ def reset_sweep(reset_biases: Sequence[float], D: int = 3, H: int = 8, N: int = 
         ``mean_r: (B,)``, the mean reset gate, and ``gap: (B,)``, the mean
         ``|h_t(pytorch) - h_t(cho)|`` over the batch and the units.
     """
-    g = _rng(seed)
+    g = as_rng(seed)
     x = g.standard_normal((N, D))
     h = g.standard_normal((N, H))
     base = random_gru_weights(D, H, g, scale=2.0)
@@ -207,7 +206,6 @@ def param_counts(n: int, d: int) -> dict[str, dict[str, int]]:
 # --------------------------------------------------------------------------- figures
 
 
-_white = on_white
 
 
 def _box(ax: Axes, xy: tuple[float, float], text: str, color: str, w: float = 1.0,
@@ -316,7 +314,7 @@ def gru_cell_figure() -> Figure:
     for ax, form in zip(axes, ("cho", "pytorch"), strict=True):
         _cell(ax, form)
     fig.tight_layout()
-    return _white(fig)
+    return on_white(fig)
 
 
 def plot_reset_sweep(reset_biases: Sequence[float], mean_r: Sequence[float],
@@ -334,7 +332,7 @@ def plot_reset_sweep(reset_biases: Sequence[float], mean_r: Sequence[float],
         ax.grid(alpha=0.3)
     fig.suptitle("Same weights, two forms: they meet only where the reset gate is open")
     fig.tight_layout()
-    return _white(fig)
+    return on_white(fig)
 
 
 def plot_adding_results(results: Mapping[str, Mapping[int, float]], *,
@@ -360,4 +358,4 @@ def plot_adding_results(results: Mapping[str, Mapping[int, float]], *,
     ax.legend()
     ax.set_title("The adding problem")
     fig.tight_layout()
-    return _white(fig)
+    return on_white(fig)

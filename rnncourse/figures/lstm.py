@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
+from rnncourse.figures import white_subplots
 from rnncourse.numpy import (
     lstm_step_backward,
     lstm_step_forward,
@@ -88,12 +88,9 @@ def plot_gradient_flow(
     The x axis is the number of steps between the state and the loss (``T - t``).
     Norms are clipped below at ``floor`` so that zeros still show.
     """
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False,
-                             sharey=True)
-    fig.set_facecolor("white")
+    fig, axes = white_subplots(1, len(panels), figsize=(5 * len(panels), 3.6), sharey=True)
     styles = ["-", "--", "-.", ":"]
     for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
-        ax.set_facecolor("white")
         for k, (label, norms) in enumerate(curves.items()):
             norms = np.asarray(norms, dtype=float)
             back = np.arange(len(norms))[::-1]  # steps back from the last one
@@ -119,12 +116,9 @@ def plot_adding_losses(
         baseline: the MSE of predicting the mean (drawn as a dotted line).
     """
     lengths = sorted({r["T"] for r in runs})
-    fig, axes = plt.subplots(1, len(lengths), figsize=(3.6 * len(lengths), 3.2),
-                             squeeze=False, sharey=True)
-    fig.set_facecolor("white")
+    fig, axes = white_subplots(1, len(lengths), figsize=(3.6 * len(lengths), 3.2), sharey=True)
     colors = {"rnn": "C3", "lstm": "C0"}
     for ax, T in zip(axes[0], lengths, strict=True):
-        ax.set_facecolor("white")
         for r in runs:
             if r["T"] == T:
                 epochs = np.arange(1, len(r["loss"]) + 1)
@@ -164,9 +158,8 @@ def plot_lstm_cell() -> Figure:
     Layers (sigmoid ``σ`` and ``tanh``) are boxes, element-wise operations are circles;
     the thick line is the additive path ``c_{t-1} -> c_t``.
     """
-    fig, ax = plt.subplots(figsize=(9, 4.6))
-    fig.set_facecolor("white")
-    ax.set_facecolor("white")
+    fig, axes = white_subplots(figsize=(9, 4.6))
+    ax = axes[0, 0]
     ax.set_xlim(-0.5, 11)
     ax.set_ylim(-0.9, 5.2)
     ax.set_aspect("equal")

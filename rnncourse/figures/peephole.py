@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from rnncourse.figures import white_subplots
 from rnncourse.torch import LSTM, PeepholeLSTM
 from rnncourse.train import fit
 
@@ -209,16 +209,10 @@ def summarise(results: list[Result]) -> dict[str, dict[str, tuple[float, float]]
 # --------------------------------------------------------------------------- figures
 
 
-def _figure(nrows: int, ncols: int, size: tuple[float, float]) -> tuple[Figure, Any]:
-    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
-    fig.patch.set_facecolor("white")
-    return fig, axes
-
-
 def plot_cell(peephole: bool = True) -> Figure:
     """A diagram of one (peephole) LSTM cell: the cell-state line, the four blocks, and
     (dashed) the three peephole connections ``c_{t-1} -> i, f`` and ``c_t -> o``."""
-    fig, axes = _figure(1, 1, (7.5, 3.6))
+    fig, axes = white_subplots(1, 1, figsize=(7.5, 3.6))
     ax = axes[0, 0]
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 5)
@@ -268,7 +262,7 @@ def plot_cell(peephole: bool = True) -> Figure:
 def plot_predictions(models: dict[str, PulseNet], data: PulseData, rows: int = 3) -> Figure:
     """The first ``rows`` test sequences: the input spike, the target time and every
     model's output probability ``sigmoid(z_t)``; one panel per sequence."""
-    fig, axes = _figure(rows, 1, (7, 1.6 * rows + 0.6))
+    fig, axes = white_subplots(rows, 1, figsize=(7, 1.6 * rows + 0.6))
     T = data.x.shape[1]
     with torch.no_grad():
         probs = {name: torch.sigmoid(m.eval()(data.x[:rows])) for name, m in models.items()}
@@ -290,7 +284,7 @@ def plot_predictions(models: dict[str, PulseNet], data: PulseData, rows: int = 3
 
 def plot_comparison(results: list[Result], metric: str = "on_time") -> Figure:
     """One dot per seed and the mean ± std per cell, for ``metric``."""
-    fig, axes = _figure(1, 1, (4.5, 3.2))
+    fig, axes = white_subplots(1, 1, figsize=(4.5, 3.2))
     ax = axes[0, 0]
     summary = summarise(results)
     for j, (cell, stats) in enumerate(summary.items()):

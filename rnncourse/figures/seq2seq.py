@@ -36,7 +36,6 @@ DIGITS = 3  # id of the digit 0; digit d has id DIGITS + d
 VOCAB = DIGITS + 10
 
 
-_rng = as_rng
 
 
 # --------------------------------------------------------------------------- reversal
@@ -60,7 +59,7 @@ def reversal_data(n: int, min_len: int, max_len: int,
     """``n`` random digit strings, lengths uniform in ``[min_len, max_len]``, reversed."""
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got {min_len}, {max_len}")
-    rng = _rng(rng)
+    rng = as_rng(rng)
     lengths = rng.integers(min_len, max_len + 1, size=n)
     src = np.full((n, max_len), PAD, dtype=np.int64)
     tgt_in = np.full((n, max_len + 1), PAD, dtype=np.int64)
@@ -122,7 +121,7 @@ def spell_date(year: int, month: int, day: int) -> tuple[str, str]:
 
 def random_dates(n: int, rng: np.random.Generator | int) -> list[tuple[str, str]]:
     """``n`` random valid dates between 1900 and 2099, as (words, ISO) pairs."""
-    rng = _rng(rng)
+    rng = as_rng(rng)
     out = []
     for _ in range(n):
         year, month = int(rng.integers(1900, 2100)), int(rng.integers(1, 13))
@@ -142,7 +141,7 @@ def accuracy_by_length(decode, lengths: Sequence[int], n: int,
     """
     from rnncourse.seq2seq import sequence_accuracy
 
-    rng = _rng(rng)
+    rng = as_rng(rng)
     acc = []
     for L in lengths:
         data = reversal_data(n, L, L, rng)

@@ -1,4 +1,4 @@
-"""Seeds: the one place that turns "an int or a Generator" into a NumPy Generator."""
+"""Argument helpers shared by the data, task and figure modules: seeds and counts."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def as_rng(seed: SeedLike, *, name: str = "seed", allow_none: bool = False) -> n
     kinds = "an int, a numpy.random.Generator or None" if allow_none else \
         "a numpy.random.Generator or an int seed"
     raise TypeError(f"{name} must be {kinds}, got {type(seed).__name__}")
+
+
+def check_count(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an ``int`` if it is an integer ``>= minimum``, else a ``ValueError``
+    naming the argument (a bool is refused: ``True`` as a count is a mistake)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
