@@ -46,7 +46,8 @@ def _stage(app: Sphinx, config: Config) -> None:
                 shutil.copytree(src, dst, dirs_exist_ok=True)
             else:
                 shutil.copy2(src, dst)
-    config.html_static_path = [*config.html_static_path, str(root)]
+    if str(root) not in map(str, config.html_static_path):  # offline_widgets adds it too
+        config.html_static_path = [*config.html_static_path, str(root)]
 
 
 def setup(app: Sphinx) -> dict[str, object]:

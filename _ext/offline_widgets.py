@@ -158,7 +158,7 @@ def _stage(app: Sphinx, config: Config) -> None:
     paths_js = target / "paths.js"
     if not paths_js.is_file() or paths_js.read_text(encoding="utf-8") != _PATHS_JS:
         paths_js.write_text(_PATHS_JS, encoding="utf-8")
-    if str(root) not in map(str, config.html_static_path):
+    if str(root) not in map(str, config.html_static_path):  # offline_mathjax adds it too
         config.html_static_path = [*config.html_static_path, str(root)]
 
 
