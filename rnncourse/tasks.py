@@ -241,7 +241,7 @@ def evaluate_adding(
 def run_adding_experiment(
     cell: str | type[nn.Module], T: int, *, hidden_size: int = 16, n_train: int = 1024,
     n_test: int = 512, batch_size: int = 32, epochs: int = 10, lr: float = 1e-2,
-    clip_norm: float | None = 1.0, seed: int = 0, device: str | torch.device = "auto",
+    clip_norm: float | None = 1.0, seed: int = 0, device: str | torch.device | None = None,
     **cell_kwargs: Any,
 ) -> dict[str, Any]:
     """Train a :class:`SequenceRegressor` on the adding problem; return its test error.
@@ -249,7 +249,7 @@ def run_adding_experiment(
     Training and test sets are drawn with seeds ``seed`` and ``seed + 10_000``; the
     model is built after ``torch.manual_seed(seed)``; training uses
     :func:`rnncourse.train.fit` (Adam, ``lr``, gradient clipping ``clip_norm``, MSE) on
-    ``device`` (``"auto"``: a GPU when one is usable, else the CPU). The model is then
+    ``device`` (None: the CPU unless ``$RNNCOURSE_DEVICE`` says otherwise). The model is then
     moved to the CPU, evaluated there, and returned there.
 
     Returns:

@@ -31,6 +31,7 @@ shown, matplotlib only by :meth:`History.plot`.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,7 +41,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-__all__ = ["History", "fit", "select_device"]
+__all__ = ["DEVICE_ENV", "History", "fit", "select_device"]
 
 Batch = Any  # a pair (inputs, target) of tensors, tuples of tensors, ...
 LossFn = Callable[[Any, Any], Tensor]
@@ -49,13 +50,22 @@ LossFn = Callable[[Any, Any], Tensor]
 # --------------------------------------------------------------------------- the device
 
 
-def select_device(device: str | torch.device = "auto") -> torch.device:
-    """The device to train on: ``"auto"`` is ``cuda`` when a GPU is usable, else ``cpu``.
+#: The environment variable through which a reader opts in to a GPU (or another device).
+DEVICE_ENV = "RNNCOURSE_DEVICE"
+
+
+def select_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on. ``None`` (the default everywhere in the course) is the CPU,
+    unless the environment variable ``RNNCOURSE_DEVICE`` names another device
+    (``RNNCOURSE_DEVICE=cuda`` or ``=auto``): the book's printed runs are CPU runs, and a
+    reader opts in to a GPU. ``"auto"`` is ``cuda`` when a GPU is usable, else ``cpu``.
 
     Any other value (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, a
     ``torch.device``) is checked: asking for a GPU that is not there raises a
     ``RuntimeError`` that says so, instead of failing later inside the model.
     """
+    if device is None:
+        device = os.environ.get(DEVICE_ENV, "").strip() or "cpu"
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -257,7 +267,7 @@ def fit(
     lr: float | None = None,
     clip_norm: float | None = None,
     clip_value: float | None = None,
-    device: str | torch.device = "auto",
+    device: str | torch.device | None = None,
     progress: bool = True,
     seed: int | None = None,
     on_epoch_end: Callable[[int, History], bool | None] | None = None,
@@ -284,8 +294,8 @@ def fit(
             (as ``torch.nn.utils.clip_grad_norm_``).
         clip_value: clamp every gradient entry to ``[-clip_value, clip_value]``
             (as ``torch.nn.utils.clip_grad_value_``), before the norm clipping.
-        device: ``"auto"`` (``cuda`` if available), ``"cpu"``, ``"cuda"``, ... (see
-            :func:`select_device`).
+        device: None (the CPU, or ``$RNNCOURSE_DEVICE`` when set), ``"auto"``
+            (``cuda`` if available), ``"cpu"``, ``"cuda"``, ... (see :func:`select_device`).
         progress: show a progress bar over the epochs (stderr, or a notebook
             widget); False prints nothing.
         seed: if given, ``torch.manual_seed(seed)`` before the first epoch, so

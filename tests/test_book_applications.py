@@ -149,3 +149,27 @@ def test_figures() -> None:
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 4
     fig = A.horizon_figure({"a": np.ones(10), "b": np.arange(10.0)})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
+
+
+def test_classifier_scores_and_p_prose_by_hand():
+    class Fixed(torch.nn.Module):         # predicts "prose" (1) for ids whose last entry is odd
+        def forward(self, x):
+            odd = (x[:, -1] % 2).double()
+            return torch.stack([1 - odd, odd], dim=1) * 4.0
+
+    x = torch.tensor([[0, 1], [0, 2], [0, 3], [0, 4], [0, 5]])
+    y = torch.tensor([1, 0, 0, 0, 1])      # right, right, wrong, right, right
+    scores = A.classifier_scores(Fixed(), x, y)
+    assert scores == pytest.approx({"accuracy": 4 / 5, "code": 2 / 3, "prose": 1.0})
+    p = A.p_prose(Fixed(), ["a", "b"])     # 'a' -> id 66 (even), 'b' -> 67 (odd)
+    assert p == pytest.approx([1 / (1 + np.exp(4.0)), 1 / (1 + np.exp(-4.0))])
+
+
+def test_train_line_classifier_is_seeded_and_beats_chance():
+    x = A.encode_lines(["def f(x): return x + 1"] * 20 + ["The sum of the numbers."] * 20)
+    y = torch.tensor([0] * 20 + [1] * 20)
+    a = A.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
+    b = A.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
+    assert not a.training
+    torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
+    assert A.classifier_scores(a, x, y)["accuracy"] == 1.0

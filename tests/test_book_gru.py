@@ -120,4 +120,8 @@ def test_figures_smoke():
     fig = G.plot_adding_results({"RNN": {10: 0.1, 40: 0.16}, "GRU": {10: 0.01, 40: 0.01}},
                                 baseline=0.167)
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 3
+    fig = G.plot_adding_results({"GRU": {10: [0.01, 0.03], 40: [0.02, 0.04]}})
+    mean_line = fig.axes[0].lines[0]
+    assert list(mean_line.get_ydata()) == pytest.approx([0.02, 0.03])    # the means
+    assert len(fig.axes[0].collections) == 2                             # dots per seed
     matplotlib.pyplot.close("all")

@@ -74,10 +74,39 @@ def test_evaluate_scores_a_perfect_and_a_late_model():
             target = torch.roll(x[:, :, 0], 3 + self.shift, dims=1)
             return 20 * target - 10
 
-    on_time, lag, loss = P.evaluate(Oracle(0), data)
-    assert on_time == 1.0 and lag == 0.0 and loss < 1e-3
-    on_time, lag, _ = P.evaluate(Oracle(-1), data)  # one step early, never wraps here
-    assert on_time == 0.0 and lag == pytest.approx(1.0)
+    perfect = P.evaluate(Oracle(0), data)
+    assert perfect["on_time"] == 1.0 and perfect["within_one"] == 1.0
+    assert perfect["mean_abs_lag"] == 0.0 and perfect["loss"] < 1e-3
+    # sigmoid(10) on the target step, sigmoid(-10) on the 9 others: the share by hand
+    hi, lo = 1 / (1 + np.exp(-10)), 1 / (1 + np.exp(10))
+    assert perfect["target_share"] == pytest.approx(hi / (hi + 9 * lo), rel=1e-12)
+    early = P.evaluate(Oracle(-1), data)  # one step early, never wraps here
+    assert early["on_time"] == 0.0 and early["within_one"] == 1.0
+    assert early["mean_abs_lag"] == pytest.approx(1.0) and early["mean_lag"] == pytest.approx(-1.0)
+    assert early["target_share"] == pytest.approx(lo / (hi + 9 * lo), rel=1e-12)
+    keep = data.target_time + 2 < data.x.shape[1]           # no wrap-around of the roll
+    late = P.evaluate(Oracle(2), P.PulseData(data.x[keep], data.y[keep], data.spike[keep], 3))
+    assert late["within_one"] == 0.0 and late["mean_lag"] == pytest.approx(2.0)
+
+
+def test_target_share_does_not_jump_on_a_near_tie():
+    # Two models whose outputs at the target and the next step are nearly tied, in either
+    # order: the argmax score jumps from 1 to 0, the target share barely moves.
+    data = P.make_pulse_data(8, 10, 3, rng=2)
+
+    class Tied(P.PulseNet):
+        def __init__(self, eps):
+            super().__init__("lstm", 1)
+            self.eps = eps
+
+        def forward(self, x):
+            target = torch.roll(x[:, :, 0], 3, dims=1)
+            after = torch.roll(x[:, :, 0], 4, dims=1)
+            return -10 + 12.0 * target + (12.0 + self.eps) * after
+
+    a, b = P.evaluate(Tied(-0.01), data), P.evaluate(Tied(+0.01), data)
+    assert a["on_time"] == 1.0 and b["on_time"] == 0.0
+    assert abs(a["target_share"] - b["target_share"]) < 0.005
 
 
 def test_compare_is_seeded_and_summarise_matches_numpy():
@@ -109,7 +138,8 @@ def test_figures_smoke():
                              data, rows=2)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4
     plt.close(fig)
-    results = [P.Result(c, s, 0.1 * s, 0.0, 1.0) for s in range(3) for c in ("lstm", "peephole")]
+    results = [P.Result(c, s, 0.1 * s, 0.5, 0.2, 1.0, 0.5, 1.0) for s in range(3)
+               for c in ("lstm", "peephole")]
     fig = P.plot_comparison(results)
     assert len(fig.axes) == 1 and len(fig.axes[0].collections) >= 2
     plt.close(fig)

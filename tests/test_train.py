@@ -193,6 +193,20 @@ def test_select_device():
         select_device("gpu please")
 
 
+def test_default_device_is_the_cpu_unless_the_reader_opts_in(monkeypatch):
+    # The book's printed runs are CPU runs, even where a GPU is usable.
+    monkeypatch.delenv("RNNCOURSE_DEVICE", raising=False)
+    assert select_device() == torch.device("cpu")
+    assert select_device(None) == torch.device("cpu")
+    h = fit(_model(), nn.MSELoss(), _data(), epochs=1, progress=False)
+    assert h.device == "cpu"
+    monkeypatch.setenv("RNNCOURSE_DEVICE", "auto")
+    assert select_device() == torch.device("cuda" if CUDA else "cpu")
+    monkeypatch.setenv("RNNCOURSE_DEVICE", "not-a-device")
+    with pytest.raises(ValueError, match="device must be"):
+        select_device()
+
+
 @pytest.mark.skipif(CUDA, reason="tests the error without CUDA")
 def test_cuda_without_cuda_is_a_clear_error():
     with pytest.raises(RuntimeError, match="CUDA is not available.*device='cpu'"):

@@ -40,7 +40,9 @@ from rnncourse.torch import GRU, LSTM
 __all__ = [
     "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "CharVocab", "char_batches",
     "CharLM", "temperature_softmax", "sample", "perplexity", "unigram_perplexity",
-    "encode_lines", "LineClassifier", "temperature_figure", "perplexity_figure",
+    "encode_lines", "LineClassifier", "TEST_MODULES", "HAND_WRITTEN", "line_data",
+    "train_line_classifier", "classifier_scores", "p_prose",
+    "temperature_figure", "perplexity_figure",
     "horizon_figure", "temperature_explorer",
 ]
 
@@ -301,6 +303,63 @@ class LineClassifier(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         _, h_n = self.rnn(self.embed(x))          # h_n: (1, N, H)
         return self.head(h_n[-1])
+
+
+#: The four modules whose lines are the classifier's test set (never seen in training).
+TEST_MODULES: tuple[str, ...] = ("calendar", "queue", "csv", "random")
+
+#: Example lines written for the chapter (not from any module): code, prose, code, prose.
+HAND_WRITTEN = (
+    "for line in lines: print(line.upper())",
+    "Return the sum of the two numbers, rounded.",
+    "if not self.items: raise ValueError('empty')",
+    "This function is called once for every row.",
+)
+
+
+def line_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``x_train, y_train, x_test, y_test`` of the classifier (label 0 code, 1 prose)."""
+    train_code, train_prose = code_and_prose_lines(CORPUS_MODULES)
+    test_code, test_prose = code_and_prose_lines(TEST_MODULES)
+    return (encode_lines(train_code + train_prose),
+            torch.tensor([0] * len(train_code) + [1] * len(train_prose)),
+            encode_lines(test_code + test_prose),
+            torch.tensor([0] * len(test_code) + [1] * len(test_prose)))
+
+
+def train_line_classifier(x: Tensor, y: Tensor, *, seed: int = 0, epochs: int = 8,
+                          lr: float = 0.01, batch_size: int = 32,
+                          device: str | torch.device | None = None) -> LineClassifier:
+    """Train a :class:`LineClassifier` as chapter 10 does (Adam, cross-entropy, a seeded
+    shuffle of mini-batches every epoch); returned on the CPU in evaluation mode."""
+    from rnncourse.train import fit
+
+    shuffle = torch.Generator().manual_seed(seed)
+
+    def batches() -> list[tuple[Tensor, Tensor]]:
+        order = torch.randperm(len(y), generator=shuffle)
+        return [(x[i], y[i]) for i in order.split(batch_size)]
+
+    torch.manual_seed(seed)
+    model = LineClassifier()
+    fit(model, nn.CrossEntropyLoss(), batches, epochs=epochs, lr=lr, device=device,
+        progress=False, seed=seed)
+    return model.cpu().eval()
+
+
+def classifier_scores(model: LineClassifier, x: Tensor, y: Tensor) -> dict[str, float]:
+    """Accuracy overall and on each class (``code``: label 0, ``prose``: label 1)."""
+    with torch.no_grad():
+        predicted = model.eval()(x).argmax(dim=1)
+    return {"accuracy": (predicted == y).double().mean().item(),
+            "code": (predicted[y == 0] == 0).double().mean().item(),
+            "prose": (predicted[y == 1] == 1).double().mean().item()}
+
+
+def p_prose(model: LineClassifier, lines: Sequence[str]) -> list[float]:
+    """The model's probability that each line is prose."""
+    with torch.no_grad():
+        return torch.softmax(model.eval()(encode_lines(lines)), dim=1)[:, 1].tolist()
 
 
 # --------------------------------------------------------------------------- figures

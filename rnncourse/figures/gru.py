@@ -340,15 +340,21 @@ def plot_adding_results(results: Mapping[str, Mapping[int, float]], *,
     """One line per cell: a metric of the adding problem against the sequence length ``T``.
 
     Args:
-        results: ``{cell name: {T: metric}}``.
+        results: ``{cell name: {T: metric}}``, or ``{cell name: {T: [metric per seed]}}``:
+            then one dot per seed and the line through the means.
         ylabel: the metric's name.
         baseline: draw a dashed line here (e.g. the MSE of always answering the mean).
     """
     fig, ax = plt.subplots(figsize=(6, 3.6))
     colors = {"RNN": "#7f7f7f", "LSTM": "#1f77b4", "GRU": ACCENT}
-    for name, by_T in results.items():
+    for j, (name, by_T) in enumerate(results.items()):
         Ts = sorted(by_T)
-        ax.plot(Ts, [by_T[T] for T in Ts], "o-", label=name, color=colors.get(name))
+        values = {T: np.atleast_1d(np.asarray(by_T[T], dtype=float)) for T in Ts}
+        ax.plot(Ts, [values[T].mean() for T in Ts], "o-", label=name, color=colors.get(name))
+        for T in Ts:
+            if len(values[T]) > 1:     # one dot per seed, shifted a little per cell
+                ax.scatter(np.full(len(values[T]), T + (j - 1) * 0.6), values[T], s=12,
+                           alpha=0.5, color=colors.get(name))
     if baseline is not None:
         ax.axhline(baseline, ls="--", color="#555555", label="predict the mean")
     ax.set_xlabel("sequence length $T$")

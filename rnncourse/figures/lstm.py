@@ -111,19 +111,26 @@ def plot_adding_losses(
     """Training loss per epoch on the adding problem, one panel per sequence length.
 
     Args:
-        runs: dicts with ``cell``, ``T`` and ``loss`` (a list of per-epoch losses), e.g.
-            the ``"runs"`` of ``book/data/ch06_lstm/adding_results.json``.
+        runs: dicts with ``cell``, ``T`` and ``loss`` (a list of per-epoch losses), and
+            ``seed`` when there are several runs per cell, e.g. the ``"runs"`` of
+            ``book/data/ch06_lstm/adding_results.json``: one thin line per run.
         baseline: the MSE of predicting the mean (drawn as a dotted line).
     """
     lengths = sorted({r["T"] for r in runs})
     fig, axes = white_subplots(1, len(lengths), figsize=(3.6 * len(lengths), 3.2), sharey=True)
     colors = {"rnn": "C3", "lstm": "C0"}
+    n_seeds = len({r.get("seed", 0) for r in runs})
     for ax, T in zip(axes[0], lengths, strict=True):
+        labelled = set()
         for r in runs:
             if r["T"] == T:
                 epochs = np.arange(1, len(r["loss"]) + 1)
+                label = None if r["cell"] in labelled else (
+                    r["cell"].upper() + (f" ({n_seeds} seeds)" if n_seeds > 1 else ""))
+                labelled.add(r["cell"])
                 ax.semilogy(epochs, r["loss"], color=colors.get(r["cell"], "C2"),
-                            label=r["cell"].upper())
+                            label=label, alpha=0.8 if n_seeds == 1 else 0.55,
+                            linewidth=1.5 if n_seeds == 1 else 1.0)
         ax.axhline(baseline, color="gray", linestyle=":", label="baseline (predict 1)")
         ax.set_title(f"T = {T}")
         ax.set_xlabel("epoch")

@@ -1,0 +1,80 @@
+"""Sequence-to-vector forecasters of chapters 2 and 10: the model, its training, its forecasts.
+
+A :class:`Forecaster` reads the past of a univariate series, ``(N, T, 1)``, with one recurrent
+layer and maps the last hidden state to the next ``horizon`` values with a linear layer.
+:func:`train_forecaster` trains one the way the chapters do (Adam on the MSE, mini-batches in
+a seeded shuffle, :func:`rnncourse.train.fit`), so that the chapters and the multi-seed
+scripts in ``scripts/`` run exactly the same experiment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnncourse.train import History, fit
+
+__all__ = ["Forecaster", "predict", "train_forecaster"]
+
+
+class Forecaster(nn.Module):
+    """A recurrent layer, then a linear layer on its last state.
+
+    Args:
+        layer: the recurrent layer's class, e.g. ``rnncourse.torch.RNN`` or ``LSTM``
+            (built as ``layer(input_size=1, hidden_size=H, batch_first=True)``).
+        hidden_size: ``H``.
+        horizon: how many future values to forecast at once.
+
+    ``forward(x)``: ``x: (N, T, 1)`` -> ``(N,)`` for ``horizon=1``, else ``(N, horizon)``.
+    """
+
+    def __init__(self, layer: type[nn.Module], hidden_size: int = 32, horizon: int = 1) -> None:
+        super().__init__()
+        self.horizon = horizon
+        self.rnn = layer(input_size=1, hidden_size=hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, horizon)
+
+    def forward(self, x: Tensor) -> Tensor:
+        output, _ = self.rnn(x)                          # (N, T, H)
+        forecast = self.head(output[:, -1])              # (N, horizon)
+        return forecast.squeeze(-1) if self.horizon == 1 else forecast
+
+
+def _as_input(x: np.ndarray) -> Tensor:
+    if x.ndim != 2:
+        raise ValueError(f"x must be (N, T) series, got shape {x.shape}")
+    return torch.tensor(x, dtype=torch.float32).unsqueeze(-1)       # (N, T, 1)
+
+
+def train_forecaster(
+    layer: type[nn.Module], x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float,
+    seed: int = 0, batch_size: int = 128, hidden_size: int = 32,
+    device: str | torch.device | None = None,
+) -> tuple[Forecaster, History]:
+    """Train a :class:`Forecaster` on ``x: (N, T)`` (the past) and ``y: (N,)`` or
+    ``(N, horizon)`` (the future).
+
+    ``seed`` seeds the initial weights, the shuffle of the mini-batches and :func:`fit`.
+    The model is returned on the CPU, in evaluation mode.
+    """
+    horizon = 1 if y.ndim == 1 else y.shape[1]
+    xt, yt = _as_input(x), torch.tensor(y, dtype=torch.float32)
+    shuffle = torch.Generator().manual_seed(seed)
+
+    def batches() -> list[tuple[Tensor, Tensor]]:       # a fresh shuffle every epoch
+        order = torch.randperm(len(yt), generator=shuffle)
+        return [(xt[i], yt[i]) for i in order.split(batch_size)]
+
+    torch.manual_seed(seed)
+    model = Forecaster(layer, hidden_size, horizon)
+    history = fit(model, nn.MSELoss(), batches, epochs=epochs, lr=lr, device=device,
+                  progress=False, seed=seed)
+    return model.cpu().eval(), history
+
+
+def predict(model: Forecaster, x: np.ndarray) -> np.ndarray:
+    """The model's forecasts for ``x: (N, T)``, as float64 NumPy (computed on the CPU)."""
+    with torch.no_grad():
+        return model.cpu().eval()(_as_input(x)).double().numpy()

@@ -1,0 +1,49 @@
+"""rnncourse.forecast: the sequence-to-vector forecaster of chapters 2 and 10.
+
+Reference: the same computation written with torch.nn.RNN / torch.nn.LSTM and a linear
+layer, on copied weights; least squares for what training must reach on a linear task.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rnncourse.forecast import Forecaster, predict, train_forecaster
+from rnncourse.torch import LSTM, RNN
+
+
+@pytest.mark.parametrize(("ours", "ref", "horizon"), [(RNN, torch.nn.RNN, 1),
+                                                      (LSTM, torch.nn.LSTM, 3)])
+def test_forward_equals_torch_nn_on_the_same_weights(ours, ref, horizon):
+    torch.manual_seed(0)
+    model = Forecaster(ours, hidden_size=5, horizon=horizon)
+    layer = ref(1, 5, batch_first=True)
+    layer.load_state_dict(model.rnn.state_dict())
+    x = np.random.default_rng(0).standard_normal((4, 7))
+    out, _ = layer(torch.tensor(x, dtype=torch.float32).unsqueeze(-1))
+    expected = model.head(out[:, -1]).detach().double().numpy()
+    got = predict(model, x)
+    assert got.shape == ((4,) if horizon == 1 else (4, horizon))
+    np.testing.assert_allclose(got, expected.squeeze(-1) if horizon == 1 else expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_training_is_seeded_and_learns_a_linear_rule():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((256, 6))
+    y = 0.5 * x[:, -1] - 0.25 * x[:, -2]             # a rule an RNN can represent
+    kwargs = dict(epochs=15, lr=0.02, seed=3, batch_size=32, hidden_size=8, device="cpu")
+    a, history = train_forecaster(RNN, x, y, **kwargs)
+    b, _ = train_forecaster(RNN, x, y, **kwargs)
+    np.testing.assert_array_equal(predict(a, x), predict(b, x))
+    assert not a.training
+    mse = np.mean((predict(a, x) - y) ** 2)
+    assert history.loss[-1] < history.loss[0] / 5
+    assert mse < 0.1 * np.var(y)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match=r"x must be \(N, T\) series, got shape \(3,\)"):
+        predict(Forecaster(RNN, 2), np.zeros(3))
