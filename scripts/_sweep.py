@@ -1,0 +1,76 @@
+"""What every training script in scripts/ shares: one CPU thread, and a log kept beside the results.
+
+Import this module **before** NumPy and torch (``import _sweep`` as the first import of a
+script): it pins every thread pool to one thread, so that a rerun on the same machine repeats
+the shipped numbers bit for bit. (Other CPUs may still differ in the last bits; the book only
+prints what these scripts wrote, and the tests re-run a short part of each script with a
+tolerance.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import torch  # noqa: E402  (after the thread settings above)
+
+torch.set_num_threads(1)
+
+DATA = Path(__file__).resolve().parents[1] / "book" / "data"
+
+
+class Log:
+    """Print lines and keep them; :meth:`save` writes them next to the results."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: list[str] = []
+
+    def __call__(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("\n".join(self.lines) + "\n")
+
+
+def environment() -> dict[str, Any]:
+    """Where a sweep ran: recorded with its results (the numbers depend on it)."""
+    import numpy
+
+    return dict(python=platform.python_version(), numpy=numpy.__version__,
+                torch=torch.__version__, machine=platform.machine(),
+                threads=torch.get_num_threads(), command=" ".join(sys.argv))
+
+
+def save_json(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+class Partial:
+    """Runs finished so far, kept in ``<name>.partial.json`` so that an interrupted sweep
+    resumes where it stopped; :meth:`done` removes the file once the results are saved."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_suffix(".partial.json")
+        self.runs: dict[str, Any] = (json.loads(self.path.read_text())
+                                     if self.path.exists() else {})
+
+    def get(self, key: str) -> Any:
+        return self.runs.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.runs[key] = value
+        save_json(self.path, self.runs)
+
+    def done(self) -> None:
+        self.path.unlink(missing_ok=True)
