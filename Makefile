@@ -13,11 +13,12 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup browser book test test-fast lint exercises grade bench clean distclean
+.PHONY: help setup browser book test test-fast test-portability test-portability-avx2 lint exercises grade bench clean distclean
 
 help:
 	@echo "make book    set up and build the website into _build/html"
 	@echo "make test    set up and run all tests"
+	@echo "make test-portability  nbval of every notebook under AVX2, one thread, no oneDNN"
 	@echo "make lint    ruff over the package and tests"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
@@ -58,14 +59,28 @@ book: $(STAMP)
 # pytest runs last so that its summary line closes the output.
 test: $(STAMP) browser
 	$(MAKE) --no-print-directory book
-	$(BIN)/ruff check rnncourse tests benchmarks
-	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests book solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
+	$(BIN)/ruff check rnncourse tests benchmarks scripts
+	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests book solutions --nbval
+
+# Portability: every book and solution notebook must pass nbval (strict) on other CPUs,
+# thread counts and code paths than the one that stored its outputs. Emulated here:
+#   avx2        torch's and NumPy's kernels limited to AVX2 (an older or smaller CPU)
+#   one-thread  OpenMP, MKL and OpenBLAS with one thread
+#   no-onednn   rnncourse.torch without oneDNN's inner product
+NBVAL_ALL   := $(BIN)/python -m pytest book solutions --nbval -q -p no:cacheprovider
+AVX2_ENV    := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
+test-portability-avx2: $(STAMP)
+	$(AVX2_ENV) $(NBVAL_ALL)
+
+test-portability: test-portability-avx2
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(NBVAL_ALL)
+	RNNCOURSE_ONEDNN=0 $(NBVAL_ALL)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not browser" tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check rnncourse tests benchmarks
+	$(BIN)/ruff check rnncourse tests benchmarks scripts
 
 exercises: $(STAMP)
 	$(BIN)/rnncourse exercises
