@@ -29,18 +29,24 @@ def build(name: str) -> torch.nn.Module:
     return cls(D.VOCAB, D.VOCAB, embed_size=16, **CONFIG[name])
 
 
-def main() -> None:
+def train(name: str, seed: int = 0, epochs: int = 10) -> tuple[torch.nn.Module, list[float]]:
+    """Train model ``name`` with ``seed`` exactly as the shipped one (seed 0) was trained."""
     torch.set_num_threads(1)
-    OUT.mkdir(parents=True, exist_ok=True)
     data = D.reversal_data(4000, 2, 8, rng=0)
+    torch.manual_seed(seed)
+    model = build(name)
+    # On the CPU, so that a rerun reproduces the shipped weights exactly.
+    history = fit(model, sequence_loss, D.batches(data, 64), epochs=epochs, lr=0.01,
+                  clip_norm=1.0, device="cpu", progress=False)
+    return model, history.loss
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
     for name in CONFIG:
-        torch.manual_seed(0)
-        model = build(name)
-        # On the CPU, so that a rerun reproduces the shipped weights exactly.
-        history = fit(model, sequence_loss, D.batches(data, 64), epochs=10, lr=0.01,
-                      clip_norm=1.0, device="cpu", progress=False)
+        model, loss = train(name, seed=0)
         torch.save(model.state_dict(), OUT / f"reverse_{name}.pt")
-        print(f"{name}: final training loss {history.loss[-1]:.3f}")
+        print(f"{name}: final training loss {loss[-1]:.3f}")
 
 
 if __name__ == "__main__":
