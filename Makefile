@@ -7,8 +7,13 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 BIN         := $(VENV)/bin
-# The CPU build of PyTorch. Override for another build, e.g. TORCH_SPEC='torch==2.13.0+cu126'.
-TORCH_SPEC  ?= torch==2.13.0
+# PyTorch: the CPU build unless asked otherwise (scripts/torch_spec.py prints the pip
+# arguments: PyTorch's CPU index on Linux, or a local wheel when pip has one).
+#   make setup TORCH_BUILD=cuda    PyPI's CUDA build;  TORCH_BUILD=cu126  PyTorch's CUDA 12.6
+#   make setup TORCH_BUILD=auto    CUDA when nvidia-smi finds a GPU, else CPU
+#   TORCH_SPEC='...' overrides the pip arguments entirely.
+TORCH_BUILD ?= cpu
+TORCH_SPEC  ?= $(shell $(PYTHON) scripts/torch_spec.py --build $(TORCH_BUILD))
 PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
@@ -39,11 +44,12 @@ browser:
 	  exit 1; fi
 
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "rnncourse needs Python 3.10 or newer, this is " + sys.version' 
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rnncourse needs Python 3.11 or newer, this is " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	@# PyTorch first, pinned to the CPU wheel, so that nothing later pulls a CUDA build.
-	$(PIP) install --quiet "$(TORCH_SPEC)"
+	@# PyTorch first, as the build asked for (CPU by default), so that nothing later pulls a CUDA build.
+	@test -n "$(TORCH_SPEC)" || { echo "error: scripts/torch_spec.py printed nothing (TORCH_BUILD=$(TORCH_BUILD))" >&2; exit 1; }
+	$(PIP) install --quiet $(TORCH_SPEC)
 	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
