@@ -23,7 +23,7 @@ JB_FLAGS    ?= -W -n --keep-going
 help:
 	@echo "make book    set up and build the website into _build/html"
 	@echo "make test    set up and run all tests"
-	@echo "make lint    ruff over the package and tests"
+	@echo "make lint    ruff over the package and tests, zizmor over the workflows"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
 	@echo "make bench   time the recurrent layers: NumPy, rnncourse.torch, torch.nn"
@@ -44,7 +44,7 @@ browser:
 	  exit 1; fi
 
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "rnncourse needs Python 3.11 or newer, this is " + sys.version' 
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "make setup needs Python 3.11.5 or newer, this is " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	@# PyTorch first, as the build asked for (CPU by default), so that nothing later pulls a CUDA build.
@@ -70,8 +70,12 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not browser" tests
 
+# ruff, then zizmor (a static checker for GitHub Actions) over every workflow: the
+# course's own and the instructors' template; a workflow that does not parse fails too.
+WORKFLOWS   := $(wildcard .github/workflows/*.yml instructors/*.yml)
 lint: $(STAMP)
 	$(BIN)/ruff check rnncourse tests benchmarks
+	$(BIN)/zizmor --offline --strict-collection --persona=pedantic --no-progress $(WORKFLOWS)
 
 exercises: $(STAMP)
 	$(BIN)/rnncourse exercises

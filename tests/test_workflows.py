@@ -183,3 +183,23 @@ def test_an_unpinned_source_is_refused(tmp_path):
                                    "RNNCOURSE_SOURCE": source})
         assert done.returncode == 1 and "is not pinned" in done.stdout, source
         assert not (temp / "grader").exists()
+
+
+def test_course_ci_runs_ci_run_and_pages_publishes_the_built_site():
+    ci = _load(WORKFLOWS / "ci.yml")
+    assert any(s.get("run", "").strip() == "bash .ci/run" for s in ci["jobs"]["test"]["steps"])
+    pages = _load(WORKFLOWS / "pages.yml")
+    build = pages["jobs"]["build"]["steps"]
+    assert any(s.get("run") == "make book" for s in build)
+    upload = next(s for s in build if s.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
+    assert pages["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert pages["permissions"] == {}
+
+
+def test_the_instructor_template_is_not_active_here():
+    assert not (WORKFLOWS / "grade-class.yml").exists()
+    wf = _load(INSTRUCTOR / "grade-class.yml")
+    assert set(wf["on"]) == {"workflow_dispatch", "schedule"}
+    run = "\n".join(s.get("run", "") for s in wf["jobs"]["grade"]["steps"])
+    assert "grade-class roster.csv" in run and "--deadline" in run and "--tests checks" in run
