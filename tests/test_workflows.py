@@ -9,6 +9,7 @@ package source replaced by a wheel built from this checkout.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from rnncourse.grading.checks import ch03_params
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -203,3 +206,31 @@ def test_the_instructor_template_is_not_active_here():
     assert set(wf["on"]) == {"workflow_dispatch", "schedule"}
     run = "\n".join(s.get("run", "") for s in wf["jobs"]["grade"]["steps"])
     assert "grade-class roster.csv" in run and "--deadline" in run and "--tests checks" in run
+
+
+@pytest.mark.slow
+def test_classroom50_autograder_writes_its_result_json(tmp_path, wheel):
+    """instructors/classroom50/autograder.py as Classroom 50's runner calls it."""
+    config = tmp_path / "config" / "rnn-2026" / "autograders" / "week3"
+    shutil.copytree(INSTRUCTOR / "classroom50", config)
+    (config / "checks").mkdir()
+    shutil.copy2(ROOT / "rnncourse" / "grading" / "checks" / "ch03_params.py", config / "checks")
+    student = tmp_path / "student"
+    (student / "exercises").mkdir(parents=True)
+    shutil.copy2(ROOT / "solutions" / "ch03_params.ipynb", student / "exercises")
+    shutil.copy2(ROOT / "exercises" / "ch02_rnn.ipynb", student / "exercises")  # not checked
+    env = {k: v for k, v in os.environ.items() if k.startswith("PIP_")}
+    env.update(PATH="/usr/bin:/bin", HOME=str(tmp_path), RUNNER_TEMP=str(tmp_path),
+               RNNCOURSE_SOURCE=str(wheel), CLASSROOM="rnn-2026", ASSIGNMENT="week3",
+               SUBMISSION_TAG="submit/2026-12-01T10-00-00Z-abc1234",
+               COMMIT_URL="https://github.com/o/r/commit/abc1234")
+    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    done = subprocess.run([str(base), str(config / "autograder.py")], cwd=student, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((student / "result.json").read_text())
+    spec_points = sum(e.points for e in ch03_params.NOTEBOOK.exercises)
+    assert result["schema"] == "classroom50/result/v1"
+    assert result["score"] == result["max-score"] == spec_points  # the solved notebook
+    assert {t["test-name"].split(":")[0] for t in result["tests"]} == {"ch03_params"}
+    assert result["submission"] == "submit/2026-12-01T10-00-00Z-abc1234"
