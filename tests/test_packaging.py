@@ -72,7 +72,9 @@ def test_licences(name, words):
 
 def test_no_install_instruction_uses_an_unregistered_name():
     """`pip install rnncourse` would fetch whatever someone registers under that name."""
-    bare = re.compile(r"pip install\s+(-U\s+)?['\"]?rnncourse(\[[a-z,]+\])?['\"]?(\s|$)")
+    bare = re.compile(r"pip install\s+(-U\s+)?['\"]?rnncourse(\[[a-z,]+\])?(?!\s*@)['\"]?(\s|$)")
+    assert bare.search("pip install rnncourse") and bare.search("pip install 'rnncourse[torch]'")
+    assert not bare.search("pip install 'rnncourse @ git+https://x/y@v1.0.0'")
     for path in [ROOT / "README.md", *(ROOT / ".github" / "workflows").glob("*.yml"),
                  *(ROOT / "instructors").rglob("*")]:
         if path.is_file():
