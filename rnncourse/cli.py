@@ -207,6 +207,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 raise GradeError(f"refusing to overwrite the submission {out}")
         if args.classroom and len(submissions) != 1:
             raise GradeError("--classroom grades exactly one submission")
+        if args.classroom50 is not None and len(submissions) != 1:
+            raise GradeError("--classroom50 grades exactly one submission")
         limits = Limits(timeout=args.timeout, memory_mb=args.memory,
                         max_output=int(args.max_output * (1 << 20)))
         results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
@@ -228,8 +230,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.classroom50 is not None:
         from .grading.classroom50 import result_json
 
-        if len(results) != 1:
-            raise ValueError("--classroom50 grades exactly one submission")
         args.classroom50.write_text(json.dumps(result_json(results[0], os.environ), indent=2)
                                     + "\n", encoding="utf-8")
     if args.annotate:
