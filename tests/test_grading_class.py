@@ -79,6 +79,9 @@ def make_repo(base: Path, name: str, commits: list[tuple[str, dict[str, object]]
         _git(work, "commit", "-q", "-m", f"work of {date}", date=date)
     bare = base / f"{name}.git"
     _git(base, "clone", "-q", "--bare", str(work), str(bare))
+    # serve partial clones, as GitHub does: grading with a deadline then fetches the
+    # history without file contents, and each notebook's blob on demand
+    _git(bare, "config", "uploadpack.allowFilter", "true")
     return bare
 
 
@@ -324,3 +327,26 @@ def test_grade_all_notebooks_annotations_and_classroom50(tmp_path, checks_dir, c
     assert data["classroom"] == "rnn-2026" and data["review"] == data["commit"]
     assert [t["passed"] for t in data["tests"]] == [False, False, False, True, True, False]
     assert all(isinstance(t["score"], int) for t in data["tests"])
+
+
+def test_with_a_deadline_only_the_notebooks_contents_are_downloaded(tmp_path):
+    """A partial clone: the history and trees come, and then only the notebooks' blobs."""
+    from rnncourse.grading.roster import extract_notebooks, fetch
+
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    bare = make_repo(repos, "alice", [(BEFORE, {"exercises/fx_rnn.ipynb": SOLVED,
+                                                "data/big.txt": "x" * 100_000,
+                                                "pyproject.toml": "[project]\n"})])
+    git_dir = tmp_path / "alice.git"
+    got = fetch(str(bare), git_dir, deadline=parse_deadline(DEADLINE), allow_local=True)
+    [nb] = extract_notebooks(git_dir, got.commit, tmp_path / "out", allow_file=True)
+    assert nb == tmp_path / "out" / "exercises" / "fx_rnn.ipynb"
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file()) == \
+        ["fx_rnn.ipynb"]
+    blob = {path: _git(bare, "rev-parse", f"HEAD:{path}")
+            for path in ("data/big.txt", "pyproject.toml", "exercises/fx_rnn.ipynb")}
+    listing = _git(git_dir, "rev-list", "--objects", "--missing=print", "HEAD")
+    missing = {line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")}
+    assert blob["data/big.txt"] in missing and blob["pyproject.toml"] in missing
+    assert blob["exercises/fx_rnn.ipynb"] not in missing

@@ -317,7 +317,8 @@ def extract_notebooks(git_dir: Path, commit: str, dest: Path, *,
     Symbolic links (mode 120000), submodules (160000), hidden paths and
     blobs over :data:`MAX_NOTEBOOK_BYTES` are skipped.
     """
-    tree = _git(["ls-tree", "-r", "-z", "--full-tree", "--long", commit], git_dir=git_dir,
+    # no --long: sizes would make a partial clone download every blob of the tree
+    tree = _git(["ls-tree", "-r", "-z", "--full-tree", commit], git_dir=git_dir,
                 allow_file=allow_file)
     if tree.returncode != 0:
         raise _FetchError(f"cannot list commit {commit[:12]}: {_last_line(tree.stderr)}")
@@ -327,13 +328,16 @@ def extract_notebooks(git_dir: Path, commit: str, dest: Path, *,
             continue
         meta, path = entry.split("\t", 1)
         fields = meta.split()
-        if len(fields) != 4 or fields[0] not in ("100644", "100755") or fields[1] != "blob":
+        if len(fields) != 3 or fields[0] not in ("100644", "100755") or fields[1] != "blob":
             continue
         parts = path.split("/")
         if not path.endswith(".ipynb") or any(p.startswith(".") or p in ("", "..")
                                               for p in parts):
             continue
-        if not fields[3].isdigit() or int(fields[3]) > MAX_NOTEBOOK_BYTES:
+        size = _git(["cat-file", "-s", fields[2]], git_dir=git_dir, allow_file=allow_file)
+        if size.returncode != 0 or not size.stdout.strip().isdigit():
+            raise _FetchError(f"cannot read {path} from commit {commit[:12]}")
+        if int(size.stdout) > MAX_NOTEBOOK_BYTES:
             continue
         blob = _git(["cat-file", "blob", fields[2]], git_dir=git_dir, allow_file=allow_file,
                     binary=True)
