@@ -74,6 +74,20 @@ def test_student_workflow_default_source_is_the_course_at_this_version():
     assert "vars.RNNCOURSE_SOURCE" in env
 
 
+def test_every_pinned_source_names_the_course_repository_of_config():
+    """_config.yml's repository.url is the one place; every default and example follows it."""
+    files = [STUDENT, INSTRUCTOR / "grade-class.yml", INSTRUCTOR / "classroom50" / "autograder.py",
+             ROOT / "README.md", WORKFLOWS / "release.yml"]
+    found = 0
+    for path in files:
+        for url in re.findall(r"git\+(https://github\.com/[\w.-]+/[\w.-]+?)(?:\.git)?@",
+                              path.read_text()):
+            found += 1
+            assert url == _course_url(), f"{path.name}: {url}"
+        assert f"@v{_version()}" in path.read_text() or path.name == "release.yml"
+    assert found >= 6
+
+
 def test_student_workflow_never_installs_the_students_repository():
     text = STUDENT.read_text()
     assert "pip install ." not in text and "pip install -e" not in text
