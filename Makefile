@@ -7,8 +7,13 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 BIN         := $(VENV)/bin
-# The CPU build of PyTorch. Override for another build, e.g. TORCH_SPEC='torch==2.13.0+cu126'.
-TORCH_SPEC  ?= torch==2.13.0
+# PyTorch: the CPU build unless asked otherwise (scripts/torch_spec.py prints the pip
+# arguments: PyTorch's CPU index on Linux, or a local wheel when pip has one).
+#   make setup TORCH_BUILD=cuda    PyPI's CUDA build;  TORCH_BUILD=cu126  PyTorch's CUDA 12.6
+#   make setup TORCH_BUILD=auto    CUDA when nvidia-smi finds a GPU, else CPU
+#   TORCH_SPEC='...' overrides the pip arguments entirely.
+TORCH_BUILD ?= cpu
+TORCH_SPEC  ?= $(shell $(PYTHON) scripts/torch_spec.py --build $(TORCH_BUILD))
 PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
@@ -19,7 +24,7 @@ help:
 	@echo "make book    set up and build the website into _build/html"
 	@echo "make test    set up and run all tests"
 	@echo "make test-portability  nbval of every notebook under AVX2, one thread, no oneDNN"
-	@echo "make lint    ruff over the package and tests"
+	@echo "make lint    ruff over the package and tests, zizmor over the workflows"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
 	@echo "make bench   time the recurrent layers: NumPy, rnncourse.torch, torch.nn"
@@ -40,11 +45,12 @@ browser:
 	  exit 1; fi
 
 $(STAMP): pyproject.toml requirements/constraints.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "rnncourse needs Python 3.10 or newer, this is " + sys.version' 
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11, 5), "make setup needs Python 3.11.5 or newer, this is " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	@# PyTorch first, pinned to the CPU wheel, so that nothing later pulls a CUDA build.
-	$(PIP) install --quiet "$(TORCH_SPEC)"
+	@# PyTorch first, as the build asked for (CPU by default), so that nothing later pulls a CUDA build.
+	@test -n "$(TORCH_SPEC)" || { echo "error: scripts/torch_spec.py printed nothing (TORCH_BUILD=$(TORCH_BUILD))" >&2; exit 1; }
+	$(PIP) install --quiet $(TORCH_SPEC)
 	$(PIP) install --quiet -c requirements/constraints.txt -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
@@ -59,7 +65,7 @@ book: $(STAMP)
 # pytest runs last so that its summary line closes the output.
 test: $(STAMP) browser
 	$(MAKE) --no-print-directory book
-	$(BIN)/ruff check rnncourse tests benchmarks scripts
+	$(MAKE) --no-print-directory lint
 	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests book solutions --nbval
 
 # Portability: every book and solution notebook must pass nbval (strict) on other CPUs,
@@ -79,8 +85,12 @@ test-portability: test-portability-avx2
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not browser" tests
 
+# ruff, then zizmor (a static checker for GitHub Actions) over every workflow: the
+# course's own and the instructors' template; a workflow that does not parse fails too.
+WORKFLOWS   := $(wildcard .github/workflows/*.yml instructors/*.yml)
 lint: $(STAMP)
 	$(BIN)/ruff check rnncourse tests benchmarks scripts
+	$(BIN)/zizmor --offline --strict-collection --persona=pedantic --no-progress $(WORKFLOWS)
 
 exercises: $(STAMP)
 	$(BIN)/rnncourse exercises

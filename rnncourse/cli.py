@@ -8,6 +8,8 @@ status.  ::
     rnncourse exercises [--check]                     # solutions/ -> exercises/
     rnncourse grade exercises/*.ipynb --json results.json
     rnncourse grade class/ --csv grades.csv --jobs 8  # a folder of student folders
+    rnncourse grade-class roster.csv --deadline 2026-12-01T23:59+01:00 --tests private/ --out out/
+    rnncourse gradescope --source 'rnncourse @ git+https://...@v0.1.0' --out autograder.zip
     rnncourse --version
 
 Errors (bad arguments, impossible sizes) print one line on stderr and exit
@@ -177,6 +179,13 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--classroom", action="store_true",
                    help="write GitHub Classroom's result (for autograding-grading-reporter) "
                         "to $GITHUB_OUTPUT as 'result'")
+    p.add_argument("--all-notebooks", action="store_true",
+                   help="every notebook with checks counts (those of --tests when given): a "
+                        "missing one scores 0, so the maximum is the assignment's")
+    p.add_argument("--annotate", action="store_true",
+                   help="print a GitHub Actions ::error annotation for every failed exercise")
+    p.add_argument("--classroom50", type=Path, metavar="FILE",
+                   help="write Classroom 50's result.json (classroom50/result/v1)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="details for every submission, not only a summary line")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -193,15 +202,22 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         submissions = find_submissions(args.submissions)
         inputs = {p.resolve() for s in submissions for p in s.notebooks}
-        for out in (args.json, args.csv):
+        for out in (args.json, args.csv, args.classroom50):
             if out is not None and out.resolve() in inputs:
                 raise GradeError(f"refusing to overwrite the submission {out}")
         if args.classroom and len(submissions) != 1:
             raise GradeError("--classroom grades exactly one submission")
+        if args.classroom50 is not None and len(submissions) != 1:
+            raise GradeError("--classroom50 grades exactly one submission")
         limits = Limits(timeout=args.timeout, memory_mb=args.memory,
                         max_output=int(args.max_output * (1 << 20)))
         results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
                                              tests_dir=args.tests))
+        if args.all_notebooks:
+            from .grading.roster import complete, expected_notebooks
+
+            expected = expected_notebooks(args.tests)
+            results = [complete(r, expected, args.tests) for r in results]
     except GradeError as exc:
         raise ValueError(str(exc)) from None
     if not args.quiet:
@@ -211,6 +227,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
                              encoding="utf-8")
     if args.csv is not None:
         args.csv.write_text(report.csv_text(results), encoding="utf-8")
+    if args.classroom50 is not None:
+        from .grading.classroom50 import result_json
+
+        args.classroom50.write_text(json.dumps(result_json(results[0], os.environ), indent=2)
+                                    + "\n", encoding="utf-8")
+    if args.annotate:
+        from .grading.github import annotations
+
+        for line in annotations(results):
+            print(line)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
@@ -260,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_exercises(commands)
     add_grade(commands)
     add_bench(commands)
+    from .instructor import add_commands  # grade-class, gradescope
+
+    add_commands(commands)
     return parser
 
 

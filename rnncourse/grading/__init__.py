@@ -8,7 +8,11 @@
 * :mod:`.runner` -- starting it with limits and reading back plain data;
 * :mod:`.compare` -- comparing with the reference, in the grader;
 * :mod:`.engine` -- the whole run, in parallel, and the scores (``rnncourse grade``);
-* :mod:`.report` -- text, Gradescope / GitHub Classroom JSON, Markdown and CSV reports.
+* :mod:`.report` -- text, Gradescope / GitHub Classroom JSON, Markdown and CSV reports;
+* :mod:`.roster` -- a class graded from its git repositories at a deadline
+  (``rnncourse grade-class``), the gradebook and the feedback files;
+* :mod:`.gradescope` -- the Gradescope autograder bundle and its run;
+* :mod:`.classroom50` / :mod:`.github` -- Classroom 50's ``result.json``, GitHub annotations.
 
 The security model in one paragraph: the grader never imports, executes,
 evaluates or unpickles anything from a submission. It reads the notebook as
