@@ -96,3 +96,11 @@ def test_ch10_forecast_baselines_exactly():
     stored = _stored("ch10/sweep_results.json")["forecast"]["baselines"]
     for name in ("naive", "linear"):
         assert base[name] == pytest.approx(stored[name], rel=1e-9)
+
+
+def test_ch09_bottleneck_first_epoch():
+    loss = _rerun("import train_seq2seq as S\n"
+                  "print(json.dumps(S.train('attention', 2, epochs=1)[1]))")
+    stored = next(r for r in _stored("ch09/bottleneck_results.json")["runs"]
+                  if r["model"] == "attention" and r["seed"] == 2)
+    assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)
