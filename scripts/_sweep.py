@@ -72,5 +72,11 @@ class Partial:
         self.runs[key] = value
         save_json(self.path, self.runs)
 
+    def cached(self, key: str, make: Any) -> Any:
+        """The stored value of ``key``, or ``make()`` (then stored) if there is none yet."""
+        if key not in self.runs:
+            self.put(key, make())
+        return self.runs[key]
+
     def done(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -31,6 +31,12 @@ def accuracy(model) -> list[float]:
     return [float(a) for a in D.accuracy_by_length(decode, list(LENGTHS), 300, rng=11)]
 
 
+def one(name: str, seed: int) -> dict:
+    """Train model ``name`` with ``seed``; its accuracy by length and training loss."""
+    model, loss = train_seq2seq.train(name, seed)
+    return dict(model=name, seed=seed, accuracy=accuracy(model), loss=loss)
+
+
 def main() -> None:
     log = _sweep.Log(OUT / "bottleneck_results.log")
     partial = _sweep.Partial(OUT / "bottleneck_results.json")
@@ -38,12 +44,7 @@ def main() -> None:
                "environment": _sweep.environment(), "runs": []}
     for seed in SEEDS:
         for name in train_seq2seq.CONFIG:
-            key = f"{name}/{seed}"
-            row = partial.get(key)
-            if row is None:
-                model, loss = train_seq2seq.train(name, seed)
-                row = dict(model=name, seed=seed, accuracy=accuracy(model), loss=loss)
-                partial.put(key, row)
+            row = partial.cached(f"{name}/{seed}", lambda name=name, seed=seed: one(name, seed))
             results["runs"].append(row)
             log(f"seed {seed} {name:9s} accuracy by length 1..12: "
                 + " ".join(f"{a:.2f}" for a in row["accuracy"]))

@@ -71,18 +71,12 @@ def main() -> None:
     results = {"seeds": list(SEEDS), "environment": _sweep.environment(), "tagger": [],
                "seq2seq": []}
     for seed in SEEDS:
-        acc = partial.get(f"tagger/{seed}")
-        if acc is None:
-            acc = run_tagger(seed)
-            partial.put(f"tagger/{seed}", acc)
+        acc = partial.cached(f"tagger/{seed}", lambda seed=seed: run_tagger(seed))
         results["tagger"].append(dict(seed=seed, position_accuracy=acc))
         log(f"seed {seed} aligned tagger, accuracy at positions 1..6: "
             + " ".join(f"{a:.2f}" for a in acc))
     for seed in SEEDS:
-        r = partial.get(f"seq2seq/{seed}")
-        if r is None:
-            r = run_seq2seq(seed)
-            partial.put(f"seq2seq/{seed}", r)
+        r = partial.cached(f"seq2seq/{seed}", lambda seed=seed: run_seq2seq(seed))
         results["seq2seq"].append(dict(seed=seed, **r))
         log(f"seed {seed} seq2seq: sequence accuracy {r['sequence_accuracy']:.3f}, token "
             f"{r['token_accuracy']:.3f}; on 200: greedy {r['greedy_200']:.3f}, "

@@ -81,19 +81,13 @@ def main() -> None:
     for name, err in base.items():
         log(f"{name:6s} MSE at 1/5/10 steps {err[0]:.4f} {err[4]:.4f} {err[9]:.4f}")
     for seed in FORECAST_SEEDS:
-        err = partial.get(f"forecast/{seed}")
-        if err is None:
-            err = run_forecaster(seed)
-            partial.put(f"forecast/{seed}", err)
+        err = partial.cached(f"forecast/{seed}", lambda seed=seed: run_forecaster(seed))
         results["forecast"]["lstm"].append(dict(seed=seed, mse=err))
         log(f"seed {seed} LSTM   MSE at 1/5/10 steps {err[0]:.4f} {err[4]:.4f} {err[9]:.4f}")
     y_test = A.line_data()[3]
     results["classifier"]["majority"] = float((y_test == 0).double().mean())
     for seed in CLASSIFIER_SEEDS:
-        r = partial.get(f"classifier/{seed}")
-        if r is None:
-            r = run_classifier(seed)
-            partial.put(f"classifier/{seed}", r)
+        r = partial.cached(f"classifier/{seed}", lambda seed=seed: run_classifier(seed))
         results["classifier"]["runs"].append(dict(seed=seed, **r))
         log(f"seed {seed} classifier accuracy {r['accuracy']:.3f} (code {r['code']:.3f}, "
             f"prose {r['prose']:.3f}); p(prose) of the hand-written lines "

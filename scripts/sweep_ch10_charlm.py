@@ -31,13 +31,13 @@ def main() -> None:
     results = {"seeds": list(SEEDS), "environment": _sweep.environment(),
                "uniform": float(len(vocab)),
                "unigram": unigram_perplexity(ids[:split], ids[split:], len(vocab)), "runs": []}
+    def one(seed: int) -> dict:
+        _, history = train_charlm.train(seed)
+        return dict(seed=seed, best_epoch=history["best_epoch"],
+                    val_ppl=min(history["val_ppl"]), corpus_chars=history["corpus_chars"])
+
     for seed in SEEDS:
-        row = partial.get(str(seed))
-        if row is None:
-            _, history = train_charlm.train(seed)
-            row = dict(seed=seed, best_epoch=history["best_epoch"],
-                       val_ppl=min(history["val_ppl"]), corpus_chars=history["corpus_chars"])
-            partial.put(str(seed), row)
+        row = partial.cached(str(seed), lambda seed=seed: one(seed))
         results["runs"].append(row)
         log(f"seed {seed}: best validation perplexity {row['val_ppl']:.2f} "
             f"(epoch {row['best_epoch']}); unigram {results['unigram']:.2f}")
