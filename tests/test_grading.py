@@ -39,7 +39,7 @@ from rnncourse.grading.compare import compare
 from rnncourse.grading.engine import Prepared
 from rnncourse.grading.notebook import NotebookError, cells, find_cell, read_bytes, read_notebook
 from rnncourse.grading.runner import read_npz
-from rnncourse.grading.sandbox import Unsupported, decode, encode
+from rnncourse.grading.sandbox import Unsupported, decode, encode, landlock_abi
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
 
@@ -318,15 +318,31 @@ def test_grading_is_deterministic_and_sequential_equals_parallel(tmp_path):
     write_notebook(klass / "good" / "fx_rnn.ipynb", make_notebook())
     wrong = SOLUTION_WRONG_DWH
     write_notebook(klass / "wrong" / "fx_rnn.ipynb", make_notebook({"rnn_step_backward": wrong}))
-    one = grade_paths([klass], Options(jobs=1, tests_dir=FIXTURES))
-    many = grade_paths([klass], Options(jobs=6, tests_dir=FIXTURES))
+    one = grade_paths([klass], Options(jobs=1, tests_dir=FIXTURES, seed=7))
+    many = grade_paths([klass], Options(jobs=6, tests_dir=FIXTURES, seed=7))
     flat = [[(e.grade_id, e.points, e.reason) for e in r.exercises] for r in one]
     assert flat == [[(e.grade_id, e.points, e.reason) for e in r.exercises] for r in many]
+    assert [r.seed for r in one + many] == [7] * 4
     assert [r.score for r in one] == [6, 3]
     assert one[1].exercises[2].reason.startswith(
         "`rnn_step_backward`: dWh differs from the reference, max relative error 0.5 (at index "
         "(0, 0)")
     assert "cases agree with the reference" in one[1].exercises[2].details
+
+
+def test_hidden_cases_are_drawn_per_run_and_reproduced_by_the_seed(tmp_path):
+    spec = checks.load("fx_rnn", FIXTURES)
+
+    def cases(seed):
+        prep = Prepared(spec, seed).exercises["rnn_step_backward"]
+        return prep.case_npz, [repr(r) for r in prep.reference]
+
+    assert cases(11) == cases(11)
+    assert cases(11) != cases(12) and cases(11) != cases(None)
+    write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    seeds = {grade_paths([tmp_path / "fx_rnn.ipynb"],
+                         Options(jobs=2, tests_dir=FIXTURES))[0].seed for _ in range(2)}
+    assert len(seeds) == 2 and None not in seeds  # a fresh seed per run, recorded
 
 
 SOLUTION_WRONG_DWH = '''\
@@ -342,9 +358,14 @@ def test_honest_code_may_use_numpy_and_the_standard_library(tmp_path):
 import collections, dataclasses, functools, itertools, math, random, statistics, warnings
 import numpy.testing, numpy.linalg, numpy.random
 import logging, subprocess, socket, json, re, heapq, bisect, fractions, copy, typing
+import decimal, hashlib, zlib, bz2, lzma, datetime, csv, struct, tempfile, pathlib, pickle
 
 def count_rnn_params(D, H):
     np.testing.assert_allclose(np.linalg.norm(np.ones(4)), 2.0)
+    with tempfile.TemporaryDirectory() as tmp:  # inside the sandbox's own folder
+        pathlib.Path(tmp, "x.bin").write_bytes(zlib.compress(pickle.dumps([D, H])))
+        assert pickle.loads(zlib.decompress(pathlib.Path(tmp, "x.bin").read_bytes())) == [D, H]
+    assert hashlib.sha256(b"").hexdigest().startswith("e3b0") and decimal.Decimal(1)
     rng = np.random.default_rng(0)
     counts = collections.Counter([D, H, H])
     return int(math.prod([1]) * (counts[D] * 0 + D * H + H * H + H))
@@ -352,7 +373,9 @@ def count_rnn_params(D, H):
     nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook({"count_params": tour}))
     [r] = grade_paths([nb], FAST)
     assert r.score == r.max_score, [e.reason for e in r.exercises]
-    assert {e.sandbox for e in r.exercises} <= {"on", ""} or sys.platform != "linux"
+    if landlock_abi():  # the kernel's file-system rules and the seccomp filter were both on
+        assert {e.sandbox for e in r.exercises} == {
+            f"landlock on (ABI {landlock_abi()}); seccomp on"}
 
 
 def test_unknown_notebooks_are_skipped_with_a_note(tmp_path, fixture_nb):

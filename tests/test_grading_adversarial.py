@@ -10,6 +10,7 @@ sandboxes is written, and correct submissions that print warnings get full marks
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -66,6 +67,16 @@ def _temp_dirs() -> set[str]:
     return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("rnncourse-grade-")}
 
 
+@contextlib.contextmanager
+def _private_tmp(folder: Path):
+    """Grade with a temporary folder of this test's own (other graders may share /tmp)."""
+    saved, tempfile.tempdir = tempfile.tempdir, str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved
+
+
 @pytest.fixture(scope="module")
 def battery(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
@@ -76,13 +87,16 @@ def battery(tmp_path_factory):
     for attack in ATTACKS + HARMLESS:
         _write(root, attack, decoy=decoy, other=other, checks=FIXTURES / "fx_rnn.py", pkg=PKG)
     before = _snapshot(root)
-    temp_before = _temp_dirs()
-    start = time.monotonic()
-    results = grade(find_submissions([root]), Options(limits=LIMITS, jobs=4, tests_dir=FIXTURES))
-    elapsed = time.monotonic() - start
+    with _private_tmp(tmp_path_factory.mktemp("tmp")):
+        temp_before = _temp_dirs()
+        start = time.monotonic()
+        results = grade(find_submissions([root]), Options(limits=LIMITS, jobs=4,
+                                                          tests_dir=FIXTURES))
+        elapsed = time.monotonic() - start
+        temp_after = _temp_dirs()
     return dict(results={r.name: r for r in results}, elapsed=elapsed, root=root,
                 before=before, after=_snapshot(root), decoy=decoy, grader=grader,
-                temp_leftover=_temp_dirs() - temp_before)
+                temp_leftover=temp_after - temp_before)
 
 
 def _by_id(battery, name):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -38,11 +39,12 @@ from . import checks
 from .compare import compare
 from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
 from .runner import Limits, SandboxRun, describe_exit, run_sandbox, trusted_paths
-from .sandbox import WRITE_FAILED, Unsupported, decode, encode
+from .sandbox import WRITE_FAILED, Unsupported, decode, encode, landlock_abi
 from .spec import Exercise, Notebook
 
 __all__ = ["GradeError", "Options", "Submission", "ExerciseResult", "NotebookResult",
-           "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths"]
+           "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths",
+           "check_sandbox"]
 
 
 class GradeError(Exception):
@@ -56,6 +58,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # sandboxes at a time; 0: one per CPU core
     tests_dir: Path | None = None  # private checks that replace the packaged ones
+    seed: int | None = None  # of the hidden cases; None: a fresh one, drawn for this run
+    allow_weak_sandbox: bool = False  # grade even where the kernel offers no Landlock
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class SubmissionResult:
     name: str
     notebooks: list[NotebookResult]
     notes: list[str] = field(default_factory=list)
+    seed: int | None = None  # the hidden cases' seed: `rnncourse grade --seed` reproduces them
+    sandbox: str = ""  # what enforced the isolation, e.g. "Landlock ABI 7, seccomp, rlimits"
 
     @property
     def exercises(self) -> list[ExerciseResult]:
@@ -197,13 +203,21 @@ class _PreparedExercise:
 class Prepared:
     """A notebook spec with its cases and reference outputs, computed once, in the grader."""
 
-    def __init__(self, spec: Notebook) -> None:
+    def __init__(self, spec: Notebook, seed: int | None = None) -> None:
         self.spec = spec
+        self.seed = seed
         self.exercises = {ex.grade_id: self._prepare(ex) for ex in spec.exercises}
+
+    def rng(self, ex: Exercise) -> np.random.Generator:
+        """The generator of an exercise's cases: the spec's seed, mixed with the run's seed."""
+        if self.seed is None:
+            return np.random.default_rng(self.spec.seed)
+        return np.random.default_rng([self.seed, self.spec.seed,
+                                      *ex.grade_id.encode("utf-8")])
 
     def _prepare(self, ex: Exercise) -> _PreparedExercise:
         where = f"checks {self.spec.name}, exercise {ex.grade_id}"
-        cases = ex.cases(np.random.default_rng(self.spec.seed))
+        cases = ex.cases(self.rng(ex))
         arrays: dict[str, np.ndarray] = {}
         try:
             nodes = [encode(c, arrays, f"case {i + 1}", prefix="c") for i, c in enumerate(cases)]
@@ -475,13 +489,41 @@ def _execute(task: _Task, limits: Limits, workdir: Path) -> None:
     reason, details = judge(run, task.prep, limits)
     r = task.result
     r.seconds = run.seconds
-    r.sandbox = str(run.status.get("seccomp", ""))[:100] if run.status else ""
+    if run.status:
+        r.sandbox = (f"landlock {str(run.status.get('landlock', ''))[:60]}; "
+                     f"seccomp {str(run.status.get('seccomp', ''))[:60]}")
     r.details = _printable("\n".join(d for d in (r.details, details) if d))
     if reason:
         r.reason = f"`{r.function}`: {_printable(reason, one_line=True)}"
         r.points = 0.0
     else:
         r.points = r.max_points
+
+
+WEAK_SANDBOX = ("WEAK SANDBOX: this kernel offers no Landlock, so graded code could read and "
+                "write any file the grader's user can (only seccomp, resource limits and the "
+                "in-process audit hook applied; accepted with --allow-weak-sandbox)")
+
+
+def check_sandbox(allow_weak: bool = False) -> str:
+    """What will isolate the graded code here; :class:`GradeError` if too little, unless allowed.
+
+    Landlock (Linux >= 5.13) is what confines each sandbox's files: without it a
+    sandbox could read the grader's environment or checks and rewrite other
+    sandboxes' work. Grading without it needs the instructor's explicit consent.
+    """
+    abi = landlock_abi()
+    if abi >= 1:
+        return f"Landlock ABI {abi}, seccomp, resource limits, audit hook"
+    if not allow_weak:
+        raise GradeError(
+            "this kernel offers no Landlock (Linux 5.13 or newer, with 'landlock' in its LSM "
+            "list), which the grader needs to confine each sandbox's files; without it graded "
+            "code could read the grader's files and environment and change other students' "
+            "sandboxes. Grade on such a machine (any current Ubuntu, Debian or Docker host "
+            "qualifies), or pass --allow-weak-sandbox to accept the weaker isolation "
+            "(the report says so)")
+    return WEAK_SANDBOX
 
 
 def grade(submissions: Sequence[Submission], options: Options | None = None,
@@ -493,13 +535,15 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
     a reason in its result.
     """
     options = options or Options()
+    sandbox_state = check_sandbox(options.allow_weak_sandbox)
+    seed = options.seed if options.seed is not None else secrets.randbelow(1 << 32)
     known = checks.available(options.tests_dir)
     prepared: dict[str, Prepared] = {}
     out: list[SubmissionResult] = []
     tasks: list[_Task] = []
-    paths = trusted_paths(options.tests_dir)
+    paths = trusted_paths(options.tests_dir, require_landlock=not options.allow_weak_sandbox)
     for sub in submissions:
-        result = SubmissionResult(sub.name, [], list(sub.notes))
+        result = SubmissionResult(sub.name, [], list(sub.notes), seed, sandbox_state)
         seen: dict[str, Path] = {}
         for path in sub.notebooks:
             name = checks.match(path.stem, known)
@@ -513,7 +557,7 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
             seen[name] = path
             if name not in prepared:
                 try:
-                    prepared[name] = Prepared(checks.load(name, options.tests_dir))
+                    prepared[name] = Prepared(checks.load(name, options.tests_dir), seed)
                 except checks.SpecError as exc:
                     raise GradeError(str(exc)) from exc
             nb_result, nb_tasks = _plan_notebook(path, name, prepared[name], paths,

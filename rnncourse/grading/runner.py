@@ -20,21 +20,24 @@ import secrets
 import selectors
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import sandbox
 from .notebook import NotebookError, read_bytes
 
-__all__ = ["Limits", "SandboxRun", "run_sandbox", "read_npz", "trusted_paths"]
+__all__ = ["Limits", "SandboxRun", "run_sandbox", "read_npz", "parse_npz", "trusted_paths"]
 
 SANDBOX = Path(sandbox.__file__).resolve()
 TAIL = 4096  # bytes of stdout / stderr kept for messages
@@ -73,14 +76,23 @@ class SandboxRun:
     stdout: str = ""
     stderr: str = ""
     seconds: float = 0.0
+    result: bytes = b""  # what came through the result pipe (dropped once read)
 
 
 def _real(p: str | os.PathLike) -> str:
     return os.path.realpath(os.fspath(p))
 
 
-def trusted_paths(tests_dir: Path | None = None) -> dict[str, list[str]]:
-    """What the sandbox may read and list, and what it must never read."""
+def trusted_paths(tests_dir: Path | None = None, *,
+                  require_landlock: bool = True) -> dict[str, Any]:
+    """What the sandbox may read and list, and what it must never read.
+
+    ``read``/``listable``/``deny`` drive the audit hook (friendly messages);
+    ``ll_read``/``deny``/``soft_deny`` drive the Landlock rules (the kernel's
+    enforcement): the standard library, NumPy, the system's shared libraries and
+    a few device files, but never the grader's package or checks, nor any other
+    installed package.
+    """
     import rnncourse
 
     numpy_dir = Path(np.__file__).resolve().parent
@@ -95,8 +107,25 @@ def trusted_paths(tests_dir: Path | None = None) -> dict[str, list[str]]:
     deny = {_real(Path(rnncourse.__file__).resolve().parent)}
     if tests_dir is not None:
         deny.add(_real(tests_dir))
+    ll_read = set(read)
+    multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+    for folder in ("/lib", "/usr/lib", "/lib64", "/usr/lib64"):
+        if multiarch and os.path.isdir(os.path.join(folder, multiarch)):
+            ll_read.add(_real(os.path.join(folder, multiarch)))
+    ll_read |= {p for p in ("/etc/ld.so.cache", "/dev/zero", "/dev/urandom", "/dev/random")
+                if os.path.exists(p)}
+    soft = set()
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    for folder in [*site.getsitepackages(), site.getusersitepackages(),
+                   sysconfig.get_path("purelib"), sysconfig.get_path("platlib"),
+                   sysconfig.get_path("purelib", vars=base),
+                   sysconfig.get_path("platlib", vars=base)]:
+        if folder:
+            soft.add(_real(folder))
     return dict(read=sorted(read), listable=sorted(read | {_real(numpy_dir.parent)}),
-                deny=sorted(deny), sys_path=[_real(numpy_dir.parent)])
+                deny=sorted(deny), sys_path=[_real(numpy_dir.parent)],
+                ll_read=sorted(ll_read), soft_deny=sorted(soft),
+                require_landlock=require_landlock)
 
 
 def _clean_env(home: str) -> dict[str, str]:
@@ -132,38 +161,45 @@ class _Tail:
 
 
 def run_sandbox(job: dict, cases_npz: bytes, limits: Limits, workdir: Path) -> SandboxRun:
-    """Run one job in a sandbox process under ``workdir``; never raises for the child's sake."""
+    """Run one job in a sandbox process under ``workdir``; never raises for the child's sake.
+
+    The child gets a private directory (``mkdtemp``: mode 0700, and the only one its
+    Landlock rules let it open), its job and cases through its stdin (no shared file
+    that another process could rewrite), and gives its results back through an
+    inherited pipe, so nothing of one sandbox is reachable from another.
+    """
     run = SandboxRun()
     home = tempfile.mkdtemp(prefix="sb-", dir=workdir)
     nonce = secrets.token_hex(16)
     report_r, report_w = os.pipe()
+    result_r, result_w = os.pipe()
     start = time.monotonic()
     proc = None
     try:
-        (Path(home) / "cases.npz").write_bytes(cases_npz)
-        (Path(home) / "job.json").write_text(
-            json.dumps({**job, "report_fd": report_w, "limits": limits.job()}), encoding="utf-8")
+        payload = json.dumps({**job, "report_fd": report_w, "result_fd": result_w,
+                              "limits": limits.job()}).encode("utf-8")
         proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-B", str(SANDBOX), *job["sys_path"]],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             cwd=home, env=_clean_env(home), start_new_session=True, close_fds=True,
-            pass_fds=(report_w,),
+            pass_fds=(report_w, result_w),
         )
-        os.close(report_w)
-        report_w = -1
-        try:
-            proc.stdin.write(nonce.encode() + b"\n")
-            proc.stdin.close()
-        except OSError:  # it is already gone: the exit status tells why
-            pass
-        _drive(proc, report_r, run, limits, start + limits.timeout, nonce)
+        for fd in (report_w, result_w):
+            os.close(fd)
+        report_w = result_w = -1
+        feeder = threading.Thread(target=_feed, args=(
+            proc.stdin, f"{nonce} {len(payload)} {len(cases_npz)}\n".encode(), payload,
+            cases_npz), daemon=True)
+        feeder.start()
+        _drive(proc, report_r, result_r, run, limits, start + limits.timeout, nonce)
+        feeder.join(timeout=1)
         if run.status is None and not run.problem:
-            run.status, run.arrays, run.problem = _read_results(Path(home), nonce)
+            run.status, run.arrays, run.problem = _read_results(run.result, nonce)
     finally:
         if proc is not None and run.exit_code is None:  # an error of the grader: clean up
             _kill(proc)
             _reap(proc, run, block=True)
-        for fd in (report_r, report_w):
+        for fd in (report_r, report_w, result_r, result_w):
             if fd >= 0:
                 try:
                     os.close(fd)
@@ -171,7 +207,18 @@ def run_sandbox(job: dict, cases_npz: bytes, limits: Limits, workdir: Path) -> S
                     pass
         shutil.rmtree(home, ignore_errors=True)
         run.seconds = time.monotonic() - start
+        run.result = b""
     return run
+
+
+def _feed(pipe: Any, *parts: bytes) -> None:
+    """Write the child's input, then close its stdin (in a thread: it may exceed a pipe)."""
+    try:
+        for part in parts:
+            pipe.write(part)
+        pipe.close()
+    except (OSError, ValueError):  # it is already gone: the exit status tells why
+        pass
 
 
 def _reap(proc: subprocess.Popen, run: SandboxRun, block: bool) -> bool:
@@ -191,11 +238,13 @@ def _reap(proc: subprocess.Popen, run: SandboxRun, block: bool) -> bool:
     return True
 
 
-def _drive(proc: subprocess.Popen, report_r: int, run: SandboxRun, limits: Limits,
-           deadline: float, nonce: str) -> None:
-    """Read stdout, stderr and the report pipe until the child ends or breaks a limit."""
-    out, err, rep = _Tail(), _Tail(), bytearray()
-    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err, report_r: None}
+def _drive(proc: subprocess.Popen, report_r: int, result_r: int, run: SandboxRun,
+           limits: Limits, deadline: float, nonce: str) -> None:
+    """Read stdout, stderr and the two pipes until the child ends or breaks a limit."""
+    out, err, rep, res = _Tail(), _Tail(), bytearray(), bytearray()
+    streams = {proc.stdout.fileno(): out, proc.stderr.fileno(): err, report_r: rep,
+               result_r: res}
+    caps = {report_r: 65536, result_r: MAX_STATUS_BYTES + MAX_RESULT_BYTES + 16}
     sel = selectors.DefaultSelector()
     for fd in streams:
         os.set_blocking(fd, False)
@@ -208,18 +257,20 @@ def _drive(proc: subprocess.Popen, report_r: int, run: SandboxRun, limits: Limit
                 break
             for key, _ in sel.select(timeout=left):
                 try:
-                    data = os.read(key.fd, 65536)
+                    data = os.read(key.fd, 1 << 20)
                 except BlockingIOError:
                     continue
                 if not data:
                     sel.unregister(key.fd)
                     continue
-                tail = streams[key.fd]
-                if tail is None:
-                    if len(rep) < 65536:
-                        rep += data
-                else:
-                    tail.add(data)
+                sink = streams[key.fd]
+                if isinstance(sink, _Tail):
+                    sink.add(data)
+                elif len(sink) + len(data) <= caps[key.fd]:
+                    sink += data
+                elif key.fd == result_r:
+                    run.problem = "a result larger than the grader accepts"
+                    sel.unregister(key.fd)
             if out.total + err.total > limits.max_output:
                 run.flooded = True
                 break
@@ -237,6 +288,7 @@ def _drive(proc: subprocess.Popen, report_r: int, run: SandboxRun, limits: Limit
         proc.stdout.close()
         proc.stderr.close()
     run.stdout, run.stderr = out.text(), err.text()
+    run.result = bytes(res)
     for line in bytes(rep).decode("utf-8", errors="replace").splitlines():
         try:
             record = json.loads(line)
@@ -247,16 +299,18 @@ def _drive(proc: subprocess.Popen, report_r: int, run: SandboxRun, limits: Limit
             run.blocked.append(record["blocked"][:500])
 
 
-def _read_results(home: Path, nonce: str) -> tuple[dict | None, dict, str]:
-    """The status record and arrays, checked; or (None, {}, why not)."""
-    try:
-        raw = read_bytes(home / "status.json", MAX_STATUS_BYTES, follow_symlinks=False)
-    except NotebookError:
-        return None, {}, "no result"
+def _read_results(raw: bytes, nonce: str) -> tuple[dict | None, dict, str]:
+    """The status record and arrays from the result pipe, checked; or (None, {}, why not)."""
     if not raw:
         return None, {}, "no result"
+    n = int.from_bytes(raw[:8], "little")
+    if len(raw) < 16 or n > MAX_STATUS_BYTES or len(raw) < 16 + n:
+        return None, {}, "an unreadable result"
+    m = int.from_bytes(raw[8 + n:16 + n], "little")
+    if m > MAX_RESULT_BYTES or len(raw) != 16 + n + m:
+        return None, {}, "an unreadable result"
     try:
-        status = json.loads(raw.decode("utf-8"))
+        status = json.loads(raw[8:8 + n].decode("utf-8"))
     except (ValueError, RecursionError):
         return None, {}, "an unreadable result"
     if not isinstance(status, dict) or status.get("nonce") != nonce:
@@ -264,14 +318,23 @@ def _read_results(home: Path, nonce: str) -> tuple[dict | None, dict, str]:
     if not isinstance(status.get("cases"), list):
         return None, {}, "an unreadable result"
     try:
-        arrays = read_npz(home / "result.npz", MAX_RESULT_BYTES)
+        arrays = parse_npz(raw[16 + n:], MAX_RESULT_BYTES)
     except ValueError as exc:
         return None, {}, f"unreadable result arrays ({exc})"
     return status, arrays, ""
 
 
 def read_npz(path: Path, limit: int) -> dict[str, np.ndarray]:
-    """Read an ``.npz`` of plain numeric arrays without trusting it.
+    """Read an ``.npz`` file of plain numeric arrays without trusting it (:func:`parse_npz`)."""
+    try:
+        raw = read_bytes(path, limit, follow_symlinks=False)
+    except NotebookError as exc:
+        raise ValueError(str(exc)) from None
+    return parse_npz(raw, limit)
+
+
+def parse_npz(raw: bytes, limit: int) -> dict[str, np.ndarray]:
+    """Parse ``.npz`` bytes of plain numeric arrays without trusting them.
 
     No pickles (the format's object arrays are refused outright), no
     allocation before the data is known to be there: every member's header
@@ -279,10 +342,8 @@ def read_npz(path: Path, limit: int) -> dict[str, np.ndarray]:
     integer or float of at most 8 bytes, and its data must be exactly as long
     as the header says. Raises ``ValueError``.
     """
-    try:
-        raw = read_bytes(path, limit, follow_symlinks=False)
-    except NotebookError as exc:
-        raise ValueError(str(exc)) from None
+    if len(raw) > limit:
+        raise ValueError(f"larger than {limit >> 20} MB")
     arrays: dict[str, np.ndarray] = {}
     budget = limit
     try:

@@ -49,13 +49,15 @@ if __name__ == "__main__":  # started by the grader: the folders NumPy is import
 
 import numpy as np  # noqa: E402
 
-__all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH", "landlock_abi",
+           "landlock_plan"]
 
 MAX_NODES = 100_000  # values in one result tree
 MAX_DEPTH = 32  # nesting of lists / tuples / dicts
 MAX_STR = 10_000  # characters of one string
 MAX_ARRAY_BYTES = 64 << 20  # bytes of all arrays of one run
 WRITE_FAILED = 3  # exit status when the results could not be written
+SANDBOX_REFUSED = 4  # exit status when Landlock was required but could not be applied
 
 # --------------------------------------------------------------------------- plain data
 #
@@ -283,11 +285,17 @@ class Guard:
         report: called with a one-line message for every blocked attempt,
             before the exception is raised.
         max_files: how many files may be opened for writing in all.
+        kernel: Landlock confines the process. Then directories inside ``home``
+            may be opened and used as ``dir_fd`` (``shutil.rmtree`` does): the
+            kernel checks every path relative to them. Without it, the hook,
+            which sees only the relative name, refuses them.
     """
 
     def __init__(self, home: str, read: tuple[str, ...], listable: tuple[str, ...],
-                 deny: tuple[str, ...], report: Callable[[str], None], max_files: int) -> None:
+                 deny: tuple[str, ...], report: Callable[[str], None], max_files: int,
+                 kernel: bool = False) -> None:
         self.home = home
+        self.kernel = kernel  # Landlock is on: the kernel checks paths relative to a dir fd
         self.read = (home, *read)
         self.listable = (home, *listable)
         files = {p for p in map(os.path.realpath, listable) if not os.path.isdir(p)}
@@ -326,7 +334,8 @@ class Guard:
                                f"look into")
         elif event in _WRITE_PATH_EVENTS:
             paths, dir_fds = _WRITE_PATH_EVENTS[event]
-            if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
+            if not self.kernel and any(i < len(args) and args[i] not in (None, -1)
+                                       for i in dir_fds):
                 self.block(f"tried to change a file relative to a directory descriptor "
                            f"({event}), which graded code may not do")
             for i in paths:
@@ -372,7 +381,7 @@ class Guard:
         if isinstance(mode, str) and any(c in mode for c in "wax+"):
             writing = True
         p = self.path(file, "open")
-        if self.isdir(p):
+        if self.isdir(p) and not (self.kernel and _inside(p, (self.home,))):
             # A directory descriptor would let os.open(..., dir_fd=fd) reach files that
             # the hook, which only sees the relative path, cannot locate.
             self.block(f"tried to open the directory {p}, which graded code may not do")
@@ -439,11 +448,15 @@ _SECCOMP = {
               425, 426, 427, 321, 298, 323,  # io_uring_*, bpf, perf_event_open, userfaultfd
               272, 308, 165, 166, 155, 161,  # unshare, setns, mount, umount2, pivot_root, chroot
               303, 304, 133, 259, 312,  # name_to/open_by_handle_at, mknod, mknodat, kcmp
-              246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249)),
+              246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249,
+              29, 30, 31, 64, 65, 66, 68, 69, 70, 71, 220,  # System V shared memory, IPC
+              240, 241, 242, 243, 244, 245)),  # POSIX message queues
     "aarch64": dict(
         arch=0xC00000B7, kill=129, tgkill=131, clone=220, clone3=435, x32=False,
         deny=(221, 281, 117, 270, 271, 130, 424, 434, 438, 198, 203, 200,
-              425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272)),
+              425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272,
+              186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196,  # System V IPC
+              180, 181, 182, 183, 184, 185)),  # POSIX message queues
 }
 
 
@@ -521,6 +534,161 @@ def _install_seccomp() -> str:
     except (OSError, AttributeError) as exc:
         return f"unavailable ({exc})"
     return "on"
+
+
+# --------------------------------------------------------------------------- Landlock
+#
+# The kernel's own file-system sandbox (Linux >= 5.13, no privileges needed). Once the
+# child calls landlock_restrict_self, every open() it makes -- from Python, NumPy, ctypes
+# or raw system calls alike -- is checked by the kernel against the rules below: read the
+# standard library, NumPy and the shared libraries the interpreter loads; read and write
+# its own directory; nothing else (no /proc, no other sandbox, no grader file). The rules
+# cannot be loosened afterwards by anything in the process, and ptrace-like access to any
+# process outside the domain (/proc/<pid>/environ, /proc/<pid>/mem) is refused as well.
+
+_LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446  # the same on every architecture
+_LL_READ_FILE, _LL_READ_DIR = 1 << 2, 1 << 3
+_LL_WRITE_FILE, _LL_TRUNCATE = 1 << 1, 1 << 14
+_LL_FILE_RIGHTS = 1 | _LL_WRITE_FILE | _LL_READ_FILE | _LL_TRUNCATE | (1 << 15)
+
+
+def _ll_fs_rights(abi: int) -> int:
+    """The file-system rights that Landlock ABI ``abi`` knows (and so can refuse)."""
+    return (1 << (13 if abi == 1 else 14 if abi == 2 else 15 if abi < 5 else 16)) - 1
+
+
+def _syscall() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = libc.syscall
+    fn.restype = ctypes.c_long
+    return fn
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 where it has none (or this is not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    import ctypes
+
+    try:
+        abi = _syscall()(ctypes.c_long(_LL_CREATE), ctypes.c_void_p(None), ctypes.c_size_t(0),
+                         ctypes.c_uint32(1))  # LANDLOCK_CREATE_RULESET_VERSION
+    except (OSError, AttributeError):
+        return 0
+    return max(0, int(abi))
+
+
+def landlock_plan(read: list[str], deny: list[str], soft_deny: list[str] = ()) -> list[
+        tuple[str, str]]:
+    """The read rules: ``(path, "read")`` for a whole tree, ``(path, "list")`` for names only.
+
+    Every path under ``read`` becomes readable except what lies under ``deny`` (the
+    grader's package and checks: never readable) and ``soft_deny`` (installed packages:
+    not readable through an ancestor, but a ``read`` root inside one -- NumPy in
+    site-packages -- is). Landlock rules cover whole trees and cannot exclude a
+    subtree, so a root that holds a denied path is split: the root itself gets
+    "list", and each of its entries is planned in turn.
+    """
+    hard = [os.path.realpath(d) for d in deny]
+    soft = [os.path.realpath(d) for d in soft_deny]
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def plan(p: str, explicit: bool) -> None:
+        p = os.path.realpath(p)
+        if p in seen or not os.path.exists(p) or _inside(p, tuple(hard)):
+            return
+        if not explicit and _inside(p, tuple(soft)):
+            return
+        seen.add(p)
+        prefix = p.rstrip(os.sep) + os.sep
+        if not any(d.startswith(prefix) for d in hard + soft) or not os.path.isdir(p):
+            out.append((p, "read"))
+            return
+        out.append((p, "list"))
+        for name in sorted(os.listdir(p)):
+            plan(os.path.join(p, name), False)
+
+    for root in read:
+        plan(root, True)
+    return out
+
+
+def _shared_library_dirs() -> list[str]:
+    """Folders of the shared libraries this process has loaded (they may load more)."""
+    dirs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) == 6 else ""
+                name = os.path.basename(path)
+                if path.startswith("/") and (name.endswith(".so") or ".so." in name):
+                    dirs.add(os.path.dirname(path))
+    except OSError:
+        pass
+    return sorted(dirs)
+
+
+def _install_landlock(plan: list[tuple[str, str]], home: str, files: list[str]) -> str:
+    """Restrict this process (and any thread) for good; return "on (ABI n)" or why not."""
+    abi = landlock_abi()
+    if abi < 1:
+        return "unavailable (this kernel has no Landlock)"
+    import ctypes
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64),
+                    ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    syscall = _syscall()
+    handled = _ll_fs_rights(abi)
+    attr = RulesetAttr(handled, 3 if abi >= 4 else 0,  # TCP bind and connect: refused
+                       3 if abi >= 6 else 0)  # abstract sockets, signals: this domain only
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = syscall(ctypes.c_long(_LL_CREATE), ctypes.byref(attr), ctypes.c_size_t(size),
+                      ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"unavailable (landlock_create_ruleset: errno {ctypes.get_errno()})"
+    O_PATH = getattr(os, "O_PATH", 0o10000000)
+
+    def allow(path: str, rights: int) -> None:
+        try:
+            fd = os.open(path, O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            if not os.path.isdir(path):
+                rights &= _LL_FILE_RIGHTS
+            rule = PathBeneath(rights & handled, fd)
+            if syscall(ctypes.c_long(_LL_ADD_RULE), ctypes.c_long(ruleset), ctypes.c_long(1),
+                       ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+
+    try:
+        for path, kind in plan:
+            allow(path, _LL_READ_DIR if kind == "list" else _LL_READ_FILE | _LL_READ_DIR)
+        for path in files:
+            allow(path, _LL_READ_FILE | _LL_WRITE_FILE | _LL_TRUNCATE)
+        allow(home, handled)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, needed without privileges
+            return f"unavailable (no_new_privs: errno {ctypes.get_errno()})"
+        if syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_long(ruleset), ctypes.c_uint32(0)) != 0:
+            return f"unavailable (landlock_restrict_self: errno {ctypes.get_errno()})"
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    finally:
+        os.close(ruleset)
+    return f"on (ABI {abi})"
 
 
 # --------------------------------------------------------------------------- running the code
@@ -636,24 +804,45 @@ def _write_all(fd: int, data: bytes, write: Callable[[int, bytes], int]) -> None
         view = view[write(fd, view):]
 
 
+def _read_input(stdin: Any) -> tuple[str, dict, dict[str, np.ndarray]]:
+    """The nonce, the job and the cases, from the pipe the grader holds (no shared files)."""
+    header = stdin.readline().split()
+    nonce, n_job, n_npz = header[0].decode("ascii"), int(header[1]), int(header[2])
+    job = json.loads(stdin.read(n_job).decode("utf-8"))
+    import io
+
+    with np.load(io.BytesIO(stdin.read(n_npz)), allow_pickle=False) as data:
+        case_arrays = {k: data[k] for k in data.files}
+    return nonce, job, case_arrays
+
+
+def _lock_down(job: dict, home: str) -> tuple[str, str]:
+    """Landlock then seccomp; return their states. Exits if Landlock is required but off."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/<pid>/mem for anyone
+    plan = landlock_plan(list(job["ll_read"]) + _shared_library_dirs(), list(job["deny"]),
+                         list(job["soft_deny"]))
+    landlock = _install_landlock(plan, home, [os.devnull])
+    if not landlock.startswith("on") and job["require_landlock"]:
+        os.write(2, f"rnncourse sandbox: Landlock {landlock}; refusing to run graded code "
+                    f"without it\n".encode())
+        os._exit(SANDBOX_REFUSED)
+    return landlock, _install_seccomp()
+
+
 def main() -> None:
     write, exit_, dumps = os.write, os._exit, json.dumps
-    nonce = sys.stdin.readline().strip()
-    with open("job.json", encoding="utf-8") as f:
-        job = json.load(f)
+    nonce, job, case_arrays = _read_input(sys.stdin.buffer)
     home = os.path.realpath(os.getcwd())
-    with np.load("cases.npz", allow_pickle=False) as data:
-        case_arrays = {k: data[k] for k in data.files}
     cases = [decode(c, case_arrays) for c in job["cases"]]
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    status_fd = os.open("status.json", flags, 0o600)
-    result_fd = os.open("result.npz", flags, 0o600)
     report_fd = job["report_fd"]  # a pipe to the grader: blocked attempts, as they happen
+    result_fd = job["result_fd"]  # a pipe to the grader: the status and the arrays, at the end
     import io
     import zipfile  # noqa: F401 -- used by np.savez; imported before the hook
 
     savez = np.savez
-    fdopen = io.open
+    BytesIO = io.BytesIO
 
     def report(message: str) -> None:
         try:
@@ -663,24 +852,36 @@ def main() -> None:
             pass
 
     refused = _set_limits(job["limits"])
-    seccomp = _install_seccomp()
+    landlock, seccomp = _lock_down(job, home)
     guard = Guard(home, tuple(job["read"]), tuple(job["listable"]) + tuple(sys.path),
-                  tuple(job["deny"]), report, int(job["limits"]["max_files"]))
+                  tuple(job["deny"]), report, int(job["limits"]["max_files"]),
+                  kernel=landlock.startswith("on"))
     sys.addaudithook(guard)
     # The "import" audit event fires for the import statement, not for
     # importlib.import_module, so a finder gives that route the same clear
-    # message. (Removing it gains nothing: rnncourse is not on sys.path.)
+    # message. (Removing it gains nothing: rnncourse is not on sys.path, and
+    # Landlock refuses to open its files.)
     sys.meta_path.insert(0, _ReferenceFinder(guard))
     sys.stdin = None  # type: ignore[assignment]
+    streams = (sys.stdout, sys.stderr)
     status, arrays = run(job, cases)
+    for stream in streams:  # os._exit below does not flush what the student printed
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001, S110 -- a closed or replaced stream
+            pass
     status["nonce"] = nonce
     status["seccomp"] = seccomp
+    status["landlock"] = landlock
     status["limits_refused"] = refused
     try:
-        with fdopen(result_fd, "wb", closefd=False) as f:
-            savez(f, **arrays)
-        _write_all(status_fd, dumps(status, allow_nan=True).encode(), write)
-    except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the files
+        buf = BytesIO()
+        savez(buf, **arrays)
+        data = buf.getvalue()
+        head = dumps(status, allow_nan=True).encode()
+        _write_all(result_fd, len(head).to_bytes(8, "little") + head
+                   + len(data).to_bytes(8, "little") + data, write)
+    except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the pipe
         exit_(WRITE_FAILED)
     exit_(0)
 

@@ -73,8 +73,13 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("sys_exit_in_function", BWD, bwd("dx, dprev_h, dWx, dWh, db", "raise SystemExit(0)"),
            r"your code called sys\.exit\(0\) before returning"),
     Attack("forged_result_then_exit", BWD, bwd(WRONG, '''import json, os
-    with open("status.json", "w") as f:
-        json.dump({"nonce": "0" * 32, "setup_error": None, "cases": []}, f)
+    head = json.dumps({"nonce": "0" * 32, "setup_error": None, "cases": []}).encode()
+    forged = len(head).to_bytes(8, "little") + head + bytes(8)
+    for fd in range(3, 256):
+        try:
+            os.write(fd, forged)
+        except OSError:
+            pass
     os._exit(0)'''), r"returned a result that does not belong to this run"),
     # -- resources
     Attack("infinite_loop", BWD, bwd(WRONG, "while True: pass"), r"timed out after 5 s"),
@@ -168,12 +173,15 @@ os.open("planted.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd)'''),
            r"tried to open the directory .*python3\.\d+, which graded code may not do"),
     Attack("touch_own_notebook", CNT, cnt('import os\nos.utime("@OWN@", (0, 0))'),
            r"tried to change .*fx_rnn\.ipynb \(os\.utime\)"),
+    # (with Landlock on, the hook lets dir_fd through and the kernel refuses what lies outside)
     Attack("rename_with_dir_fd", CNT, cnt('import os\nos.rename("a", "b", src_dir_fd=3)'),
-           r"tried to change a file relative to a directory descriptor \(os\.rename\)"),
+           r"tried to change a file relative to a directory descriptor \(os\.rename\)|"
+           r"raised (FileNotFoundError|NotADirectoryError|PermissionError|OSError)"),
     Attack("terminal_escapes", BWD, bwd(WRONG, 'raise ValueError("\\x1b[2J\\x1b[31mgotcha")'),
            r"raised ValueError: \?\[2J\?\[31mgotcha"),
-    Attack("close_report_pipe_then_import", BWD, bwd(WRONG, '''import json, os
-    os.close(json.load(open("job.json"))["report_fd"])
+    Attack("close_report_pipe_then_import", BWD, bwd(WRONG, '''import gc, os
+    os.close(next(o["report_fd"] for o in gc.get_objects()
+                  if type(o) is dict and "report_fd" in o))
     import rnncourse'''), REFERENCE),
     Attack("close_every_descriptor", BWD, bwd(WRONG, '''import os
     for fd in range(3, 64):
