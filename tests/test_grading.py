@@ -34,6 +34,7 @@ from rnncourse.grading import (
     grade,
     grade_paths,
     report,
+    sandbox,
 )
 from rnncourse.grading.compare import compare
 from rnncourse.grading.engine import Prepared
@@ -41,7 +42,8 @@ from rnncourse.grading.notebook import NotebookError, cells, find_cell, read_byt
 from rnncourse.grading.runner import read_npz
 from rnncourse.grading.sandbox import Unsupported, decode, encode, landlock_abi
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
+pytestmark = pytest.mark.skipif(landlock_abi() < 1, reason="the grader needs Landlock "
+                                "(Linux >= 5.13) to grade without --allow-weak-sandbox")
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = Options(limits=Limits(timeout=10), jobs=4, tests_dir=FIXTURES)
@@ -551,3 +553,39 @@ def test_generated_exercises_get_zero_with_not_implemented(tmp_path):
     for e in r.exercises:
         assert re.match(rf"^`{e.function}`: not implemented yet \(NotImplementedError( in \w+)?\)$",
                         e.reason), e.reason
+
+
+# --------------------------------------------------------------------------- the kernel's rules
+
+
+def test_landlock_plan_splits_a_root_around_denied_folders(tmp_path):
+    lib = tmp_path / "lib"
+    for sub in ("json", "site-packages/numpy/core", "site-packages/rnncourse", "site-packages/x"):
+        (lib / sub).mkdir(parents=True)
+    (lib / "os.py").write_text("")
+    plan = sandbox.landlock_plan([str(lib), str(lib / "site-packages" / "numpy")],
+                                 deny=[str(lib / "site-packages" / "rnncourse")],
+                                 soft_deny=[str(lib / "site-packages")])
+    real = {os.path.relpath(p, tmp_path.resolve()): kind for p, kind in plan}
+    # lib holds denied folders: its names may be listed, each entry is planned on its own;
+    # site-packages is not readable through lib, but NumPy, named itself, is; the grader's
+    # package never is, not even when named.
+    assert real == {"lib": "list", "lib/json": "read", "lib/os.py": "read",
+                    "lib/site-packages/numpy": "read"}
+    assert sandbox.landlock_plan([str(lib / "site-packages" / "rnncourse")],
+                                 deny=[str(lib / "site-packages" / "rnncourse")]) == []
+
+
+def test_without_landlock_grading_refuses_unless_the_instructor_accepts(tmp_path, monkeypatch):
+    from rnncourse.grading import engine
+
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    monkeypatch.setattr(engine, "landlock_abi", lambda: 0)
+    with pytest.raises(GradeError, match=r"no Landlock .* --allow-weak-sandbox"):
+        grade_paths([nb], FAST)
+    assert main(["grade", str(nb), "--tests", str(FIXTURES)]) == 2
+    weak = Options(jobs=2, tests_dir=FIXTURES, allow_weak_sandbox=True)
+    [r] = grade_paths([nb], weak)
+    assert r.score == r.max_score and r.sandbox.startswith("WEAK SANDBOX")
+    assert "note: WEAK SANDBOX: this kernel offers no Landlock" in report.text([r])
+    assert "WEAK SANDBOX" in report.gradescope(r)["output"]

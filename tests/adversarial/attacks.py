@@ -258,6 +258,69 @@ class Evil(Exception):
            r"rnn_step_bwd\)"),
 )
 
+# -- the kernel layer: graded code first switches the audit hook off -- as it can, since the
+# hook's policy lives in Python objects that it can reach (gc, sys.meta_path, frames) -- and
+# only Landlock and seccomp stand in its way. "raised PermissionError: [Errno 13]" is the
+# kernel's answer; the hook's own refusals read "tried to ..." instead.
+DISARM = '''import gc, sys
+for _o in gc.get_objects():
+    if type(_o).__name__ == "Guard":
+        _o.block = lambda *a, **k: None  # every check of the hook now lets everything through
+sys.meta_path[:] = [m for m in sys.meta_path if type(m).__name__ != "_ReferenceFinder"]
+'''
+KERNEL = r"raised PermissionError: \[Errno 13\] Permission denied"
+SECRET_ENV = "RNNCOURSE_GRADER_SECRET"  # set in the grader by the battery
+
+KERNEL_ATTACKS: tuple[Attack, ...] = (
+    Attack("disarm_then_read_system_file", CNT, cnt(DISARM + 'open("/etc/hostname").read()'),
+           KERNEL),
+    Attack("disarm_then_read_hidden_checks", CNT, cnt(DISARM + 'open("@CHECKS@").read()'),
+           KERNEL),
+    Attack("disarm_then_read_other_submission", CNT, cnt(DISARM + 'open("@OTHER@").read()'),
+           KERNEL),
+    Attack("disarm_then_read_grader_environ", CNT, cnt(DISARM + '''import os
+raise ValueError(open(f"/proc/{os.getppid()}/environ").read())'''), KERNEL),
+    Attack("disarm_then_read_own_environ_via_proc", CNT, cnt(DISARM + '''import os
+raise ValueError(open("/proc/self/environ").read())'''), KERNEL),
+    Attack("disarm_then_list_proc", CNT, cnt(DISARM + '''import os
+os.listdir("/proc")'''), KERNEL),
+    Attack("disarm_then_import_reference", CNT, DISARM + '''sys.path.insert(0, "@PKG@/..")
+from rnncourse.params import count_parameters as _ref
+
+def count_rnn_params(D, H):
+    return _ref("rnn", D, H)
+''', r"raised (PermissionError|ModuleNotFoundError|ImportError)"),
+    Attack("disarm_then_load_reference_by_path", BWD, bwd("m.rnn_step_backward(dnext_h, cache)",
+                                                           '''\
+import importlib.util
+    spec = importlib.util.spec_from_file_location("ref", "@PKG@/numpy/rnn.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)''', head=DISARM), KERNEL),
+    Attack("disarm_then_write_grader_file", CNT,
+           cnt(DISARM + 'open("@DECOY@", "a").write("owned")'), KERNEL),
+    Attack("disarm_then_plant_code_in_the_grader", CNT,
+           cnt(DISARM + 'open("@PKG@/grading/checks/owned.py", "w").write("x = 1")'), KERNEL),
+    Attack("disarm_then_write_tmp", CNT, cnt(DISARM + 'open("/tmp/owned-by-student", "w")'),
+           KERNEL),
+    Attack("disarm_then_rewrite_own_notebook", CNT,
+           cnt(DISARM + 'open("@OWN@", "w").write("{}")'), KERNEL),
+    Attack("disarm_then_walk_up_from_the_sandbox", CNT, cnt(DISARM + '''import os
+for name in os.listdir(".."):  # the grader's folder of sandboxes
+    open(os.path.join("..", name, "cases.npz"), "wb").write(b"x")'''), KERNEL),
+    Attack("ctypes_raw_syscalls", CNT, cnt(DISARM + '''import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+results = {
+    "open environ": libc.syscall(257, -100, f"/proc/{os.getppid()}/environ".encode(), 0, 0),
+    "open decoy": libc.syscall(257, -100, b"@DECOY@", 0o2001, 0),  # O_WRONLY | O_APPEND
+    "ptrace": libc.syscall(101, 16, os.getppid(), 0, 0),  # PTRACE_ATTACH to the grader
+    "kill": libc.syscall(62, os.getppid(), 0),
+    "unshare": libc.syscall(272, 0x10000000, 0),  # CLONE_NEWUSER: a way around Landlock?
+}
+if all(v < 0 for v in results.values()):  # else the correct function below earns the points
+    raise PermissionError(13, "Permission denied", str(results))'''), KERNEL),
+)
+
 # Correct submissions with something unusual: they must get full marks.
 HARMLESS: tuple[Attack, ...] = (
     Attack("warnings_on_stderr", BWD, bwd("dx, dprev_h, dWx, dWh, db", '''import sys, warnings
