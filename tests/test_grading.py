@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grading_fixtures import FIXTURES, make_notebook, write_notebook
+from grading_fixtures import SOLUTIONS as SOLUTIONS_FX
 
 from rnncourse.cli import main
 from rnncourse.grading import (
@@ -589,3 +590,123 @@ def test_without_landlock_grading_refuses_unless_the_instructor_accepts(tmp_path
     assert r.score == r.max_score and r.sandbox.startswith("WEAK SANDBOX")
     assert "note: WEAK SANDBOX: this kernel offers no Landlock" in report.text([r])
     assert "WEAK SANDBOX" in report.gradescope(r)["output"]
+
+
+# --------------------------------------------------------------------------- student feedback
+
+FORWARD_ZEROES_X = '''\
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    cache = (x.copy(), prev_h, Wx, Wh, next_h)
+    x[...] = 0                      # the caller's x, changed
+    return next_h, cache
+'''
+
+BACKWARD_IN_PLACE = '''\
+def rnn_step_backward(grad_out, saved):
+    x, prev_h, Wx, Wh, next_h = saved
+    grad_out *= 1 - next_h**2       # the caller's upstream gradient, changed
+    return grad_out @ Wx.T, grad_out @ Wh.T, x.T @ grad_out, prev_h.T @ grad_out, \\
+        grad_out.sum(axis=0)
+'''
+
+
+def test_changing_an_input_in_place_is_named_by_function_and_argument(tmp_path):
+    nb = write_notebook(tmp_path / "a" / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_backward": BACKWARD_IN_PLACE}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    # Its gradients are right (computed from the changed array), yet the caller's
+    # dnext_h is gone: the student's own parameter name is what the message uses.
+    assert e["rnn_step_backward"].points == 0
+    assert e["rnn_step_backward"].reason.startswith(
+        "`rnn_step_backward`: `rnn_step_backward` changes its argument `grad_out` in place -- "
+        "the caller's array is modified; work on a copy instead (e.g. `grad_out = "
+        "grad_out.copy()`"), e["rnn_step_backward"].reason
+    assert e["rnn_step_forward"].passed and e["count_params"].passed
+
+    nb = write_notebook(tmp_path / "b" / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_forward": FORWARD_ZEROES_X}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    assert "`rnn_step_forward` changes its argument `x` in place" in e["rnn_step_forward"].reason
+    # The backward exercise is not blamed on the backward: the forward it calls did it.
+    assert ("`rnn_step_forward`, which this exercise calls, changes its argument `x` in place"
+            in e["rnn_step_backward"].reason)
+
+
+def test_every_wrong_output_is_listed_and_the_call_uses_the_students_names(tmp_path):
+    two_wrong = '''\
+def rnn_step_backward(grad_out, saved):
+    x, prev_h, Wx, Wh, next_h = saved
+    da = grad_out * (1 - next_h**2)
+    return 2 * (da @ Wx.T), da @ Wh.T, x.T @ da, 3 * (prev_h.T @ da), da.sum(axis=0)
+'''
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_backward": two_wrong}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}["rnn_step_backward"]
+    assert re.match(r"`rnn_step_backward`: 2 of 5 outputs are wrong: dx differs from the "
+                    r"reference, max relative error 1 .*; dWh differs from the reference, "
+                    r"max relative error 2 ", e.reason)  # 2x and 3x the right values, e.reason
+    assert "case 1: rnn_step_backward(grad_out=array (1, 1) float64, saved=tuple of 5)" \
+        in e.details
+
+
+def test_a_wrong_function_that_an_exercise_calls_is_named_as_the_cause(tmp_path):
+    off_by_one = SOLUTIONS_FX["rnn_step_forward"].replace("+ b)", "+ b + 1)")
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_forward": off_by_one}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    assert not e["rnn_step_forward"].passed
+    assert e["rnn_step_backward"].reason.startswith(
+        "`rnn_step_backward`: this exercise failed because `rnn_step_forward`, which it calls, "
+        "is wrong (see its own exercise; fix that first) -- here: "), e["rnn_step_backward"].reason
+
+
+def test_the_exact_notebook_name_wins_over_copies(tmp_path):
+    folder = tmp_path / "student"
+    copy = write_notebook(folder / "fx_rnn (1).ipynb",
+                          make_notebook({"count_params": "def count_rnn_params(D, H):\n"
+                                                         "    return 0\n"}))
+    exact = write_notebook(folder / "fx_rnn.ipynb", make_notebook())
+    [r] = grade_paths([folder], FAST)
+    assert [nb.path for nb in r.notebooks] == [str(exact)]
+    assert r.score == r.max_score
+    assert f"skipped {copy}: {exact} is graded as fx_rnn (the exact name wins over copies)" \
+        in r.notes
+
+
+def test_names_with_newlines_stay_on_one_line_in_every_report(tmp_path):
+    folder = tmp_path / "class" / "evil\nname\r\x1b[2J"
+    write_notebook(folder / "fx_rnn.ipynb", make_notebook())
+    write_notebook(tmp_path / "class" / "other" / "fx_rnn.ipynb", make_notebook())
+    results = grade_paths([tmp_path / "class"], FAST)
+    for text in (report.text(results, verbose=True), report.markdown(results),
+                 report.markdown(results[:1])):
+        for line in text.splitlines():
+            assert "\x1b" not in line and "\r" not in line
+            assert not line.startswith("name"), text  # the newline did not split a line
+    assert "evil?name??[2J" in report.text(results, verbose=True)
+    assert "\n" not in report.gradescope(results[0])["output"].split("\n")[0]
+    rows = list(csv.reader(io.StringIO(report.csv_text(results))))
+    assert len(rows) == 3 and rows[1][0] == "evil?name??[2J"
+
+
+def test_memory_exhausted_in_a_thread_is_reported_as_memory(tmp_path):
+    hog = '''\
+import threading
+
+def count_rnn_params(D, H):
+    out = []
+    worker = threading.Thread(target=lambda: out.append(np.ones((10**5, 10**5))))
+    worker.start()
+    worker.join()
+    return out[0].size
+'''
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook({"count_params": hog}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}["count_params"]
+    assert e.reason.startswith("`count_rnn_params`: used more than 512 MB of memory (in a "
+                               "thread"), e.reason

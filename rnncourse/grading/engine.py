@@ -39,7 +39,7 @@ from . import checks
 from .compare import compare
 from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
 from .runner import Limits, SandboxRun, describe_exit, run_sandbox, trusted_paths
-from .sandbox import WRITE_FAILED, Unsupported, decode, encode, landlock_abi
+from .sandbox import OUT_OF_MEMORY, WRITE_FAILED, Unsupported, decode, encode, landlock_abi
 from .spec import Exercise, Notebook
 
 __all__ = ["GradeError", "Options", "Submission", "ExerciseResult", "NotebookResult",
@@ -314,6 +314,9 @@ def _crash_reason(run: SandboxRun, limits: Limits) -> str:
         if run.cpu_s >= limits.job()["cpu_s"] - 0.5:
             return f"used more than {limits.job()['cpu_s']} s of CPU time"
         return f"crashed ({describe_exit(code)})"
+    if run.problem == "no result" and code == OUT_OF_MEMORY:
+        return (f"used more than {limits.memory_mb} MB of memory (no memory was left to send "
+                f"the results back)")
     if run.problem == "no result" and code == WRITE_FAILED:
         return (f"no result came back: your code closed or damaged the sandbox's result files "
                 f"(or called os._exit({WRITE_FAILED}))")
@@ -384,7 +387,7 @@ def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str
                     reason = why
                     if not why.startswith("not implemented"):
                         reason += f" (case {i + 1} of {n})" if n > 1 else ""
-                        details.append(f"case {i + 1} inputs: {prep.shapes[i]}")
+                        details.append(f"case {i + 1}: {_call_text(rec, ex, prep.shapes[i])}")
         if failed and n > 1 and not reason.startswith("not implemented"):
             details.append(f"{n - failed} of {n} cases agree with the reference")
     if reason:
@@ -395,9 +398,50 @@ def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str
     return reason, "\n".join(details)
 
 
+def _call_text(rec: Any, ex: Exercise, shapes: str) -> str:
+    """The failing call in the student's terms: ``rnn_backward(dh=array (2, 5, 3) float64, ...)``.
+
+    The arguments are named as the student's function names its parameters; when the
+    function was never reached, the grader's own description of the inputs is used.
+    """
+    args = rec.get("args") if isinstance(rec, dict) else None
+    if isinstance(args, list) and all(isinstance(a, list) and len(a) == 2 for a in args):
+        inner = ", ".join(f"{str(k)[:40]}={str(v)[:60]}" for k, v in args[:12])
+        return f"{ex.function}({inner})"
+    return f"inputs {shapes}"
+
+
+def _inplace_reason(changed: Any, ex: Exercise) -> str:
+    """Which function changed which of its arguments in place, in the student's names."""
+    if not isinstance(changed, list) or not changed:
+        return "returned an unreadable result"
+    parts = []
+    for item in changed[:5]:
+        if not (isinstance(item, list) and len(item) == 2):
+            return "returned an unreadable result"
+        fn, arg = str(item[0])[:60], str(item[1])[:60]
+        if not fn:
+            parts.append(f"the input `{arg}` was changed in place during the call")
+        elif fn == ex.function:
+            parts.append(f"`{fn}` changes its argument `{arg}` in place")
+        else:
+            parts.append(f"`{fn}`, which this exercise calls, changes its argument `{arg}` in "
+                         f"place")
+    first = str(changed[0][1]).split("[")[0]
+    return ("; ".join(parts) + f" -- the caller's array is modified; work on a copy instead "
+            f"(e.g. `{first} = {first}.copy()`, or `x = x + 1` rather than `x += 1`)")
+
+
 def _case_reason(rec: Any, ref: Any, ex: Exercise, arrays: dict, limits: Limits) -> str:
     if not isinstance(rec, dict):
         return "returned an unreadable result"
+    if "inplace" in rec:
+        return _inplace_reason(rec["inplace"], ex)
+    threads = rec.get("thread_errors")
+    if "error" in rec and isinstance(threads, list) and "MemoryError" in threads:
+        return (f"used more than {limits.memory_mb} MB of memory (in a thread, which then "
+                f"ended; this call failed as a consequence: "
+                f"{_error_reason(rec['error'], ex, limits)})")
     if "error" in rec:
         return _error_reason(rec["error"], ex, limits)
     try:
@@ -408,11 +452,12 @@ def _case_reason(rec: Any, ref: Any, ex: Exercise, arrays: dict, limits: Limits)
         return compare(ref, value, ex.outputs[0], ex.rtol, ex.atol) or ""
     if not isinstance(value, tuple) or len(value) != len(ex.outputs):
         return "returned an unreadable result"
-    for r, v, name in zip(ref, value, ex.outputs, strict=True):
-        why = compare(r, v, name, ex.rtol, ex.atol)
-        if why:
-            return why
-    return ""
+    reasons = [compare(r, v, name, ex.rtol, ex.atol)
+               for r, v, name in zip(ref, value, ex.outputs, strict=True)]
+    reasons = [r for r in reasons if r]
+    if len(reasons) > 1:  # every differing output, not only the first
+        return f"{len(reasons)} of {len(ex.outputs)} outputs are wrong: " + "; ".join(reasons)
+    return reasons[0] if reasons else ""
 
 
 # --------------------------------------------------------------------------- grading
@@ -423,6 +468,27 @@ class _Task:
     result: ExerciseResult
     prep: _PreparedExercise
     job: dict
+    notebook: NotebookResult | None = None
+    requires: tuple[str, ...] = ()  # grade_ids of the exercises it builds on, transitively
+    called: set[str] = field(default_factory=set)  # the student's functions that ran
+
+
+def _blame_dependencies(tasks: Sequence[_Task]) -> None:
+    """Say so where an exercise failed and a function it called fails its own exercise."""
+    for t in tasks:
+        r = t.result
+        if r.passed or t.notebook is None or "not implemented yet" in r.reason:
+            continue  # (an unfinished function is already named: "NotImplementedError in X")
+        by_id = {e.grade_id: e for e in t.notebook.exercises}
+        wrong = [by_id[g].function for g in t.requires
+                 if g in by_id and not by_id[g].passed and by_id[g].function in t.called]
+        if wrong:
+            names = " and ".join(f"`{w}`" for w in wrong)
+            verb = "is" if len(wrong) == 1 else "are"
+            own = "its own exercise" if len(wrong) == 1 else "their own exercises"
+            why = r.reason.removeprefix(f"`{r.function}`: ")
+            r.reason = (f"`{r.function}`: this exercise failed because {names}, which it calls, "
+                        f"{verb} wrong (see {own}; fix that first) -- here: {why}")
 
 
 def _needed(spec: Notebook, ex: Exercise) -> list[Exercise]:
@@ -478,15 +544,22 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
             cells=[dict(name=need.grade_id, function=need.function,
                         source=found[need.grade_id][0].source) for need in _needed(spec, ex)],
             helpers=spec.helpers, call=ex.call, outputs=list(ex.outputs),
+            function=ex.function, rtol=ex.rtol, atol=ex.atol,
             cases=prep.case_nodes, **paths,
         )
-        tasks.append(_Task(result, prep, job))
+        requires = tuple(e.grade_id for e in _needed(spec, ex) if e is not ex)
+        tasks.append(_Task(result, prep, job, nb_result, requires))
     return nb_result, tasks
 
 
 def _execute(task: _Task, limits: Limits, workdir: Path) -> None:
     run = run_sandbox(task.job, task.prep.case_npz, limits, workdir)
     reason, details = judge(run, task.prep, limits)
+    if run.status:
+        for rec in run.status["cases"]:
+            called = rec.get("called") if isinstance(rec, dict) else None
+            if isinstance(called, list):
+                task.called.update(str(c) for c in called[:100])
     r = task.result
     r.seconds = run.seconds
     if run.status:
@@ -544,17 +617,22 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
     paths = trusted_paths(options.tests_dir, require_landlock=not options.allow_weak_sandbox)
     for sub in submissions:
         result = SubmissionResult(sub.name, [], list(sub.notes), seed, sandbox_state)
-        seen: dict[str, Path] = {}
+        chosen: dict[str, list[Path]] = {}
         for path in sub.notebooks:
             name = checks.match(path.stem, known)
             if name is None:
                 result.notes.append(f"skipped {path.name}: no checks for it (checks exist for: "
                                     f"{', '.join(known) or 'none'})")
                 continue
-            if name in seen:
-                result.notes.append(f"skipped {path}: {seen[name]} is graded as {name}")
-                continue
-            seen[name] = path
+            chosen.setdefault(name, []).append(path)
+        for name, candidates in chosen.items():
+            # The notebook named exactly as the checks wins over copies ("ch04_bptt (1)").
+            exact = [p for p in candidates if p.stem == name]
+            path = (exact or candidates)[0]
+            for other in candidates:
+                if other is not path:
+                    why = " (the exact name wins over copies)" if exact else ""
+                    result.notes.append(f"skipped {other}: {path} is graded as {name}{why}")
             if name not in prepared:
                 try:
                     prepared[name] = Prepared(checks.load(name, options.tests_dir), seed)
@@ -581,6 +659,7 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
                     progress(done, len(futures))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    _blame_dependencies(tasks)
     return out
 
 

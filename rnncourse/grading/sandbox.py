@@ -38,6 +38,7 @@ data with the reference it computes in its own process.
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import os
 import sys
@@ -58,6 +59,7 @@ MAX_STR = 10_000  # characters of one string
 MAX_ARRAY_BYTES = 64 << 20  # bytes of all arrays of one run
 WRITE_FAILED = 3  # exit status when the results could not be written
 SANDBOX_REFUSED = 4  # exit status when Landlock was required but could not be applied
+OUT_OF_MEMORY = 5  # exit status when the results could not be written for lack of memory
 
 # --------------------------------------------------------------------------- plain data
 #
@@ -740,6 +742,91 @@ def _without_magics(source: str) -> str:
     return "".join(out)
 
 
+def _input_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
+    """The arrays in a case value (lists and tuples searched, two levels deep)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (list, tuple, dict)) and depth < 2:
+        items = value.values() if isinstance(value, dict) else value
+        return [a for v in items for a in _input_arrays(v, depth + 1)]
+    return []
+
+
+def _brief(value: Any) -> str:
+    """A student-facing description of an argument: ``array (2, 3) float64``, ``1e-05``."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return _text(repr(value), 40)
+    if callable(value):
+        return "a function"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+class Watch:
+    """Wraps the student's functions to see what the grader's messages need.
+
+    For every call: which of the grader's input arrays (or views of them) the
+    function was given, under the student's own parameter names, and whether it
+    changed any of them in place; which of the student's functions ran; and the
+    arguments of the first call of the graded function.
+    """
+
+    def __init__(self, rtol: float, atol: float) -> None:
+        self.rtol, self.atol = rtol, atol
+        self.inputs: list[np.ndarray] = []
+        self.changed: list[list[str]] = []  # [function, parameter], first first
+        self.called: set[str] = set()
+        self.args: list[list[str]] | None = None
+        self.graded = ""
+
+    def start(self, case: dict, graded: str) -> None:
+        self.inputs = _input_arrays(case)
+        self.changed, self.called, self.args, self.graded = [], set(), None, graded
+
+    def _is_input(self, a: np.ndarray) -> bool:
+        return any(np.may_share_memory(a, i) for i in self.inputs)
+
+    def same(self, now: np.ndarray, before: np.ndarray) -> bool:
+        if now.shape != before.shape:
+            return False
+        if now.dtype.kind in "fc":
+            return bool(np.allclose(now, before, rtol=self.rtol, atol=self.atol, equal_nan=True))
+        return bool(np.array_equal(now, before))
+
+    def wrap(self, name: str, fn: Callable) -> Callable:
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            params = []
+        watch = self
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            labelled = [(params[i] if i < len(params) else f"argument {i + 1}", a)
+                        for i, a in enumerate(args)] + list(kwargs.items())
+            if name == watch.graded and watch.args is None:
+                watch.args = [[str(k), _brief(a)] for k, a in labelled]
+            kept = []
+            for label, a in labelled:
+                parts = [(label, a)] if isinstance(a, np.ndarray) else [
+                    (f"{label}[{j}]", x) for j, x in enumerate(a)
+                    if isinstance(x, np.ndarray)] if isinstance(a, (list, tuple)) else []
+                kept += [(lab, x, x.copy()) for lab, x in parts if watch._is_input(x)]
+            watch.called.add(name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                for label, x, before in kept:
+                    if not watch.same(x, before) and [name, label] not in watch.changed:
+                        watch.changed.append([name, str(label)])
+
+        watched.__name__ = watched.__qualname__ = name
+        watched.__wrapped__ = fn  # type: ignore[attr-defined]
+        return watched
+
+
 def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
     """Run the job's cells and its call on every case; return (status, arrays)."""
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
@@ -773,11 +860,36 @@ def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
             return status, arrays
     call = compile(job["call"], "<call>", "eval")
     outputs = job["outputs"]
+    watch = Watch(float(job.get("rtol", 0.0)), float(job.get("atol", 0.0)))
+    import threading
+
+    thread_errors: list[str] = []
+    previous_hook = threading.excepthook
+
+    def thread_hook(args: Any) -> None:  # an exception that ended one of the student's threads
+        if len(thread_errors) < 10:
+            thread_errors.append(type(args.exc_value).__name__)
+        previous_hook(args)
+
+    threading.excepthook = thread_hook
+    for cell in job["cells"]:
+        ns[cell["function"]] = watch.wrap(cell["function"], ns[cell["function"]])
     for index, case in enumerate(cases):
         scope = dict(ns)
         scope.update(case)
+        watch.start(case, job.get("function", ""))
+        snapshot = {k: [a.copy() for a in _input_arrays(v)] for k, v in case.items()}
         try:
             value = eval(call, scope)
+            changed = list(watch.changed)
+            for k, v in case.items():  # changed by code that the wrappers did not see
+                if not changed and any(not watch.same(a, b) for a, b in
+                                       zip(_input_arrays(v), snapshot[k], strict=True)):
+                    changed.append(["", k])
+            if changed:
+                status["cases"].append({"inplace": changed, "called": sorted(watch.called),
+                                        "args": watch.args})
+                continue
             if len(outputs) == 1:
                 node = encode(value, arrays, outputs[0], prefix=f"c{index}_")
             else:
@@ -795,6 +907,10 @@ def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
                                               "unsupported": True}})
         except BaseException as exc:  # noqa: BLE001
             status["cases"].append({"error": _describe_error(exc, sources)})
+        status["cases"][-1].update(called=sorted(watch.called), args=watch.args)
+        if thread_errors:
+            status["cases"][-1]["thread_errors"] = list(thread_errors)
+            thread_errors.clear()
     return status, arrays
 
 
@@ -881,6 +997,8 @@ def main() -> None:
         head = dumps(status, allow_nan=True).encode()
         _write_all(result_fd, len(head).to_bytes(8, "little") + head
                    + len(data).to_bytes(8, "little") + data, write)
+    except MemoryError:  # e.g. a thread of the student's still holds all the memory
+        exit_(OUT_OF_MEMORY)
     except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the pipe
         exit_(WRITE_FAILED)
     exit_(0)
