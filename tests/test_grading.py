@@ -75,7 +75,11 @@ def test_compare_agreeing_values():
     "exp, got, message",
     [
         (np.ones((4, 3)), np.ones((3, 4)), r"^x has shape \(3, 4\), expected \(4, 3\)$"),
-        (np.ones(3), np.ones(3, np.float32), r"^x has dtype float32, expected float64$"),
+        (np.ones(3), np.ones(3, np.float32),
+         r"^x has dtype float32, expected float64 \(every float array you return must be "
+         r"float64, like the inputs\)$"),
+        # the same policy where the reference is a list of numbers
+        ([1.0, 2.0], np.array([1.0, 2.0], np.float32), r"^x has dtype float32, expected float64"),
         (np.ones(3), np.ones(3, np.int64), r"^x has dtype int64, expected float64 \(floating"),
         (np.ones(3, np.int64), np.ones(3), r"^x has dtype float64, expected integers"),
         (np.ones((2, 2)), np.array([[1, np.nan], [1, 1]]),
@@ -710,3 +714,34 @@ def count_rnn_params(D, H):
     e = {e.grade_id: e for e in r.exercises}["count_params"]
     assert e.reason.startswith("`count_rnn_params`: used more than 512 MB of memory (in a "
                                "thread"), e.reason
+
+
+@needs_solutions
+def test_hidden_cases_pass_non_default_arguments(tmp_path):
+    """numerical_gradient(f, x, h=1e-5): a step that ignores h fails where h = 0.05."""
+    nb = json.loads((ROOT / "solutions" / "ch04_bptt.ipynb").read_text(encoding="utf-8"))
+    ignores_h = '''\
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + 1e-5
+        f_plus = f()
+        x[i] = old - 1e-5
+        f_minus = f()
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / 2e-5
+    return grad
+'''
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "numerical_gradient":
+            cell["source"] = ignores_h
+    path = tmp_path / "ch04_bptt.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    [r] = grade_paths([path], Options(jobs=2, seed=1))
+    e = {e.grade_id: e for e in r.exercises}
+    assert re.match(r"`numerical_gradient`: grad differs from the reference, .* \(case 4 of 5\)",
+                    e["numerical_gradient"].reason), e["numerical_gradient"].reason
+    assert ("case 4: numerical_gradient(f=a function, x=array (1, 3) float64, h=0.05)"
+            in e["numerical_gradient"].details)
+    assert all(x.passed for x in r.exercises if x.grade_id != "numerical_gradient")

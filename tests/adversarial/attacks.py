@@ -218,7 +218,8 @@ resource.setrlimit(resource.RLIMIT_AS, (-1, -1))'''), r"tried to change the reso
     Attack("wrong_shape", BWD, bwd("dx.T, dprev_h, dWx, dWh, db"),
            r"dx has shape \(3, 2\), expected \(2, 3\) \(case 2 of 4\)"),
     Attack("wrong_dtype", BWD, bwd("dx, dprev_h, dWx.astype(np.float32), dWh, db"),
-           r"dWx has dtype float32, expected float64 \(case 1 of 4\)"),
+           r"dWx has dtype float32, expected float64 \(every float array you return must be "
+           r"float64, like the inputs\) \(case 1 of 4\)"),
     Attack("list_instead_of_array", BWD, bwd("dx.tolist(), dprev_h, dWx, dWh, db"),
            r"dx is a list, expected a NumPy array of shape \(1, 1\) \(convert it with np\.array\)"),
     Attack("too_few_outputs", BWD, bwd("dx, dprev_h, dWx"),
