@@ -36,13 +36,13 @@ EVERY_ATTACK = ATTACKS + KERNEL_ATTACKS
 SECRET = "grader-secret-" + os.urandom(8).hex()
 
 
-def _fill(text: str, **paths: Path) -> str:
+def _fill(text: str, **paths: Path | int) -> str:
     for key, value in paths.items():
         text = text.replace(f"@{key.upper()}@", str(value))
     return text
 
 
-def _write(root: Path, attack: Attack, **paths: Path) -> None:
+def _write(root: Path, attack: Attack, **paths: Path | int) -> None:
     folder = root / attack.name
     nb_path = folder / "fx_rnn.ipynb"
     paths = dict(paths, own=nb_path)
@@ -88,7 +88,8 @@ def battery(tmp_path_factory):
     decoy.write_text("original")
     other = write_notebook(root / "zz_honest_student" / "fx_rnn.ipynb", make_notebook())
     for attack in EVERY_ATTACK + HARMLESS:
-        _write(root, attack, decoy=decoy, other=other, checks=FIXTURES / "fx_rnn.py", pkg=PKG)
+        _write(root, attack, decoy=decoy, other=other, checks=FIXTURES / "fx_rnn.py", pkg=PKG,
+               grader_pid=os.getpid())
     before = _snapshot(root)
     os.environ[SECRET_ENV] = SECRET  # what graded code must not be able to read
     with _private_tmp(tmp_path_factory.mktemp("tmp")):

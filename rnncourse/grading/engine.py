@@ -38,7 +38,14 @@ import numpy as np
 from . import checks
 from .compare import compare
 from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
-from .runner import Limits, SandboxRun, describe_exit, run_sandbox, trusted_paths
+from .runner import (
+    Limits,
+    SandboxRun,
+    SandboxServer,
+    describe_exit,
+    run_sandbox,
+    trusted_paths,
+)
 from .sandbox import OUT_OF_MEMORY, WRITE_FAILED, Unsupported, decode, encode, landlock_abi
 from .spec import Exercise, Notebook
 
@@ -552,8 +559,9 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
     return nb_result, tasks
 
 
-def _execute(task: _Task, limits: Limits, workdir: Path) -> None:
-    run = run_sandbox(task.job, task.prep.case_npz, limits, workdir)
+def _execute(task: _Task, limits: Limits, workdir: Path,
+             server: SandboxServer | None = None) -> None:
+    run = run_sandbox(task.job, task.prep.case_npz, limits, workdir, server)
     reason, details = judge(run, task.prep, limits)
     if run.status:
         for rec in run.status["cases"]:
@@ -648,16 +656,24 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
         workdir = Path(tempfile.mkdtemp(prefix="rnncourse-grade-"))
     except OSError as exc:
         raise GradeError(f"cannot create a temporary directory: {exc}") from exc
+    server = None
     try:
+        if tasks:
+            try:
+                server = SandboxServer(paths, workdir)
+            except OSError:  # then every sandbox starts a fresh interpreter
+                server = None
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_execute, t, options.limits, workdir) for t in tasks]
+            futures = [pool.submit(_execute, t, options.limits, workdir, server) for t in tasks]
             for f in futures:
                 f.result()
                 done += 1
                 if progress is not None:
                     progress(done, len(futures))
     finally:
+        if server is not None:
+            server.close()
         shutil.rmtree(workdir, ignore_errors=True)
     _blame_dependencies(tasks)
     return out

@@ -8,6 +8,7 @@ depend on the attacked cell). ``tests/test_grading_adversarial.py`` grades all
 of them at once, as a class of students.
 
 Placeholders in sources, filled in when the submission is written:
+``@GRADER_PID@`` the grading process's id,
 ``@DECOY@`` a file outside the sandbox that must stay untouched, ``@OWN@`` the
 submission's own notebook, ``@OTHER@`` another student's notebook, ``@CHECKS@``
 the fixture's hidden checks, ``@PKG@`` the rnncourse package directory.
@@ -279,7 +280,10 @@ KERNEL_ATTACKS: tuple[Attack, ...] = (
            KERNEL),
     Attack("disarm_then_read_other_submission", CNT, cnt(DISARM + 'open("@OTHER@").read()'),
            KERNEL),
+    # the grader's own process, and the parent of the sandbox (the grader's fork server)
     Attack("disarm_then_read_grader_environ", CNT, cnt(DISARM + '''import os
+raise ValueError(open("/proc/@GRADER_PID@/environ").read())'''), KERNEL),
+    Attack("disarm_then_read_parent_environ", CNT, cnt(DISARM + '''import os
 raise ValueError(open(f"/proc/{os.getppid()}/environ").read())'''), KERNEL),
     Attack("disarm_then_read_own_environ_via_proc", CNT, cnt(DISARM + '''import os
 raise ValueError(open("/proc/self/environ").read())'''), KERNEL),
@@ -312,10 +316,11 @@ for name in os.listdir(".."):  # the grader's folder of sandboxes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 results = {
-    "open environ": libc.syscall(257, -100, f"/proc/{os.getppid()}/environ".encode(), 0, 0),
+    "open environ": libc.syscall(257, -100, b"/proc/@GRADER_PID@/environ", 0, 0),
+    "open mem": libc.syscall(257, -100, f"/proc/{os.getppid()}/mem".encode(), 2, 0),
     "open decoy": libc.syscall(257, -100, b"@DECOY@", 0o2001, 0),  # O_WRONLY | O_APPEND
-    "ptrace": libc.syscall(101, 16, os.getppid(), 0, 0),  # PTRACE_ATTACH to the grader
-    "kill": libc.syscall(62, os.getppid(), 0),
+    "ptrace": libc.syscall(101, 16, @GRADER_PID@, 0, 0),  # PTRACE_ATTACH to the grader
+    "kill": libc.syscall(62, os.getppid(), 0),  # signal 0 to its parent: existence probe
     "unshare": libc.syscall(272, 0x10000000, 0),  # CLONE_NEWUSER: a way around Landlock?
 }
 if all(v < 0 for v in results.values()):  # else the correct function below earns the points
