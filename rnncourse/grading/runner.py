@@ -1,13 +1,16 @@
 """Running one sandbox from the grader's side, and reading back what it returned.
 
-:func:`run_sandbox` starts :mod:`rnncourse.grading.sandbox` in a new process
-group, in a fresh temporary directory, with a minimal environment and no
-inherited file descriptors; it enforces the wall-clock limit (killing the whole
-group) and caps what it keeps of stdout and stderr, so that an output flood
-costs neither memory nor disk. The results are read as data only: the JSON
-status with a size limit and the arrays through :func:`read_npz`, which parses
-the ``.npz`` by hand (``allow_pickle`` never enters into it) and refuses
-anything but plain numeric arrays of the declared size.
+:func:`run_sandbox` has :mod:`rnncourse.grading.sandbox` forked by a
+:class:`SandboxServer` (or, without one, started afresh) in a new session, in
+its own private temporary directory, with an environment built from scratch and
+no file descriptors but its five pipes; it enforces the wall-clock limit
+(killing the whole group) and caps what it keeps of stdout and stderr, so that
+an output flood costs neither memory nor disk. The job goes in over stdin; the
+results come back over a pipe and are read as data only: the JSON status with a
+size limit and the arrays through :func:`parse_npz`, which parses the ``.npz``
+by hand (``allow_pickle`` never enters into it) and refuses anything but plain
+numeric arrays of the declared size. :func:`trusted_paths` says what the
+kernel's Landlock rules let a sandbox read.
 """
 
 from __future__ import annotations

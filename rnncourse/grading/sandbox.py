@@ -1,35 +1,42 @@
 """The sandbox: the program that runs one exercise of one submission.
 
-The grader starts this file once per (submission, exercise), as::
+The grader starts this file once per grading run as a fork server::
 
-    python -I -S -B .../rnncourse/grading/sandbox.py        # cwd: a fresh temp directory
+    python -I -S -B .../rnncourse/grading/sandbox.py --serve SITE   # see serve()
 
 (isolated mode: no environment variables, no user site, no current directory
 on ``sys.path``; no ``site``, so no ``.pth`` file runs and ``rnncourse`` is not
-importable; no ``.pyc`` writes).  It imports only the standard library and
+importable; no ``.pyc`` writes). It imports only the standard library and
 NumPy, never ``rnncourse``, so that the grader can also import it for the
-plain-data format that both sides share (:func:`encode`, :func:`decode`).
+plain-data format that both sides share (:func:`encode`, :func:`decode`). The
+server forks one child per (submission, exercise); without the server, the
+grader starts the same file as a fresh interpreter per exercise instead.
 
 In the child, in this order:
 
-1. read the per-run nonce from stdin, the job from ``job.json`` and the check
-   inputs from ``cases.npz`` (``allow_pickle=False``), import NumPy, and open
-   the result files -- all before any student code exists in the process;
-2. set resource limits (address space, CPU time, file size, no core dumps, no
-   new processes) and, on Linux, a seccomp filter that the kernel enforces: no
-   ``execve``, no ``fork`` (threads only), no signals to other processes, no
-   ``ptrace``, no sockets;
-3. install an audit hook (:class:`Guard`) that no Python code can remove: it
-   blocks importing ``rnncourse`` / ``torch``, reading anything but NumPy, the
-   standard library and this directory, writing outside this directory,
-   starting processes, sending signals, sockets and ``ctypes``, and reports
-   every blocked attempt to the grader at once through a pipe;
+1. take its pipes (stdin, stdout, stderr, a report pipe, a result pipe), its own
+   session and its private directory (mode 0700); read the per-run nonce, the
+   job and the check inputs from stdin (``allow_pickle=False``) -- nothing comes
+   from a file that another process could rewrite;
+2. set resource limits (address space, CPU time, file size, no core dumps),
+   ``PR_SET_DUMPABLE`` 0, then **Landlock** (:func:`_install_landlock`): from here on
+   the kernel lets the process read the standard library, NumPy and the shared
+   libraries, read and write its own directory, and nothing else -- no ``/proc``,
+   no grader file, no other sandbox; then a **seccomp** filter: no ``execve``, no
+   ``fork`` (threads only), no signals to other processes, no ``ptrace``, no
+   sockets, no namespaces, no System V IPC. Both are irrevocable. Without
+   Landlock the child refuses to run (exit status :data:`SANDBOX_REFUSED`)
+   unless the instructor accepted the weak sandbox;
+3. install an audit hook (:class:`Guard`) -- only a second layer: its policy lives
+   in Python objects that graded code can reach, so it is there for clear
+   messages ("tried to import rnncourse") and reports each attempt at once
+   through the report pipe; the kernel enforces the same rules underneath;
 4. run the trusted helpers, the required cells and the exercise cell in one
-   fresh namespace, evaluate the spec's ``call`` on every case, and convert
-   each result to plain data (arrays, numbers, strings, lists);
-5. write the arrays with ``np.savez`` (no pickles) and a JSON status carrying
-   the nonce, then leave with ``os._exit`` (no atexit handlers, no waiting
-   for threads).
+   fresh namespace, evaluate the spec's ``call`` on every case through
+   :class:`Watch` (which of its inputs a function changed in place, under the
+   student's parameter names), and convert each result to plain data;
+5. send the status (with the nonce) and the arrays (``np.savez``, no pickles)
+   through the result pipe, then leave with ``os._exit``.
 
 Nothing the child writes decides a score: the grader compares the returned
 data with the reference it computes in its own process.
