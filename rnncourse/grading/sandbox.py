@@ -438,8 +438,6 @@ def _set_limits(limits: dict) -> list[str]:
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * (1 << 20))
     cap(resource.RLIMIT_CORE, 0)
     cap(resource.RLIMIT_NOFILE, 256)
-    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:
-        cap(resource.RLIMIT_NPROC, 0)  # no new processes (root is exempt; seccomp covers it)
     import signal
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large write fails instead of killing
@@ -956,7 +954,16 @@ def _lock_down(job: dict, home: str, plan: list | None = None) -> tuple[str, str
         os.write(2, f"rnncourse sandbox: Landlock {landlock}; refusing to run graded code "
                     f"without it\n".encode())
         os._exit(SANDBOX_REFUSED)
-    return landlock, _install_seccomp()
+    seccomp = _install_seccomp()
+    if seccomp != "on":  # no new processes; but this also stops threads, which seccomp allows
+        import resource
+
+        try:
+            if os.geteuid() != 0:  # (root is exempt from RLIMIT_NPROC)
+                resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+        except (ValueError, OSError, AttributeError):
+            pass
+    return landlock, seccomp
 
 
 def main(plan: list | None = None) -> None:
