@@ -745,3 +745,13 @@ def numerical_gradient(f, x, h=1e-5):
     assert ("case 4: numerical_gradient(f=a function, x=array (1, 3) float64, h=0.05)"
             in e["numerical_gradient"].details)
     assert all(x.passed for x in r.exercises if x.grade_id != "numerical_gradient")
+
+
+def test_the_seed_is_chosen_with_a_flag_and_shown_in_every_report(tmp_path, capsys):
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    out = tmp_path / "results.json"
+    assert main(["grade", str(nb), "--tests", str(FIXTURES), "--seed", "4242",
+                 "--json", str(out)]) == 0
+    reproduce = "hidden cases drawn with seed 4242 (rnncourse grade --seed 4242 reproduces them)"
+    assert reproduce in capsys.readouterr().out
+    assert reproduce in json.loads(out.read_text())["output"]

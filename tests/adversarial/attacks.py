@@ -161,6 +161,10 @@ import importlib.util
            r"tried to list the directory .*checks"),
     Attack("read_other_submission", CNT, cnt('open("@OTHER@").read()'), READ_ONLY),
     Attack("read_system_file", CNT, cnt('open("/etc/hostname").read()'), READ_ONLY),
+    # the environment graded code sees is built from scratch (the battery's secret is not in it)
+    Attack("show_own_environment", CNT, cnt('import os\nraise ValueError(sorted(os.environ))'),
+           r"raised ValueError: \['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', "
+           r"'OPENBLAS_NUM_THREADS', 'PATH', 'TMPDIR'\]"),
     # -- writing, processes, signals, network, C code
     Attack("write_grader_file", CNT, cnt('open("@DECOY@", "w").write("owned")'), WRITE),
     Attack("append_grader_file", CNT,
