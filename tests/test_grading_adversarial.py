@@ -209,3 +209,26 @@ def test_a_concurrent_sandbox_cannot_touch_its_neighbours(tmp_path):
     assert attacker["count_params"].seconds > 2.5  # it really ran beside the others
     for r in results.values():
         assert r.score == r.max_score == 6, [(e.grade_id, e.reason) for e in r.exercises]
+
+
+def test_the_reference_cannot_grade_an_untouched_exercise_notebook(tmp_path):
+    """Every answer of ch04 replaced by: switch the hook off, import the reference."""
+    import json
+
+    from adversarial.attacks import DISARM
+
+    root = PKG.parent
+    nb = json.loads((root / "exercises" / "ch04_bptt.ipynb").read_text(encoding="utf-8"))
+    steal = DISARM + (f"sys.path.insert(0, {str(root)!r})\n"
+                      "from rnncourse.numpy.rnn import *\n"
+                      "from rnncourse.numpy.gradcheck import numerical_gradient\n")
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            cell["source"] = steal
+    path = tmp_path / "ch04_bptt.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    [r] = grade(find_submissions([path]), Options(limits=LIMITS, jobs=2))
+    assert r.max_score == 10 and r.score == 0
+    for e in r.exercises:
+        assert re.search(r"raised (ModuleNotFoundError|PermissionError|ImportError)", e.reason), \
+            e.reason
