@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -232,3 +233,37 @@ def test_the_reference_cannot_grade_an_untouched_exercise_notebook(tmp_path):
     for e in r.exercises:
         assert re.search(r"raised (ModuleNotFoundError|PermissionError|ImportError)", e.reason), \
             e.reason
+
+
+HUNT_ENVIRON = '''import os
+found, refused = [], 0
+for pid in range(max(1, os.getpid() - 300), os.getpid() + 300):  # the grader is near
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        refused += 1
+        continue
+    found += [v for v in data.split(b"\\0") if v.startswith(b"RNNCOURSE_TEST_SECRET")]
+if found:
+    raise ValueError(found[0].decode())
+raise PermissionError(13, "Permission denied", f"{refused} environments refused")
+'''
+
+
+def test_the_graders_environment_is_out_of_reach(tmp_path):
+    """The grader runs with a secret in its environment (as a CI token would be)."""
+    import subprocess
+
+    from adversarial.attacks import DISARM, cnt
+
+    secret = "RNNCOURSE_TEST_SECRET=" + os.urandom(8).hex()
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb",
+                        make_notebook({"count_params": cnt(DISARM + HUNT_ENVIRON)}))
+    env = {**os.environ, secret.split("=")[0]: secret.split("=")[1]}
+    done = subprocess.run([sys.executable, "-m", "rnncourse", "grade", str(nb), "--tests",
+                           str(FIXTURES)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert secret.split("=")[1] not in done.stdout + done.stderr
+    assert re.search(r"raised PermissionError: \[Errno 13\] Permission denied: '\d+ "
+                     r"environments refused'", done.stdout), done.stdout
