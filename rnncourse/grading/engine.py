@@ -484,11 +484,13 @@ def _blame_dependencies(tasks: Sequence[_Task]) -> None:
     """Say so where an exercise failed and a function it called fails its own exercise."""
     for t in tasks:
         r = t.result
-        if r.passed or t.notebook is None or "not implemented yet" in r.reason:
-            continue  # (an unfinished function is already named: "NotImplementedError in X")
+        if (r.passed or t.notebook is None or "not implemented yet" in r.reason
+                or f"`{r.function}` changes its argument" in r.reason):
+            continue  # already named: "NotImplementedError in X", or its own in-place change
         by_id = {e.grade_id: e for e in t.notebook.exercises}
         wrong = [by_id[g].function for g in t.requires
-                 if g in by_id and not by_id[g].passed and by_id[g].function in t.called]
+                 if g in by_id and not by_id[g].passed and by_id[g].function in t.called
+                 and f"`{by_id[g].function}`, which this exercise calls," not in r.reason]
         if wrong:
             names = " and ".join(f"`{w}`" for w in wrong)
             verb = "is" if len(wrong) == 1 else "are"

@@ -783,6 +783,7 @@ class Watch:
         self.rtol, self.atol = rtol, atol
         self.inputs: list[np.ndarray] = []
         self.changed: list[list[str]] = []  # [function, parameter], first first
+        self.changed_arrays: list[np.ndarray] = []  # the arrays they changed
         self.called: set[str] = set()
         self.args: list[list[str]] | None = None
         self.graded = ""
@@ -790,6 +791,7 @@ class Watch:
     def start(self, case: dict, graded: str) -> None:
         self.inputs = _input_arrays(case)
         self.changed, self.called, self.args, self.graded = [], set(), None, graded
+        self.changed_arrays = []
 
     def _is_input(self, a: np.ndarray) -> bool:
         return any(np.may_share_memory(a, i) for i in self.inputs)
@@ -824,8 +826,12 @@ class Watch:
                 return fn(*args, **kwargs)
             finally:
                 for label, x, before in kept:
-                    if not watch.same(x, before) and [name, label] not in watch.changed:
-                        watch.changed.append([name, str(label)])
+                    if watch.same(x, before) or [name, label] in watch.changed:
+                        continue
+                    if any(np.may_share_memory(x, c) for c in watch.changed_arrays):
+                        continue  # a function it called changed it: that one is named
+                    watch.changed.append([name, str(label)])
+                    watch.changed_arrays.append(x)
 
         watched.__name__ = watched.__qualname__ = name
         watched.__wrapped__ = fn  # type: ignore[attr-defined]
