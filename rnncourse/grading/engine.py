@@ -303,6 +303,9 @@ def _error_reason(info: Any, ex: Exercise, limits: Limits, while_: str = "") -> 
         return f"your code called sys.exit({code}){while_ or ' before returning'}"
     if info.get("memory"):
         return f"used more than {limits.memory_mb} MB of memory"
+    if kind == "RuntimeError" and msg.startswith("can't start new thread"):
+        return (f"could not start a thread: out of memory (the limit is {limits.memory_mb} MB, "
+                f"a thread's stack included){while_}{_where(info)}")
     return f"raised {kind}: {msg}{while_}{_where(info)}"
 
 

@@ -89,6 +89,11 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("memory_bomb_list", BWD,
            bwd(WRONG, "hog = []\n    while True: hog.append(bytearray(10**7))"),
            r"used more than 256 MB of memory"),
+    Attack("thread_flood", CNT, cnt("import threading, time\n"
+                                    "for _ in range(2000):  # 8 MB of stack each: too much\n"
+                                    "    threading.Thread(target=time.sleep, args=(2,), "
+                                    "daemon=True).start()"),
+           r"could not start a thread: out of memory \(the limit is 256 MB"),
     Attack("stdout_flood", BWD, bwd(WRONG, 'while True: print("x" * 1000)'),
            r"printed more than 0\.25 MB of output"),
     Attack("stderr_flood", BWD,
