@@ -328,8 +328,8 @@ def _crash_reason(run: SandboxRun, limits: Limits) -> str:
         return (f"used more than {limits.memory_mb} MB of memory (no memory was left to send "
                 f"the results back)")
     if run.problem == "no result" and code == WRITE_FAILED:
-        return (f"no result came back: your code closed or damaged the sandbox's result files "
-                f"(or called os._exit({WRITE_FAILED}))")
+        return (f"no result came back: your code closed or damaged the pipe that carries the "
+                f"results (or called os._exit({WRITE_FAILED}))")
     if run.problem == "no result":
         return (f"your code ended the process (os._exit / sys.exit) before returning "
                 f"({describe_exit(code)})")

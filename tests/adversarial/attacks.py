@@ -199,7 +199,7 @@ os.open("planted.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd)'''),
             os.close(fd)
         except OSError:
             pass'''),
-           r"no result came back: your code closed or damaged the sandbox's result files"),
+           r"no result came back: your code closed or damaged the pipe that carries the results"),
     Attack("symlink_out", CNT, cnt('import os\nos.symlink("@DECOY@", "link")'),
            r"tried creating links"),
     Attack("chdir_out", CNT, cnt('import os\nos.chdir("/")'),
