@@ -615,7 +615,11 @@ def landlock_plan(read: list[str], deny: list[str], soft_deny: list[str] = ()) -
             out.append((p, "read"))
             return
         out.append((p, "list"))
-        for name in sorted(os.listdir(p)):
+        try:
+            names = sorted(os.listdir(p))
+        except OSError:  # unreadable: nothing in it is granted
+            names = []
+        for name in names:
             plan(os.path.join(p, name), False)
 
     for root in read:
