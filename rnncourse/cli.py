@@ -186,6 +186,12 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
                    help="print a GitHub Actions ::error annotation for every failed exercise")
     p.add_argument("--classroom50", type=Path, metavar="FILE",
                    help="write Classroom 50's result.json (classroom50/result/v1)")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the hidden cases, to reproduce an earlier grade (default: a "
+                        "fresh seed per run, printed in the report)")
+    p.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="grade even where the kernel offers no Landlock (graded code could "
+                        "then read and write the grader's files; the report says so)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="details for every submission, not only a summary line")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -212,7 +218,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         limits = Limits(timeout=args.timeout, memory_mb=args.memory,
                         max_output=int(args.max_output * (1 << 20)))
         results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
-                                             tests_dir=args.tests))
+                                             tests_dir=args.tests, seed=args.seed,
+                                             allow_weak_sandbox=args.allow_weak_sandbox))
         if args.all_notebooks:
             from .grading.roster import complete, expected_notebooks
 

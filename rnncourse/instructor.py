@@ -26,6 +26,9 @@ def _limits(p: argparse.ArgumentParser) -> None:
                    help="memory per exercise, in MB (default: 512)")
     p.add_argument("--max-output", type=positive_float, default=1.0, metavar="MB",
                    help="output (stdout + stderr) per exercise, in MB (default: 1)")
+    p.add_argument("--allow-weak-sandbox", action="store_true",
+                   help="grade even where the kernel offers no Landlock (graded code could "
+                        "then read and write the grader's files; the reports say so)")
 
 
 def _make_limits(args: argparse.Namespace):
@@ -80,6 +83,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", "-j", type=positive_int, metavar="N",
                    help="sandboxes run at a time (default: one per CPU core)")
     _limits(p)
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the hidden cases, to reproduce an earlier grading run "
+                        "(default: a fresh seed, recorded in the gradebook)")
     p.add_argument("--quiet", "-q", action="store_true", help="print only errors")
     p.set_defaults(func=cmd_grade_class)
 
@@ -119,8 +125,9 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(msg, file=sys.stderr, flush=True)
 
-        cls = grade_class(students, options=Options(limits=_make_limits(args),
-                                                    jobs=args.jobs or 0, tests_dir=tests),
+        options = Options(limits=_make_limits(args), jobs=args.jobs or 0, tests_dir=tests,
+                          seed=args.seed, allow_weak_sandbox=args.allow_weak_sandbox)
+        cls = grade_class(students, options=options,
                           deadline=deadline, branch=args.branch, only=args.notebooks,
                           allow_local=args.allow_local, progress=progress)
     except GradeError as exc:
@@ -151,7 +158,8 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
                              "e.g. 'rnncourse @ git+https://github.com/ORG/rnncourse@v0.1.0'")
         config = gradescope.build_bundle(args.out, source=args.source,
                                          tests_dir=_tests_dir(args.tests),
-                                         notebooks=args.notebooks, limits=_make_limits(args))
+                                         notebooks=args.notebooks, limits=_make_limits(args),
+                                         allow_weak_sandbox=args.allow_weak_sandbox)
     except GradeError as exc:
         raise ValueError(str(exc)) from None
     print(f"wrote {args.out}: {len(config['notebooks'])} notebook(s), "

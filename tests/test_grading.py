@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from grading_fixtures import FIXTURES, make_notebook, write_notebook
+from grading_fixtures import SOLUTIONS as SOLUTIONS_FX
 
-from rnncourse.cli import main
+from rnncourse.cli import main as _main
 from rnncourse.grading import (
     Exercise,
     GradeError,
@@ -31,17 +32,41 @@ from rnncourse.grading import (
     Options,
     checks,
     find_submissions,
-    grade,
-    grade_paths,
     report,
+    sandbox,
 )
+from rnncourse.grading import grade as _grade
+from rnncourse.grading import grade_paths as _grade_paths
 from rnncourse.grading.compare import compare
 from rnncourse.grading.engine import Prepared
 from rnncourse.grading.notebook import NotebookError, cells, find_cell, read_bytes, read_notebook
 from rnncourse.grading.runner import read_npz
-from rnncourse.grading.sandbox import Unsupported, decode, encode
+from rnncourse.grading.sandbox import Unsupported, decode, encode, landlock_abi
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the sandbox needs POSIX")
+
+
+# Grading refuses to run without Landlock (unless --allow-weak-sandbox): the tests that
+# grade skip there, the others (comparisons, notebooks, reports) still run.
+def _needs_landlock() -> None:
+    if landlock_abi() < 1:
+        pytest.skip("the grader needs Landlock (Linux >= 5.13) to grade")
+
+
+def grade(*args, **kwargs):
+    _needs_landlock()
+    return _grade(*args, **kwargs)
+
+
+def grade_paths(*args, **kwargs):
+    _needs_landlock()
+    return _grade_paths(*args, **kwargs)
+
+
+def main(argv):
+    if argv[:1] == ["grade"]:
+        _needs_landlock()
+    return _main(argv)
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = Options(limits=Limits(timeout=10), jobs=4, tests_dir=FIXTURES)
@@ -72,7 +97,11 @@ def test_compare_agreeing_values():
     "exp, got, message",
     [
         (np.ones((4, 3)), np.ones((3, 4)), r"^x has shape \(3, 4\), expected \(4, 3\)$"),
-        (np.ones(3), np.ones(3, np.float32), r"^x has dtype float32, expected float64$"),
+        (np.ones(3), np.ones(3, np.float32),
+         r"^x has dtype float32, expected float64 \(every float array you return must be "
+         r"float64, like the inputs\)$"),
+        # the same policy where the reference is a list of numbers
+        ([1.0, 2.0], np.array([1.0, 2.0], np.float32), r"^x has dtype float32, expected float64"),
         (np.ones(3), np.ones(3, np.int64), r"^x has dtype int64, expected float64 \(floating"),
         (np.ones(3, np.int64), np.ones(3), r"^x has dtype float64, expected integers"),
         (np.ones((2, 2)), np.array([[1, np.nan], [1, 1]]),
@@ -318,15 +347,31 @@ def test_grading_is_deterministic_and_sequential_equals_parallel(tmp_path):
     write_notebook(klass / "good" / "fx_rnn.ipynb", make_notebook())
     wrong = SOLUTION_WRONG_DWH
     write_notebook(klass / "wrong" / "fx_rnn.ipynb", make_notebook({"rnn_step_backward": wrong}))
-    one = grade_paths([klass], Options(jobs=1, tests_dir=FIXTURES))
-    many = grade_paths([klass], Options(jobs=6, tests_dir=FIXTURES))
+    one = grade_paths([klass], Options(jobs=1, tests_dir=FIXTURES, seed=7))
+    many = grade_paths([klass], Options(jobs=6, tests_dir=FIXTURES, seed=7))
     flat = [[(e.grade_id, e.points, e.reason) for e in r.exercises] for r in one]
     assert flat == [[(e.grade_id, e.points, e.reason) for e in r.exercises] for r in many]
+    assert [r.seed for r in one + many] == [7] * 4
     assert [r.score for r in one] == [6, 3]
     assert one[1].exercises[2].reason.startswith(
         "`rnn_step_backward`: dWh differs from the reference, max relative error 0.5 (at index "
         "(0, 0)")
     assert "cases agree with the reference" in one[1].exercises[2].details
+
+
+def test_hidden_cases_are_drawn_per_run_and_reproduced_by_the_seed(tmp_path):
+    spec = checks.load("fx_rnn", FIXTURES)
+
+    def cases(seed):
+        prep = Prepared(spec, seed).exercises["rnn_step_backward"]
+        return prep.case_npz, [repr(r) for r in prep.reference]
+
+    assert cases(11) == cases(11)
+    assert cases(11) != cases(12) and cases(11) != cases(None)
+    write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    seeds = {grade_paths([tmp_path / "fx_rnn.ipynb"],
+                         Options(jobs=2, tests_dir=FIXTURES))[0].seed for _ in range(2)}
+    assert len(seeds) == 2 and None not in seeds  # a fresh seed per run, recorded
 
 
 SOLUTION_WRONG_DWH = '''\
@@ -342,9 +387,14 @@ def test_honest_code_may_use_numpy_and_the_standard_library(tmp_path):
 import collections, dataclasses, functools, itertools, math, random, statistics, warnings
 import numpy.testing, numpy.linalg, numpy.random
 import logging, subprocess, socket, json, re, heapq, bisect, fractions, copy, typing
+import decimal, hashlib, zlib, bz2, lzma, datetime, csv, struct, tempfile, pathlib, pickle
 
 def count_rnn_params(D, H):
     np.testing.assert_allclose(np.linalg.norm(np.ones(4)), 2.0)
+    with tempfile.TemporaryDirectory() as tmp:  # inside the sandbox's own folder
+        pathlib.Path(tmp, "x.bin").write_bytes(zlib.compress(pickle.dumps([D, H])))
+        assert pickle.loads(zlib.decompress(pathlib.Path(tmp, "x.bin").read_bytes())) == [D, H]
+    assert hashlib.sha256(b"").hexdigest().startswith("e3b0") and decimal.Decimal(1)
     rng = np.random.default_rng(0)
     counts = collections.Counter([D, H, H])
     return int(math.prod([1]) * (counts[D] * 0 + D * H + H * H + H))
@@ -352,7 +402,9 @@ def count_rnn_params(D, H):
     nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook({"count_params": tour}))
     [r] = grade_paths([nb], FAST)
     assert r.score == r.max_score, [e.reason for e in r.exercises]
-    assert {e.sandbox for e in r.exercises} <= {"on", ""} or sys.platform != "linux"
+    if landlock_abi():  # the kernel's file-system rules and the seccomp filter were both on
+        assert {e.sandbox for e in r.exercises} == {
+            f"landlock on (ABI {landlock_abi()}); seccomp on"}
 
 
 def test_unknown_notebooks_are_skipped_with_a_note(tmp_path, fixture_nb):
@@ -528,3 +580,200 @@ def test_generated_exercises_get_zero_with_not_implemented(tmp_path):
     for e in r.exercises:
         assert re.match(rf"^`{e.function}`: not implemented yet \(NotImplementedError( in \w+)?\)$",
                         e.reason), e.reason
+
+
+# --------------------------------------------------------------------------- the kernel's rules
+
+
+def test_landlock_plan_splits_a_root_around_denied_folders(tmp_path):
+    lib = tmp_path / "lib"
+    for sub in ("json", "site-packages/numpy/core", "site-packages/rnncourse", "site-packages/x"):
+        (lib / sub).mkdir(parents=True)
+    (lib / "os.py").write_text("")
+    plan = sandbox.landlock_plan([str(lib), str(lib / "site-packages" / "numpy")],
+                                 deny=[str(lib / "site-packages" / "rnncourse")],
+                                 soft_deny=[str(lib / "site-packages")])
+    real = {os.path.relpath(p, tmp_path.resolve()): kind for p, kind in plan}
+    # lib holds denied folders: its names may be listed, each entry is planned on its own;
+    # site-packages is not readable through lib, but NumPy, named itself, is; the grader's
+    # package never is, not even when named.
+    assert real == {"lib": "list", "lib/json": "read", "lib/os.py": "read",
+                    "lib/site-packages/numpy": "read"}
+    assert sandbox.landlock_plan([str(lib / "site-packages" / "rnncourse")],
+                                 deny=[str(lib / "site-packages" / "rnncourse")]) == []
+
+
+def test_without_landlock_grading_refuses_unless_the_instructor_accepts(tmp_path, monkeypatch):
+    from rnncourse.grading import engine
+
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    monkeypatch.setattr(engine, "landlock_abi", lambda: 0)
+    with pytest.raises(GradeError, match=r"no Landlock .* --allow-weak-sandbox"):
+        grade_paths([nb], FAST)
+    assert main(["grade", str(nb), "--tests", str(FIXTURES)]) == 2
+    weak = Options(jobs=2, tests_dir=FIXTURES, allow_weak_sandbox=True)
+    [r] = grade_paths([nb], weak)
+    assert r.score == r.max_score and r.sandbox.startswith("WEAK SANDBOX")
+    assert "note: WEAK SANDBOX: this kernel offers no Landlock" in report.text([r])
+    assert "WEAK SANDBOX" in report.gradescope(r)["output"]
+
+
+# --------------------------------------------------------------------------- student feedback
+
+FORWARD_ZEROES_X = '''\
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    cache = (x.copy(), prev_h, Wx, Wh, next_h)
+    x[...] = 0                      # the caller's x, changed
+    return next_h, cache
+'''
+
+BACKWARD_IN_PLACE = '''\
+def rnn_step_backward(grad_out, saved):
+    x, prev_h, Wx, Wh, next_h = saved
+    grad_out *= 1 - next_h**2       # the caller's upstream gradient, changed
+    return grad_out @ Wx.T, grad_out @ Wh.T, x.T @ grad_out, prev_h.T @ grad_out, \\
+        grad_out.sum(axis=0)
+'''
+
+
+def test_changing_an_input_in_place_is_named_by_function_and_argument(tmp_path):
+    nb = write_notebook(tmp_path / "a" / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_backward": BACKWARD_IN_PLACE}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    # Its gradients are right (computed from the changed array), yet the caller's
+    # dnext_h is gone: the student's own parameter name is what the message uses.
+    assert e["rnn_step_backward"].points == 0
+    assert e["rnn_step_backward"].reason.startswith(
+        "`rnn_step_backward`: `rnn_step_backward` changes its argument `grad_out` in place -- "
+        "the caller's array is modified; work on a copy instead (e.g. `grad_out = "
+        "grad_out.copy()`"), e["rnn_step_backward"].reason
+    assert e["rnn_step_forward"].passed and e["count_params"].passed
+
+    nb = write_notebook(tmp_path / "b" / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_forward": FORWARD_ZEROES_X}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    assert "`rnn_step_forward` changes its argument `x` in place" in e["rnn_step_forward"].reason
+    # The backward exercise is not blamed on the backward: the forward it calls did it.
+    assert ("`rnn_step_forward`, which this exercise calls, changes its argument `x` in place"
+            in e["rnn_step_backward"].reason)
+
+
+def test_every_wrong_output_is_listed_and_the_call_uses_the_students_names(tmp_path):
+    two_wrong = '''\
+def rnn_step_backward(grad_out, saved):
+    x, prev_h, Wx, Wh, next_h = saved
+    da = grad_out * (1 - next_h**2)
+    return 2 * (da @ Wx.T), da @ Wh.T, x.T @ da, 3 * (prev_h.T @ da), da.sum(axis=0)
+'''
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_backward": two_wrong}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}["rnn_step_backward"]
+    assert re.match(r"`rnn_step_backward`: 2 of 5 outputs are wrong: dx differs from the "
+                    r"reference, max relative error 1 .*; dWh differs from the reference, "
+                    r"max relative error 2 ", e.reason)  # 2x and 3x the right values, e.reason
+    assert "case 1: rnn_step_backward(grad_out=array (1, 1) float64, saved=tuple of 5)" \
+        in e.details
+
+
+def test_a_wrong_function_that_an_exercise_calls_is_named_as_the_cause(tmp_path):
+    off_by_one = SOLUTIONS_FX["rnn_step_forward"].replace("+ b)", "+ b + 1)")
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb",
+                        make_notebook({"rnn_step_forward": off_by_one}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}
+    assert not e["rnn_step_forward"].passed
+    assert e["rnn_step_backward"].reason.startswith(
+        "`rnn_step_backward`: this exercise failed because `rnn_step_forward`, which it calls, "
+        "is wrong (see its own exercise; fix that first) -- here: "), e["rnn_step_backward"].reason
+
+
+def test_the_exact_notebook_name_wins_over_copies(tmp_path):
+    folder = tmp_path / "student"
+    copy = write_notebook(folder / "fx_rnn (1).ipynb",
+                          make_notebook({"count_params": "def count_rnn_params(D, H):\n"
+                                                         "    return 0\n"}))
+    exact = write_notebook(folder / "fx_rnn.ipynb", make_notebook())
+    [r] = grade_paths([folder], FAST)
+    assert [nb.path for nb in r.notebooks] == [str(exact)]
+    assert r.score == r.max_score
+    assert f"skipped {copy}: {exact} is graded as fx_rnn (the exact name wins over copies)" \
+        in r.notes
+
+
+def test_names_with_newlines_stay_on_one_line_in_every_report(tmp_path):
+    folder = tmp_path / "class" / "evil\nname\r\x1b[2J"
+    write_notebook(folder / "fx_rnn.ipynb", make_notebook())
+    write_notebook(tmp_path / "class" / "other" / "fx_rnn.ipynb", make_notebook())
+    results = grade_paths([tmp_path / "class"], FAST)
+    for text in (report.text(results, verbose=True), report.markdown(results),
+                 report.markdown(results[:1])):
+        for line in text.splitlines():
+            assert "\x1b" not in line and "\r" not in line
+            assert not line.startswith("name"), text  # the newline did not split a line
+    assert "evil?name??[2J" in report.text(results, verbose=True)
+    assert "\n" not in report.gradescope(results[0])["output"].split("\n")[0]
+    rows = list(csv.reader(io.StringIO(report.csv_text(results))))
+    assert len(rows) == 3 and rows[1][0] == "evil?name??[2J"
+
+
+def test_memory_exhausted_in_a_thread_is_reported_as_memory(tmp_path):
+    hog = '''\
+import threading
+
+def count_rnn_params(D, H):
+    out = []
+    worker = threading.Thread(target=lambda: out.append(np.ones((10**5, 10**5))))
+    worker.start()
+    worker.join()
+    return out[0].size
+'''
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook({"count_params": hog}))
+    [r] = grade_paths([nb], FAST)
+    e = {e.grade_id: e for e in r.exercises}["count_params"]
+    assert e.reason.startswith("`count_rnn_params`: used more than 512 MB of memory (in a "
+                               "thread"), e.reason
+
+
+@needs_solutions
+def test_hidden_cases_pass_non_default_arguments(tmp_path):
+    """numerical_gradient(f, x, h=1e-5): a step that ignores h fails where h = 0.05."""
+    nb = json.loads((ROOT / "solutions" / "ch04_bptt.ipynb").read_text(encoding="utf-8"))
+    ignores_h = '''\
+def numerical_gradient(f, x, h=1e-5):
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + 1e-5
+        f_plus = f()
+        x[i] = old - 1e-5
+        f_minus = f()
+        x[i] = old
+        grad[i] = (f_plus - f_minus) / 2e-5
+    return grad
+'''
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "numerical_gradient":
+            cell["source"] = ignores_h
+    path = tmp_path / "ch04_bptt.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    [r] = grade_paths([path], Options(jobs=2, seed=1))
+    e = {e.grade_id: e for e in r.exercises}
+    assert re.match(r"`numerical_gradient`: grad differs from the reference, .* \(case 4 of 5\)",
+                    e["numerical_gradient"].reason), e["numerical_gradient"].reason
+    assert ("case 4: numerical_gradient(f=a function, x=array (1, 3) float64, h=0.05)"
+            in e["numerical_gradient"].details)
+    assert all(x.passed for x in r.exercises if x.grade_id != "numerical_gradient")
+
+
+def test_the_seed_is_chosen_with_a_flag_and_shown_in_every_report(tmp_path, capsys):
+    nb = write_notebook(tmp_path / "fx_rnn.ipynb", make_notebook())
+    out = tmp_path / "results.json"
+    assert main(["grade", str(nb), "--tests", str(FIXTURES), "--seed", "4242",
+                 "--json", str(out)]) == 0
+    reproduce = "hidden cases drawn with seed 4242 (rnncourse grade --seed 4242 reproduces them)"
+    assert reproduce in capsys.readouterr().out
+    assert reproduce in json.loads(out.read_text())["output"]

@@ -188,11 +188,14 @@ def test_notebook_is_stored_executed(stem):
 
 
 def is_plain(value) -> bool:
-    """What a case may hold: arrays of numbers or booleans, numbers, strings, lists of those."""
+    """What a case may hold: arrays of numbers or booleans, numbers, strings, lists of those,
+    and dicts of those with string keys (keyword arguments, e.g. ``**kw``)."""
     if isinstance(value, np.ndarray):
         return value.dtype.kind in "biuf"
     if isinstance(value, (list, tuple)):
         return all(is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
     return isinstance(value, (bool, int, float, str))
 
 

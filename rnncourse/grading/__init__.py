@@ -16,12 +16,15 @@
 
 The security model in one paragraph: the grader never imports, executes,
 evaluates or unpickles anything from a submission. It reads the notebook as
-JSON, gives the source text of the graded cells to a fresh sandbox process per
-exercise (isolated Python, resource limits, a kernel seccomp filter on Linux,
-and an audit hook that blocks ``rnncourse``, the checks, the network,
-processes and writes outside its directory), gets back numbers only, and
-compares them with the reference that it computes itself. Nothing the
-submission does decides its score or the grader's exit status.
+JSON, gives the source text of the graded cells to a separate process per
+exercise (forked from a server that imported NumPy and nothing else), which the
+kernel confines before any student code runs: Landlock (read the standard
+library and NumPy, read/write a private folder, nothing else), seccomp (no new
+processes, signals, ptrace or sockets) and resource limits; an audit hook adds
+clear messages on top. Only numbers come back, over a pipe, and the grader
+compares them with the reference that it computes itself, on hidden cases
+drawn from a fresh seed per run. Nothing the submission does decides its score
+or the grader's exit status.
 """
 
 from .engine import (

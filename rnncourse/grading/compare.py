@@ -10,7 +10,9 @@ relative error 0.31 (at index (0, 2): got 1.2, expected 0.9)"``.
 The rules:
 
 * an array must come back as an array (not a list) with the same shape; float
-  references need the same float dtype (float64 inputs, float64 outputs),
+  references need the same float dtype -- the course's one dtype policy, stated in
+  every notebook and checked by the check cells (:mod:`.student`): float64 inputs,
+  float64 outputs, whatever the values --
   integer references any integer dtype, boolean references booleans; values
   agree within ``rtol``/``atol`` (floats) or exactly (integers, booleans);
   NaN and infinity are reported as such;
@@ -81,7 +83,8 @@ def compare_arrays(exp: np.ndarray, got: np.ndarray, name: str, rtol: float, ato
         if ek == "f" and gk != "f":
             return f"{name} has dtype {got.dtype}, expected {exp.dtype} (floating point)"
         if ek == "f" and strict_dtype and got.dtype != exp.dtype:
-            return f"{name} has dtype {got.dtype}, expected {exp.dtype}"
+            return (f"{name} has dtype {got.dtype}, expected {exp.dtype} (every float array "
+                    f"you return must be float64, like the inputs)")
         if ek in "iu" and gk not in "iu":
             return f"{name} has dtype {got.dtype}, expected integers (e.g. int64)"
         if ek == "b" and gk != "b":
@@ -166,8 +169,8 @@ def compare(exp: Any, got: Any, name: str, rtol: float = 1e-6, atol: float = 1e-
                 arr = np.asarray(exp)
             except ValueError:
                 arr = None
-            if arr is not None and arr.dtype.kind in "biuf":
-                return compare_arrays(arr, got, name, rtol, atol, strict_dtype=False)
+            if arr is not None and arr.dtype.kind in "biuf":  # one dtype policy: float64
+                return compare_arrays(arr, got, name, rtol, atol)
         if not isinstance(got, (list, tuple)):
             return f"{name} is {describe(got)}, expected a {type(exp).__name__} of {len(exp)} items"
         if len(got) != len(exp):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -37,12 +38,20 @@ import numpy as np
 from . import checks
 from .compare import compare
 from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
-from .runner import Limits, SandboxRun, describe_exit, run_sandbox, trusted_paths
-from .sandbox import WRITE_FAILED, Unsupported, decode, encode
+from .runner import (
+    Limits,
+    SandboxRun,
+    SandboxServer,
+    describe_exit,
+    run_sandbox,
+    trusted_paths,
+)
+from .sandbox import OUT_OF_MEMORY, WRITE_FAILED, Unsupported, decode, encode, landlock_abi
 from .spec import Exercise, Notebook
 
 __all__ = ["GradeError", "Options", "Submission", "ExerciseResult", "NotebookResult",
-           "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths"]
+           "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths",
+           "check_sandbox"]
 
 
 class GradeError(Exception):
@@ -56,6 +65,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # sandboxes at a time; 0: one per CPU core
     tests_dir: Path | None = None  # private checks that replace the packaged ones
+    seed: int | None = None  # of the hidden cases; None: a fresh one, drawn for this run
+    allow_weak_sandbox: bool = False  # grade even where the kernel offers no Landlock
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,8 @@ class SubmissionResult:
     name: str
     notebooks: list[NotebookResult]
     notes: list[str] = field(default_factory=list)
+    seed: int | None = None  # the hidden cases' seed: `rnncourse grade --seed` reproduces them
+    sandbox: str = ""  # what enforced the isolation, e.g. "Landlock ABI 7, seccomp, rlimits"
 
     @property
     def exercises(self) -> list[ExerciseResult]:
@@ -197,13 +210,21 @@ class _PreparedExercise:
 class Prepared:
     """A notebook spec with its cases and reference outputs, computed once, in the grader."""
 
-    def __init__(self, spec: Notebook) -> None:
+    def __init__(self, spec: Notebook, seed: int | None = None) -> None:
         self.spec = spec
+        self.seed = seed
         self.exercises = {ex.grade_id: self._prepare(ex) for ex in spec.exercises}
+
+    def rng(self, ex: Exercise) -> np.random.Generator:
+        """The generator of an exercise's cases: the spec's seed, mixed with the run's seed."""
+        if self.seed is None:
+            return np.random.default_rng(self.spec.seed)
+        return np.random.default_rng([self.seed, self.spec.seed,
+                                      *ex.grade_id.encode("utf-8")])
 
     def _prepare(self, ex: Exercise) -> _PreparedExercise:
         where = f"checks {self.spec.name}, exercise {ex.grade_id}"
-        cases = ex.cases(np.random.default_rng(self.spec.seed))
+        cases = ex.cases(self.rng(ex))
         arrays: dict[str, np.ndarray] = {}
         try:
             nodes = [encode(c, arrays, f"case {i + 1}", prefix="c") for i, c in enumerate(cases)]
@@ -282,6 +303,9 @@ def _error_reason(info: Any, ex: Exercise, limits: Limits, while_: str = "") -> 
         return f"your code called sys.exit({code}){while_ or ' before returning'}"
     if info.get("memory"):
         return f"used more than {limits.memory_mb} MB of memory"
+    if kind == "RuntimeError" and msg.startswith("can't start new thread"):
+        return (f"could not start a thread: out of memory (the limit is {limits.memory_mb} MB, "
+                f"a thread's stack included){while_}{_where(info)}")
     return f"raised {kind}: {msg}{while_}{_where(info)}"
 
 
@@ -300,9 +324,12 @@ def _crash_reason(run: SandboxRun, limits: Limits) -> str:
         if run.cpu_s >= limits.job()["cpu_s"] - 0.5:
             return f"used more than {limits.job()['cpu_s']} s of CPU time"
         return f"crashed ({describe_exit(code)})"
+    if run.problem == "no result" and code == OUT_OF_MEMORY:
+        return (f"used more than {limits.memory_mb} MB of memory (no memory was left to send "
+                f"the results back)")
     if run.problem == "no result" and code == WRITE_FAILED:
-        return (f"no result came back: your code closed or damaged the sandbox's result files "
-                f"(or called os._exit({WRITE_FAILED}))")
+        return (f"no result came back: your code closed or damaged the pipe that carries the "
+                f"results (or called os._exit({WRITE_FAILED}))")
     if run.problem == "no result":
         return (f"your code ended the process (os._exit / sys.exit) before returning "
                 f"({describe_exit(code)})")
@@ -370,7 +397,7 @@ def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str
                     reason = why
                     if not why.startswith("not implemented"):
                         reason += f" (case {i + 1} of {n})" if n > 1 else ""
-                        details.append(f"case {i + 1} inputs: {prep.shapes[i]}")
+                        details.append(f"case {i + 1}: {_call_text(rec, ex, prep.shapes[i])}")
         if failed and n > 1 and not reason.startswith("not implemented"):
             details.append(f"{n - failed} of {n} cases agree with the reference")
     if reason:
@@ -381,9 +408,50 @@ def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str
     return reason, "\n".join(details)
 
 
+def _call_text(rec: Any, ex: Exercise, shapes: str) -> str:
+    """The failing call in the student's terms: ``rnn_backward(dh=array (2, 5, 3) float64, ...)``.
+
+    The arguments are named as the student's function names its parameters; when the
+    function was never reached, the grader's own description of the inputs is used.
+    """
+    args = rec.get("args") if isinstance(rec, dict) else None
+    if isinstance(args, list) and all(isinstance(a, list) and len(a) == 2 for a in args):
+        inner = ", ".join(f"{str(k)[:40]}={str(v)[:60]}" for k, v in args[:12])
+        return f"{ex.function}({inner})"
+    return f"inputs {shapes}"
+
+
+def _inplace_reason(changed: Any, ex: Exercise) -> str:
+    """Which function changed which of its arguments in place, in the student's names."""
+    if not isinstance(changed, list) or not changed:
+        return "returned an unreadable result"
+    parts = []
+    for item in changed[:5]:
+        if not (isinstance(item, list) and len(item) == 2):
+            return "returned an unreadable result"
+        fn, arg = str(item[0])[:60], str(item[1])[:60]
+        if not fn:
+            parts.append(f"the input `{arg}` was changed in place during the call")
+        elif fn == ex.function:
+            parts.append(f"`{fn}` changes its argument `{arg}` in place")
+        else:
+            parts.append(f"`{fn}`, which this exercise calls, changes its argument `{arg}` in "
+                         f"place")
+    first = str(changed[0][1]).split("[")[0]
+    return ("; ".join(parts) + f" -- the caller's array is modified; work on a copy instead "
+            f"(e.g. `{first} = {first}.copy()`, or `x = x + 1` rather than `x += 1`)")
+
+
 def _case_reason(rec: Any, ref: Any, ex: Exercise, arrays: dict, limits: Limits) -> str:
     if not isinstance(rec, dict):
         return "returned an unreadable result"
+    if "inplace" in rec:
+        return _inplace_reason(rec["inplace"], ex)
+    threads = rec.get("thread_errors")
+    if "error" in rec and isinstance(threads, list) and "MemoryError" in threads:
+        return (f"used more than {limits.memory_mb} MB of memory (in a thread, which then "
+                f"ended; this call failed as a consequence: "
+                f"{_error_reason(rec['error'], ex, limits)})")
     if "error" in rec:
         return _error_reason(rec["error"], ex, limits)
     try:
@@ -394,11 +462,12 @@ def _case_reason(rec: Any, ref: Any, ex: Exercise, arrays: dict, limits: Limits)
         return compare(ref, value, ex.outputs[0], ex.rtol, ex.atol) or ""
     if not isinstance(value, tuple) or len(value) != len(ex.outputs):
         return "returned an unreadable result"
-    for r, v, name in zip(ref, value, ex.outputs, strict=True):
-        why = compare(r, v, name, ex.rtol, ex.atol)
-        if why:
-            return why
-    return ""
+    reasons = [compare(r, v, name, ex.rtol, ex.atol)
+               for r, v, name in zip(ref, value, ex.outputs, strict=True)]
+    reasons = [r for r in reasons if r]
+    if len(reasons) > 1:  # every differing output, not only the first
+        return f"{len(reasons)} of {len(ex.outputs)} outputs are wrong: " + "; ".join(reasons)
+    return reasons[0] if reasons else ""
 
 
 # --------------------------------------------------------------------------- grading
@@ -409,6 +478,29 @@ class _Task:
     result: ExerciseResult
     prep: _PreparedExercise
     job: dict
+    notebook: NotebookResult | None = None
+    requires: tuple[str, ...] = ()  # grade_ids of the exercises it builds on, transitively
+    called: set[str] = field(default_factory=set)  # the student's functions that ran
+
+
+def _blame_dependencies(tasks: Sequence[_Task]) -> None:
+    """Say so where an exercise failed and a function it called fails its own exercise."""
+    for t in tasks:
+        r = t.result
+        if (r.passed or t.notebook is None or "not implemented yet" in r.reason
+                or f"`{r.function}` changes its argument" in r.reason):
+            continue  # already named: "NotImplementedError in X", or its own in-place change
+        by_id = {e.grade_id: e for e in t.notebook.exercises}
+        wrong = [by_id[g].function for g in t.requires
+                 if g in by_id and not by_id[g].passed and by_id[g].function in t.called
+                 and f"`{by_id[g].function}`, which this exercise calls," not in r.reason]
+        if wrong:
+            names = " and ".join(f"`{w}`" for w in wrong)
+            verb = "is" if len(wrong) == 1 else "are"
+            own = "its own exercise" if len(wrong) == 1 else "their own exercises"
+            why = r.reason.removeprefix(f"`{r.function}`: ")
+            r.reason = (f"`{r.function}`: this exercise failed because {names}, which it calls, "
+                        f"{verb} wrong (see {own}; fix that first) -- here: {why}")
 
 
 def _needed(spec: Notebook, ex: Exercise) -> list[Exercise]:
@@ -464,24 +556,60 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
             cells=[dict(name=need.grade_id, function=need.function,
                         source=found[need.grade_id][0].source) for need in _needed(spec, ex)],
             helpers=spec.helpers, call=ex.call, outputs=list(ex.outputs),
+            function=ex.function, rtol=ex.rtol, atol=ex.atol,
             cases=prep.case_nodes, **paths,
         )
-        tasks.append(_Task(result, prep, job))
+        requires = tuple(e.grade_id for e in _needed(spec, ex) if e is not ex)
+        tasks.append(_Task(result, prep, job, nb_result, requires))
     return nb_result, tasks
 
 
-def _execute(task: _Task, limits: Limits, workdir: Path) -> None:
-    run = run_sandbox(task.job, task.prep.case_npz, limits, workdir)
+def _execute(task: _Task, limits: Limits, workdir: Path,
+             server: SandboxServer | None = None) -> None:
+    run = run_sandbox(task.job, task.prep.case_npz, limits, workdir, server)
     reason, details = judge(run, task.prep, limits)
+    if run.status:
+        for rec in run.status["cases"]:
+            called = rec.get("called") if isinstance(rec, dict) else None
+            if isinstance(called, list):
+                task.called.update(str(c) for c in called[:100])
     r = task.result
     r.seconds = run.seconds
-    r.sandbox = str(run.status.get("seccomp", ""))[:100] if run.status else ""
+    if run.status:
+        r.sandbox = (f"landlock {str(run.status.get('landlock', ''))[:60]}; "
+                     f"seccomp {str(run.status.get('seccomp', ''))[:60]}")
     r.details = _printable("\n".join(d for d in (r.details, details) if d))
     if reason:
         r.reason = f"`{r.function}`: {_printable(reason, one_line=True)}"
         r.points = 0.0
     else:
         r.points = r.max_points
+
+
+WEAK_SANDBOX = ("WEAK SANDBOX: this kernel offers no Landlock, so graded code could read and "
+                "write any file the grader's user can (only seccomp, resource limits and the "
+                "in-process audit hook applied; accepted with --allow-weak-sandbox)")
+
+
+def check_sandbox(allow_weak: bool = False) -> str:
+    """What will isolate the graded code here; :class:`GradeError` if too little, unless allowed.
+
+    Landlock (Linux >= 5.13) is what confines each sandbox's files: without it a
+    sandbox could read the grader's environment or checks and rewrite other
+    sandboxes' work. Grading without it needs the instructor's explicit consent.
+    """
+    abi = landlock_abi()
+    if abi >= 1:
+        return f"Landlock ABI {abi}, seccomp, resource limits, audit hook"
+    if not allow_weak:
+        raise GradeError(
+            "this kernel offers no Landlock (Linux 5.13 or newer, with 'landlock' in its LSM "
+            "list), which the grader needs to confine each sandbox's files; without it graded "
+            "code could read the grader's files and environment and change other students' "
+            "sandboxes. Grade on such a machine (any current Ubuntu, Debian or Docker host "
+            "qualifies), or pass --allow-weak-sandbox to accept the weaker isolation "
+            "(the report says so)")
+    return WEAK_SANDBOX
 
 
 def grade(submissions: Sequence[Submission], options: Options | None = None,
@@ -493,27 +621,34 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
     a reason in its result.
     """
     options = options or Options()
+    sandbox_state = check_sandbox(options.allow_weak_sandbox)
+    seed = options.seed if options.seed is not None else secrets.randbelow(1 << 32)
     known = checks.available(options.tests_dir)
     prepared: dict[str, Prepared] = {}
     out: list[SubmissionResult] = []
     tasks: list[_Task] = []
-    paths = trusted_paths(options.tests_dir)
+    paths = trusted_paths(options.tests_dir, require_landlock=not options.allow_weak_sandbox)
     for sub in submissions:
-        result = SubmissionResult(sub.name, [], list(sub.notes))
-        seen: dict[str, Path] = {}
+        result = SubmissionResult(sub.name, [], list(sub.notes), seed, sandbox_state)
+        chosen: dict[str, list[Path]] = {}
         for path in sub.notebooks:
             name = checks.match(path.stem, known)
             if name is None:
                 result.notes.append(f"skipped {path.name}: no checks for it (checks exist for: "
                                     f"{', '.join(known) or 'none'})")
                 continue
-            if name in seen:
-                result.notes.append(f"skipped {path}: {seen[name]} is graded as {name}")
-                continue
-            seen[name] = path
+            chosen.setdefault(name, []).append(path)
+        for name, candidates in chosen.items():
+            # The notebook named exactly as the checks wins over copies ("ch04_bptt (1)").
+            exact = [p for p in candidates if p.stem == name]
+            path = (exact or candidates)[0]
+            for other in candidates:
+                if other is not path:
+                    why = " (the exact name wins over copies)" if exact else ""
+                    result.notes.append(f"skipped {other}: {path} is graded as {name}{why}")
             if name not in prepared:
                 try:
-                    prepared[name] = Prepared(checks.load(name, options.tests_dir))
+                    prepared[name] = Prepared(checks.load(name, options.tests_dir), seed)
                 except checks.SpecError as exc:
                     raise GradeError(str(exc)) from exc
             nb_result, nb_tasks = _plan_notebook(path, name, prepared[name], paths,
@@ -526,17 +661,26 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
         workdir = Path(tempfile.mkdtemp(prefix="rnncourse-grade-"))
     except OSError as exc:
         raise GradeError(f"cannot create a temporary directory: {exc}") from exc
+    server = None
     try:
+        if tasks:
+            try:
+                server = SandboxServer(paths, workdir)
+            except OSError:  # then every sandbox starts a fresh interpreter
+                server = None
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_execute, t, options.limits, workdir) for t in tasks]
+            futures = [pool.submit(_execute, t, options.limits, workdir, server) for t in tasks]
             for f in futures:
                 f.result()
                 done += 1
                 if progress is not None:
                     progress(done, len(futures))
     finally:
+        if server is not None:
+            server.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    _blame_dependencies(tasks)
     return out
 
 

@@ -60,15 +60,20 @@ exec "${RNNCOURSE:-$root/venv/bin/rnncourse}" gradescope --run --root "$root"
 
 
 def build_bundle(out: Path, *, source: str, tests_dir: Path | None,
-                 notebooks: Sequence[str] | None = None, limits: Limits | None = None) -> dict:
-    """Write the autograder zip to ``out``; return its ``config.json`` contents."""
+                 notebooks: Sequence[str] | None = None, limits: Limits | None = None,
+                 allow_weak_sandbox: bool = False) -> dict:
+    """Write the autograder zip to ``out``; return its ``config.json`` contents.
+
+    ``allow_weak_sandbox`` lets the autograder grade where Gradescope's kernel offers no
+    Landlock (every report then says so); by default it refuses there.
+    """
     if not source.strip() or "\n" in source:
         raise GradeError("--source: give one pip requirement, e.g. "
                          "'rnncourse @ git+https://github.com/ORG/rnncourse@v0.1.0'")
     limits = limits or Limits()
     expected = expected_notebooks(tests_dir, notebooks)
     config = dict(notebooks=list(expected), timeout=limits.timeout, memory_mb=limits.memory_mb,
-                  max_output=limits.max_output,
+                  max_output=limits.max_output, allow_weak_sandbox=allow_weak_sandbox,
                   max_score=sum(p for nb in expected.values() for p in nb.values()))
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
@@ -106,7 +111,8 @@ def run(root: Path) -> dict:
     found = _notebooks_in_folder(submission) if submission.is_dir() else []
     keep = [p for p in found if checks.match(p.stem, list(expected)) is not None]
     [result] = grade([Submission("submission", tuple(keep), follow_symlinks=False)],
-                     Options(limits=limits, tests_dir=tests_dir))
+                     Options(limits=limits, tests_dir=tests_dir,
+                             allow_weak_sandbox=bool(config.get("allow_weak_sandbox", False))))
     result = complete(result, expected, tests_dir)
     for nb in result.notebooks:  # paths relative to the upload
         if nb.path.startswith(str(submission)):

@@ -29,17 +29,34 @@ def _indent(s: str, pad: str) -> str:
     return "\n".join(pad + line for line in s.splitlines())
 
 
+def _one_line(s: str) -> str:
+    """A student-chosen name (file or folder) on one printable line."""
+    return "".join(c if c.isprintable() else "?" for c in s)
+
+
+def _run_notes(r: SubmissionResult) -> list[str]:
+    """How this run was graded: the hidden cases' seed and a weak sandbox, if it was one."""
+    notes = []
+    if r.seed is not None:
+        notes.append(f"hidden cases drawn with seed {r.seed} (rnncourse grade --seed {r.seed} "
+                     f"reproduces them)")
+    if r.sandbox.startswith("WEAK"):
+        notes.append(r.sandbox)
+    return notes
+
+
 def text(results: Sequence[SubmissionResult], *, verbose: bool | None = None) -> str:
     """The terminal report; full details for one submission (or ``verbose``), else a summary."""
     verbose = len(results) == 1 if verbose is None else verbose
     lines: list[str] = []
     for r in results:
         if verbose:
-            lines.append(f"{r.name}: {_pts(r.score)} / {_pts(r.max_score)} points")
-            for note in r.notes:
-                lines.append(f"  note: {note}")
+            lines.append(f"{_one_line(r.name)}: {_pts(r.score)} / {_pts(r.max_score)} points")
+            for note in [*r.notes, *_run_notes(r)]:
+                lines.append(f"  note: {_one_line(note)}")
             for nb in r.notebooks:
-                lines.append(f"  {nb.name} ({nb.path}): {_pts(nb.score)} / {_pts(nb.max_score)}")
+                lines.append(f"  {nb.name} ({_one_line(nb.path)}): {_pts(nb.score)} / "
+                             f"{_pts(nb.max_score)}")
                 width = max((len(e.function) for e in nb.exercises), default=10)
                 for e in nb.exercises:
                     mark = "pass" if e.passed else "FAIL"
@@ -51,12 +68,14 @@ def text(results: Sequence[SubmissionResult], *, verbose: bool | None = None) ->
             lines.append("")
         else:
             failed = sum(not e.passed for e in r.exercises)
-            row = f"{r.name:<30} {_pts(r.score):>6} / {_pts(r.max_score):<6}"
+            row = f"{_one_line(r.name):<30} {_pts(r.score):>6} / {_pts(r.max_score):<6}"
             lines.append(row + (f" {failed} exercise(s) failed" if failed else ""))
     if len(results) > 1:
         total = sum(r.score for r in results)
         lines.append(f"{len(results)} submissions graded, mean score "
                      f"{total / len(results):.2f} / {_pts(max(r.max_score for r in results))}")
+        if not verbose:
+            lines.extend(f"note: {n}" for n in _run_notes(results[0]))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -76,9 +95,10 @@ def gradescope(r: SubmissionResult) -> dict:
                   status="passed" if e.passed else "failed", output=_output(e),
                   visibility="visible")
              for e in r.exercises]
-    notes = "".join(f"\nnote: {n}" for n in r.notes)
+    notes = "".join(f"\nnote: {_one_line(n)}" for n in [*r.notes, *_run_notes(r)])
     return dict(score=r.score, max_score=r.max_score,
-                output=f"{r.name}: {_pts(r.score)} / {_pts(r.max_score)} points{notes}",
+                output=f"{_one_line(r.name)}: {_pts(r.score)} / {_pts(r.max_score)} "
+                       f"points{notes}",
                 visibility="visible", stdout_visibility="visible", tests=tests,
                 execution_time=round(sum(e.seconds for e in r.exercises), 3))
 
@@ -103,7 +123,7 @@ def classroom(r: SubmissionResult) -> dict:
 
 
 def _md(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")[:300]
+    return _one_line(s).replace("|", "\\|").replace("<", "&lt;")[:300]
 
 
 def markdown(results: Sequence[SubmissionResult]) -> str:
@@ -119,7 +139,7 @@ def markdown(results: Sequence[SubmissionResult]) -> str:
             result = "✅ pass" if e.passed else f"❌ {_md(e.reason)}"
             out.append(f"| {e.notebook} | `{e.function}` | {_pts(e.points)} / "
                        f"{_pts(e.max_points)} | {result} |")
-        out.extend(f"\n> note: {_md(n)}" for n in r.notes)
+        out.extend(f"\n> note: {_md(n)}" for n in [*r.notes, *_run_notes(r)])
     else:
         out.append(f"### rnncourse grade: {len(results)} submissions\n")
         out.append("| submission | points | failed exercises |")
@@ -127,6 +147,7 @@ def markdown(results: Sequence[SubmissionResult]) -> str:
         for r in results:
             failed = sum(not e.passed for e in r.exercises)
             out.append(f"| {_md(r.name)} | {_pts(r.score)} / {_pts(r.max_score)} | {failed} |")
+        out.extend(f"\n> note: {_md(n)}" for n in _run_notes(results[0]))
     return "\n".join(out) + "\n"
 
 
@@ -149,6 +170,7 @@ def csv_text(results: Sequence[SubmissionResult]) -> str:
     for r in results:
         got = {(e.notebook, e.grade_id): e.points for e in r.exercises}
         row = [_pts(got.get(k, 0.0)) for k in keys]
-        name = "'" + r.name if r.name[:1] in ("=", "+", "-", "@") else r.name  # not a formula
+        name = _one_line(r.name)
+        name = "'" + name if name[:1] in ("=", "+", "-", "@") else name  # not a formula
         w.writerow([name, *row, _pts(sum(got.get(k, 0.0) for k in keys)), _pts(max_total)])
     return buf.getvalue()

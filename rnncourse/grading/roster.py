@@ -510,6 +510,9 @@ def feedback_markdown(sr: StudentResult, cls: ClassResult) -> str:
         lines.append(f"- deadline: {cls.deadline.isoformat()} (the last commit whose committer "
                      f"date is at or before it is graded)")
     lines.append(f"- score: **{_pts(r.score)} / {_pts(cls.max_score)}** points")
+    if r.seed is not None:
+        lines.append(f"- hidden cases drawn with seed {r.seed} (`--seed {r.seed}` reproduces "
+                     f"them); sandbox: {_md(r.sandbox) or 'n/a'}")
     lines.extend(f"- note: {_md(n)}" for n in r.notes)
     for nb in r.notebooks:
         lines += ["", f"## {nb.name} — {_pts(nb.score)} / {_pts(nb.max_score)}", ""]
@@ -555,6 +558,7 @@ def gradebook_json(cls: ClassResult) -> dict:
             commit=sr.fetched.commit if sr.fetched else None,
             committed_at=sr.fetched.committed_at.isoformat() if sr.fetched else None,
             score=sr.result.score, max_score=cls.max_score, notes=sr.result.notes,
+            seed=sr.result.seed, sandbox=sr.result.sandbox,
             exercises=[dict(notebook=e.notebook, grade_id=e.grade_id, function=e.function,
                             points=e.points, max_points=e.max_points, passed=e.passed,
                             reason=e.reason) for e in sr.result.exercises],

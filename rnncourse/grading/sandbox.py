@@ -1,35 +1,42 @@
 """The sandbox: the program that runs one exercise of one submission.
 
-The grader starts this file once per (submission, exercise), as::
+The grader starts this file once per grading run as a fork server::
 
-    python -I -S -B .../rnncourse/grading/sandbox.py        # cwd: a fresh temp directory
+    python -I -S -B .../rnncourse/grading/sandbox.py --serve SITE   # see serve()
 
 (isolated mode: no environment variables, no user site, no current directory
 on ``sys.path``; no ``site``, so no ``.pth`` file runs and ``rnncourse`` is not
-importable; no ``.pyc`` writes).  It imports only the standard library and
+importable; no ``.pyc`` writes). It imports only the standard library and
 NumPy, never ``rnncourse``, so that the grader can also import it for the
-plain-data format that both sides share (:func:`encode`, :func:`decode`).
+plain-data format that both sides share (:func:`encode`, :func:`decode`). The
+server forks one child per (submission, exercise); without the server, the
+grader starts the same file as a fresh interpreter per exercise instead.
 
 In the child, in this order:
 
-1. read the per-run nonce from stdin, the job from ``job.json`` and the check
-   inputs from ``cases.npz`` (``allow_pickle=False``), import NumPy, and open
-   the result files -- all before any student code exists in the process;
-2. set resource limits (address space, CPU time, file size, no core dumps, no
-   new processes) and, on Linux, a seccomp filter that the kernel enforces: no
-   ``execve``, no ``fork`` (threads only), no signals to other processes, no
-   ``ptrace``, no sockets;
-3. install an audit hook (:class:`Guard`) that no Python code can remove: it
-   blocks importing ``rnncourse`` / ``torch``, reading anything but NumPy, the
-   standard library and this directory, writing outside this directory,
-   starting processes, sending signals, sockets and ``ctypes``, and reports
-   every blocked attempt to the grader at once through a pipe;
+1. take its pipes (stdin, stdout, stderr, a report pipe, a result pipe), its own
+   session and its private directory (mode 0700); read the per-run nonce, the
+   job and the check inputs from stdin (``allow_pickle=False``) -- nothing comes
+   from a file that another process could rewrite;
+2. set resource limits (address space, CPU time, file size, no core dumps),
+   ``PR_SET_DUMPABLE`` 0, then **Landlock** (:func:`_install_landlock`): from here on
+   the kernel lets the process read the standard library, NumPy and the shared
+   libraries, read and write its own directory, and nothing else -- no ``/proc``,
+   no grader file, no other sandbox; then a **seccomp** filter: no ``execve``, no
+   ``fork`` (threads only), no signals to other processes, no ``ptrace``, no
+   sockets, no namespaces, no System V IPC. Both are irrevocable. Without
+   Landlock the child refuses to run (exit status :data:`SANDBOX_REFUSED`)
+   unless the instructor accepted the weak sandbox;
+3. install an audit hook (:class:`Guard`) -- only a second layer: its policy lives
+   in Python objects that graded code can reach, so it is there for clear
+   messages ("tried to import rnncourse") and reports each attempt at once
+   through the report pipe; the kernel enforces the same rules underneath;
 4. run the trusted helpers, the required cells and the exercise cell in one
-   fresh namespace, evaluate the spec's ``call`` on every case, and convert
-   each result to plain data (arrays, numbers, strings, lists);
-5. write the arrays with ``np.savez`` (no pickles) and a JSON status carrying
-   the nonce, then leave with ``os._exit`` (no atexit handlers, no waiting
-   for threads).
+   fresh namespace, evaluate the spec's ``call`` on every case through
+   :class:`Watch` (which of its inputs a function changed in place, under the
+   student's parameter names), and convert each result to plain data;
+5. send the status (with the nonce) and the arrays (``np.savez``, no pickles)
+   through the result pipe, then leave with ``os._exit``.
 
 Nothing the child writes decides a score: the grader compares the returned
 data with the reference it computes in its own process.
@@ -38,6 +45,7 @@ data with the reference it computes in its own process.
 from __future__ import annotations
 
 import builtins
+import inspect
 import json
 import os
 import sys
@@ -45,17 +53,20 @@ from collections.abc import Callable
 from typing import Any
 
 if __name__ == "__main__":  # started by the grader: the folders NumPy is imported from
-    sys.path.extend(sys.argv[1:])
+    sys.path.extend(a for a in sys.argv[1:] if not a.startswith("--"))
 
 import numpy as np  # noqa: E402
 
-__all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH"]
+__all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH", "landlock_abi",
+           "landlock_plan"]
 
 MAX_NODES = 100_000  # values in one result tree
 MAX_DEPTH = 32  # nesting of lists / tuples / dicts
 MAX_STR = 10_000  # characters of one string
 MAX_ARRAY_BYTES = 64 << 20  # bytes of all arrays of one run
 WRITE_FAILED = 3  # exit status when the results could not be written
+SANDBOX_REFUSED = 4  # exit status when Landlock was required but could not be applied
+OUT_OF_MEMORY = 5  # exit status when the results could not be written for lack of memory
 
 # --------------------------------------------------------------------------- plain data
 #
@@ -283,11 +294,17 @@ class Guard:
         report: called with a one-line message for every blocked attempt,
             before the exception is raised.
         max_files: how many files may be opened for writing in all.
+        kernel: Landlock confines the process. Then directories inside ``home``
+            may be opened and used as ``dir_fd`` (``shutil.rmtree`` does): the
+            kernel checks every path relative to them. Without it, the hook,
+            which sees only the relative name, refuses them.
     """
 
     def __init__(self, home: str, read: tuple[str, ...], listable: tuple[str, ...],
-                 deny: tuple[str, ...], report: Callable[[str], None], max_files: int) -> None:
+                 deny: tuple[str, ...], report: Callable[[str], None], max_files: int,
+                 kernel: bool = False) -> None:
         self.home = home
+        self.kernel = kernel  # Landlock is on: the kernel checks paths relative to a dir fd
         self.read = (home, *read)
         self.listable = (home, *listable)
         files = {p for p in map(os.path.realpath, listable) if not os.path.isdir(p)}
@@ -326,7 +343,8 @@ class Guard:
                                f"look into")
         elif event in _WRITE_PATH_EVENTS:
             paths, dir_fds = _WRITE_PATH_EVENTS[event]
-            if any(i < len(args) and args[i] not in (None, -1) for i in dir_fds):
+            if not self.kernel and any(i < len(args) and args[i] not in (None, -1)
+                                       for i in dir_fds):
                 self.block(f"tried to change a file relative to a directory descriptor "
                            f"({event}), which graded code may not do")
             for i in paths:
@@ -372,7 +390,7 @@ class Guard:
         if isinstance(mode, str) and any(c in mode for c in "wax+"):
             writing = True
         p = self.path(file, "open")
-        if self.isdir(p):
+        if self.isdir(p) and not (self.kernel and _inside(p, (self.home,))):
             # A directory descriptor would let os.open(..., dir_fd=fd) reach files that
             # the hook, which only sees the relative path, cannot locate.
             self.block(f"tried to open the directory {p}, which graded code may not do")
@@ -420,8 +438,6 @@ def _set_limits(limits: dict) -> list[str]:
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * (1 << 20))
     cap(resource.RLIMIT_CORE, 0)
     cap(resource.RLIMIT_NOFILE, 256)
-    if hasattr(resource, "RLIMIT_NPROC") and os.geteuid() != 0:
-        cap(resource.RLIMIT_NPROC, 0)  # no new processes (root is exempt; seccomp covers it)
     import signal
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large write fails instead of killing
@@ -439,11 +455,15 @@ _SECCOMP = {
               425, 426, 427, 321, 298, 323,  # io_uring_*, bpf, perf_event_open, userfaultfd
               272, 308, 165, 166, 155, 161,  # unshare, setns, mount, umount2, pivot_root, chroot
               303, 304, 133, 259, 312,  # name_to/open_by_handle_at, mknod, mknodat, kcmp
-              246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249)),
+              246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249,
+              29, 30, 31, 64, 65, 66, 68, 69, 70, 71, 220,  # System V shared memory, IPC
+              240, 241, 242, 243, 244, 245)),  # POSIX message queues
     "aarch64": dict(
         arch=0xC00000B7, kill=129, tgkill=131, clone=220, clone3=435, x32=False,
         deny=(221, 281, 117, 270, 271, 130, 424, 434, 438, 198, 203, 200,
-              425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272)),
+              425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272,
+              186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196,  # System V IPC
+              180, 181, 182, 183, 184, 185)),  # POSIX message queues
 }
 
 
@@ -523,6 +543,165 @@ def _install_seccomp() -> str:
     return "on"
 
 
+# --------------------------------------------------------------------------- Landlock
+#
+# The kernel's own file-system sandbox (Linux >= 5.13, no privileges needed). Once the
+# child calls landlock_restrict_self, every open() it makes -- from Python, NumPy, ctypes
+# or raw system calls alike -- is checked by the kernel against the rules below: read the
+# standard library, NumPy and the shared libraries the interpreter loads; read and write
+# its own directory; nothing else (no /proc, no other sandbox, no grader file). The rules
+# cannot be loosened afterwards by anything in the process, and ptrace-like access to any
+# process outside the domain (/proc/<pid>/environ, /proc/<pid>/mem) is refused as well.
+
+_LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446  # the same on every architecture
+_LL_READ_FILE, _LL_READ_DIR = 1 << 2, 1 << 3
+_LL_WRITE_FILE, _LL_TRUNCATE = 1 << 1, 1 << 14
+_LL_FILE_RIGHTS = 1 | _LL_WRITE_FILE | _LL_READ_FILE | _LL_TRUNCATE | (1 << 15)
+
+
+def _ll_fs_rights(abi: int) -> int:
+    """The file-system rights that Landlock ABI ``abi`` knows (and so can refuse)."""
+    return (1 << (13 if abi == 1 else 14 if abi == 2 else 15 if abi < 5 else 16)) - 1
+
+
+def _syscall() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fn = libc.syscall
+    fn.restype = ctypes.c_long
+    return fn
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, or 0 where it has none (or this is not Linux)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    import ctypes
+
+    try:
+        abi = _syscall()(ctypes.c_long(_LL_CREATE), ctypes.c_void_p(None), ctypes.c_size_t(0),
+                         ctypes.c_uint32(1))  # LANDLOCK_CREATE_RULESET_VERSION
+    except (OSError, AttributeError):
+        return 0
+    return max(0, int(abi))
+
+
+def landlock_plan(read: list[str], deny: list[str], soft_deny: list[str] = ()) -> list[
+        tuple[str, str]]:
+    """The read rules: ``(path, "read")`` for a whole tree, ``(path, "list")`` for names only.
+
+    Every path under ``read`` becomes readable except what lies under ``deny`` (the
+    grader's package and checks: never readable) and ``soft_deny`` (installed packages:
+    not readable through an ancestor, but a ``read`` root inside one -- NumPy in
+    site-packages -- is). Landlock rules cover whole trees and cannot exclude a
+    subtree, so a root that holds a denied path is split: the root itself gets
+    "list", and each of its entries is planned in turn.
+    """
+    hard = [os.path.realpath(d) for d in deny]
+    soft = [os.path.realpath(d) for d in soft_deny]
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def plan(p: str, explicit: bool) -> None:
+        p = os.path.realpath(p)
+        if p in seen or not os.path.exists(p) or _inside(p, tuple(hard)):
+            return
+        if not explicit and _inside(p, tuple(soft)):
+            return
+        seen.add(p)
+        prefix = p.rstrip(os.sep) + os.sep
+        if not any(d.startswith(prefix) for d in hard + soft) or not os.path.isdir(p):
+            out.append((p, "read"))
+            return
+        out.append((p, "list"))
+        try:
+            names = sorted(os.listdir(p))
+        except OSError:  # unreadable: nothing in it is granted
+            names = []
+        for name in names:
+            plan(os.path.join(p, name), False)
+
+    for root in read:
+        plan(root, True)
+    return out
+
+
+def _shared_library_dirs() -> list[str]:
+    """Folders of the shared libraries this process has loaded (they may load more)."""
+    dirs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) == 6 else ""
+                name = os.path.basename(path)
+                if path.startswith("/") and (name.endswith(".so") or ".so." in name):
+                    dirs.add(os.path.dirname(path))
+    except OSError:
+        pass
+    return sorted(dirs)
+
+
+def _install_landlock(plan: list[tuple[str, str]], home: str, files: list[str]) -> str:
+    """Restrict this process (and any thread) for good; return "on (ABI n)" or why not."""
+    abi = landlock_abi()
+    if abi < 1:
+        return "unavailable (this kernel has no Landlock)"
+    import ctypes
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64),
+                    ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    syscall = _syscall()
+    handled = _ll_fs_rights(abi)
+    attr = RulesetAttr(handled, 3 if abi >= 4 else 0,  # TCP bind and connect: refused
+                       3 if abi >= 6 else 0)  # abstract sockets, signals: this domain only
+    size = 8 if abi < 4 else 16 if abi < 6 else 24
+    ruleset = syscall(ctypes.c_long(_LL_CREATE), ctypes.byref(attr), ctypes.c_size_t(size),
+                      ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"unavailable (landlock_create_ruleset: errno {ctypes.get_errno()})"
+    O_PATH = getattr(os, "O_PATH", 0o10000000)
+
+    def allow(path: str, rights: int) -> None:
+        try:
+            fd = os.open(path, O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return
+        try:
+            if not os.path.isdir(path):
+                rights &= _LL_FILE_RIGHTS
+            rule = PathBeneath(rights & handled, fd)
+            if syscall(ctypes.c_long(_LL_ADD_RULE), ctypes.c_long(ruleset), ctypes.c_long(1),
+                       ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule {path}")
+        finally:
+            os.close(fd)
+
+    try:
+        for path, kind in plan:
+            allow(path, _LL_READ_DIR if kind == "list" else _LL_READ_FILE | _LL_READ_DIR)
+        for path in files:
+            allow(path, _LL_READ_FILE | _LL_WRITE_FILE | _LL_TRUNCATE)
+        allow(home, handled)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS, needed without privileges
+            return f"unavailable (no_new_privs: errno {ctypes.get_errno()})"
+        if syscall(ctypes.c_long(_LL_RESTRICT), ctypes.c_long(ruleset), ctypes.c_uint32(0)) != 0:
+            return f"unavailable (landlock_restrict_self: errno {ctypes.get_errno()})"
+    except OSError as exc:
+        return f"unavailable ({exc})"
+    finally:
+        os.close(ruleset)
+    return f"on (ABI {abi})"
+
+
 # --------------------------------------------------------------------------- running the code
 
 
@@ -572,6 +751,97 @@ def _without_magics(source: str) -> str:
     return "".join(out)
 
 
+def _input_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
+    """The arrays in a case value (lists and tuples searched, two levels deep)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (list, tuple, dict)) and depth < 2:
+        items = value.values() if isinstance(value, dict) else value
+        return [a for v in items for a in _input_arrays(v, depth + 1)]
+    return []
+
+
+def _brief(value: Any) -> str:
+    """A student-facing description of an argument: ``array (2, 3) float64``, ``1e-05``."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return _text(repr(value), 40)
+    if callable(value):
+        return "a function"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
+
+
+class Watch:
+    """Wraps the student's functions to see what the grader's messages need.
+
+    For every call: which of the grader's input arrays (or views of them) the
+    function was given, under the student's own parameter names, and whether it
+    changed any of them in place; which of the student's functions ran; and the
+    arguments of the first call of the graded function.
+    """
+
+    def __init__(self, rtol: float, atol: float) -> None:
+        self.rtol, self.atol = rtol, atol
+        self.inputs: list[np.ndarray] = []
+        self.changed: list[list[str]] = []  # [function, parameter], first first
+        self.changed_arrays: list[np.ndarray] = []  # the arrays they changed
+        self.called: set[str] = set()
+        self.args: list[list[str]] | None = None
+        self.graded = ""
+
+    def start(self, case: dict, graded: str) -> None:
+        self.inputs = _input_arrays(case)
+        self.changed, self.called, self.args, self.graded = [], set(), None, graded
+        self.changed_arrays = []
+
+    def _is_input(self, a: np.ndarray) -> bool:
+        return any(np.may_share_memory(a, i) for i in self.inputs)
+
+    def same(self, now: np.ndarray, before: np.ndarray) -> bool:
+        if now.shape != before.shape:
+            return False
+        if now.dtype.kind in "fc":
+            return bool(np.allclose(now, before, rtol=self.rtol, atol=self.atol, equal_nan=True))
+        return bool(np.array_equal(now, before))
+
+    def wrap(self, name: str, fn: Callable) -> Callable:
+        try:
+            params = list(inspect.signature(fn).parameters)
+        except (TypeError, ValueError):
+            params = []
+        watch = self
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            labelled = [(params[i] if i < len(params) else f"argument {i + 1}", a)
+                        for i, a in enumerate(args)] + list(kwargs.items())
+            if name == watch.graded and watch.args is None:
+                watch.args = [[str(k), _brief(a)] for k, a in labelled]
+            kept = []
+            for label, a in labelled:
+                parts = [(label, a)] if isinstance(a, np.ndarray) else [
+                    (f"{label}[{j}]", x) for j, x in enumerate(a)
+                    if isinstance(x, np.ndarray)] if isinstance(a, (list, tuple)) else []
+                kept += [(lab, x, x.copy()) for lab, x in parts if watch._is_input(x)]
+            watch.called.add(name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                for label, x, before in kept:
+                    if watch.same(x, before) or [name, label] in watch.changed:
+                        continue
+                    if any(np.may_share_memory(x, c) for c in watch.changed_arrays):
+                        continue  # a function it called changed it: that one is named
+                    watch.changed.append([name, str(label)])
+                    watch.changed_arrays.append(x)
+
+        watched.__name__ = watched.__qualname__ = name
+        watched.__wrapped__ = fn  # type: ignore[attr-defined]
+        return watched
+
+
 def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
     """Run the job's cells and its call on every case; return (status, arrays)."""
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
@@ -605,11 +875,36 @@ def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
             return status, arrays
     call = compile(job["call"], "<call>", "eval")
     outputs = job["outputs"]
+    watch = Watch(float(job.get("rtol", 0.0)), float(job.get("atol", 0.0)))
+    import threading
+
+    thread_errors: list[str] = []
+    previous_hook = threading.excepthook
+
+    def thread_hook(args: Any) -> None:  # an exception that ended one of the student's threads
+        if len(thread_errors) < 10:
+            thread_errors.append(type(args.exc_value).__name__)
+        previous_hook(args)
+
+    threading.excepthook = thread_hook
+    for cell in job["cells"]:
+        ns[cell["function"]] = watch.wrap(cell["function"], ns[cell["function"]])
     for index, case in enumerate(cases):
         scope = dict(ns)
         scope.update(case)
+        watch.start(case, job.get("function", ""))
+        snapshot = {k: [a.copy() for a in _input_arrays(v)] for k, v in case.items()}
         try:
             value = eval(call, scope)
+            changed = list(watch.changed)
+            for k, v in case.items():  # changed by code that the wrappers did not see
+                if not changed and any(not watch.same(a, b) for a, b in
+                                       zip(_input_arrays(v), snapshot[k], strict=True)):
+                    changed.append(["", k])
+            if changed:
+                status["cases"].append({"inplace": changed, "called": sorted(watch.called),
+                                        "args": watch.args})
+                continue
             if len(outputs) == 1:
                 node = encode(value, arrays, outputs[0], prefix=f"c{index}_")
             else:
@@ -627,6 +922,10 @@ def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
                                               "unsupported": True}})
         except BaseException as exc:  # noqa: BLE001
             status["cases"].append({"error": _describe_error(exc, sources)})
+        status["cases"][-1].update(called=sorted(watch.called), args=watch.args)
+        if thread_errors:
+            status["cases"][-1]["thread_errors"] = list(thread_errors)
+            thread_errors.clear()
     return status, arrays
 
 
@@ -636,24 +935,59 @@ def _write_all(fd: int, data: bytes, write: Callable[[int, bytes], int]) -> None
         view = view[write(fd, view):]
 
 
-def main() -> None:
-    write, exit_, dumps = os.write, os._exit, json.dumps
-    nonce = sys.stdin.readline().strip()
-    with open("job.json", encoding="utf-8") as f:
-        job = json.load(f)
-    home = os.path.realpath(os.getcwd())
-    with np.load("cases.npz", allow_pickle=False) as data:
+def _read_input(stdin: Any) -> tuple[str, dict, dict[str, np.ndarray]]:
+    """The nonce, the job and the cases, from the pipe the grader holds (no shared files)."""
+    header = stdin.readline().split()
+    nonce, n_job, n_npz = header[0].decode("ascii"), int(header[1]), int(header[2])
+    job = json.loads(stdin.read(n_job).decode("utf-8"))
+    import io
+
+    with np.load(io.BytesIO(stdin.read(n_npz)), allow_pickle=False) as data:
         case_arrays = {k: data[k] for k in data.files}
+    return nonce, job, case_arrays
+
+
+def _plan_for(job: dict) -> list[tuple[str, str]]:
+    return landlock_plan(list(job["ll_read"]) + _shared_library_dirs(), list(job["deny"]),
+                         list(job["soft_deny"]))
+
+
+def _lock_down(job: dict, home: str, plan: list | None = None) -> tuple[str, str]:
+    """Landlock then seccomp; return their states. Exits if Landlock is required but off."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/<pid>/mem for anyone
+    if plan is None:
+        plan = _plan_for(job)
+    landlock = _install_landlock(plan, home, [os.devnull])
+    if not landlock.startswith("on") and job["require_landlock"]:
+        os.write(2, f"rnncourse sandbox: Landlock {landlock}; refusing to run graded code "
+                    f"without it\n".encode())
+        os._exit(SANDBOX_REFUSED)
+    seccomp = _install_seccomp()
+    if seccomp != "on":  # no new processes; but this also stops threads, which seccomp allows
+        import resource
+
+        try:
+            if os.geteuid() != 0:  # (root is exempt from RLIMIT_NPROC)
+                resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+        except (ValueError, OSError, AttributeError):
+            pass
+    return landlock, seccomp
+
+
+def main(plan: list | None = None) -> None:
+    write, exit_, dumps = os.write, os._exit, json.dumps
+    nonce, job, case_arrays = _read_input(sys.stdin.buffer)
+    home = os.path.realpath(os.getcwd())
     cases = [decode(c, case_arrays) for c in job["cases"]]
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-    status_fd = os.open("status.json", flags, 0o600)
-    result_fd = os.open("result.npz", flags, 0o600)
     report_fd = job["report_fd"]  # a pipe to the grader: blocked attempts, as they happen
+    result_fd = job["result_fd"]  # a pipe to the grader: the status and the arrays, at the end
     import io
     import zipfile  # noqa: F401 -- used by np.savez; imported before the hook
 
     savez = np.savez
-    fdopen = io.open
+    BytesIO = io.BytesIO
 
     def report(message: str) -> None:
         try:
@@ -663,27 +997,118 @@ def main() -> None:
             pass
 
     refused = _set_limits(job["limits"])
-    seccomp = _install_seccomp()
+    landlock, seccomp = _lock_down(job, home, plan)
     guard = Guard(home, tuple(job["read"]), tuple(job["listable"]) + tuple(sys.path),
-                  tuple(job["deny"]), report, int(job["limits"]["max_files"]))
+                  tuple(job["deny"]), report, int(job["limits"]["max_files"]),
+                  kernel=landlock.startswith("on"))
     sys.addaudithook(guard)
     # The "import" audit event fires for the import statement, not for
     # importlib.import_module, so a finder gives that route the same clear
-    # message. (Removing it gains nothing: rnncourse is not on sys.path.)
+    # message. (Removing it gains nothing: rnncourse is not on sys.path, and
+    # Landlock refuses to open its files.)
     sys.meta_path.insert(0, _ReferenceFinder(guard))
     sys.stdin = None  # type: ignore[assignment]
+    streams = (sys.stdout, sys.stderr)
     status, arrays = run(job, cases)
+    for stream in streams:  # os._exit below does not flush what the student printed
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001, S110 -- a closed or replaced stream
+            pass
     status["nonce"] = nonce
     status["seccomp"] = seccomp
+    status["landlock"] = landlock
     status["limits_refused"] = refused
     try:
-        with fdopen(result_fd, "wb", closefd=False) as f:
-            savez(f, **arrays)
-        _write_all(status_fd, dumps(status, allow_nan=True).encode(), write)
-    except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the files
+        buf = BytesIO()
+        savez(buf, **arrays)
+        data = buf.getvalue()
+        head = dumps(status, allow_nan=True).encode()
+        _write_all(result_fd, len(head).to_bytes(8, "little") + head
+                   + len(data).to_bytes(8, "little") + data, write)
+    except MemoryError:  # e.g. a thread of the student's still holds all the memory
+        exit_(OUT_OF_MEMORY)
+    except BaseException:  # noqa: BLE001 -- e.g. the student broke numpy or the pipe
         exit_(WRITE_FAILED)
     exit_(0)
 
 
+# --------------------------------------------------------------------------- the fork server
+#
+# Importing NumPy is most of a fresh interpreter's start-up (0.1 s on a quiet machine,
+# more on a busy one). The grader therefore starts this file once per grading run as a
+# fork server: it imports NumPy, the modules the sandbox needs and plans the Landlock
+# rules, then forks one child per job. Each child starts from that clean state (no
+# student code ever ran in the server), takes its pipes from the grader, enters its own
+# session and private directory, and goes through main() exactly as a fresh process
+# would: limits, Landlock, seccomp, hook, then the student's code.
+
+CHILD_FDS = 5  # stdin, stdout, stderr, the report pipe and the result pipe, in that order
+
+
+def _child(request: dict, fds: list[int], plan: list) -> None:
+    """In a forked child: take the job's pipes and folder, then run it (never returns)."""
+    try:
+        import fcntl
+
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in fds]
+        for target, fd in enumerate(high):
+            os.dup2(fd, target)  # 0-2: stdio; 3, 4: the report and result pipes (inheritable)
+        os.closerange(CHILD_FDS, 1 << 16)  # the server's socket and everything else
+        os.setsid()  # its own process group, which the grader kills as a whole
+        home = request["home"]
+        os.chdir(home)
+        os.environ["HOME"] = os.environ["TMPDIR"] = home
+        main(plan)
+    except BaseException:  # noqa: BLE001 -- nothing may return into the server's loop
+        pass
+    os._exit(70)
+
+
+def serve(sock_fd: int, config: dict) -> None:
+    """The server loop: a request (JSON + the child's pipes) in, a fork, its pid and exit out."""
+    import ctypes  # noqa: F401 -- imported once here, for every child's Landlock and seccomp
+    import select
+    import socket
+
+    sock = socket.socket(fileno=sock_fd)
+    plan = _plan_for(config)
+    children: dict[int, int] = {}
+    while True:
+        ready, _, _ = select.select([sock], [], [], 0.002 if children else None)
+        if ready:
+            try:
+                msg, fds, _, _ = socket.recv_fds(sock, 65536, CHILD_FDS)
+            except OSError:
+                break
+            if not msg:
+                break  # the grader is done
+            request = json.loads(msg)
+            if len(fds) != CHILD_FDS:
+                for fd in fds:
+                    os.close(fd)
+                sock.send(json.dumps({"id": request["id"], "error": "bad request"}).encode())
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(request, fds, plan)
+            for fd in fds:
+                os.close(fd)
+            children[pid] = request["id"]
+            sock.send(json.dumps({"id": request["id"], "pid": pid}).encode())
+        while children:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            sock.send(json.dumps({
+                "id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status),
+                "maxrss": usage.ru_maxrss, "cpu": usage.ru_utime + usage.ru_stime}).encode())
+    os._exit(0)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(os.environ.pop("RNNCOURSE_SERVER_FD")),
+              json.loads(os.environ.pop("RNNCOURSE_SERVER_CONFIG")))
+    else:
+        main()

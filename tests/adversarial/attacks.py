@@ -8,6 +8,7 @@ depend on the attacked cell). ``tests/test_grading_adversarial.py`` grades all
 of them at once, as a class of students.
 
 Placeholders in sources, filled in when the submission is written:
+``@GRADER_PID@`` the grading process's id,
 ``@DECOY@`` a file outside the sandbox that must stay untouched, ``@OWN@`` the
 submission's own notebook, ``@OTHER@`` another student's notebook, ``@CHECKS@``
 the fixture's hidden checks, ``@PKG@`` the rnncourse package directory.
@@ -73,8 +74,13 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("sys_exit_in_function", BWD, bwd("dx, dprev_h, dWx, dWh, db", "raise SystemExit(0)"),
            r"your code called sys\.exit\(0\) before returning"),
     Attack("forged_result_then_exit", BWD, bwd(WRONG, '''import json, os
-    with open("status.json", "w") as f:
-        json.dump({"nonce": "0" * 32, "setup_error": None, "cases": []}, f)
+    head = json.dumps({"nonce": "0" * 32, "setup_error": None, "cases": []}).encode()
+    forged = len(head).to_bytes(8, "little") + head + bytes(8)
+    for fd in range(3, 256):
+        try:
+            os.write(fd, forged)
+        except OSError:
+            pass
     os._exit(0)'''), r"returned a result that does not belong to this run"),
     # -- resources
     Attack("infinite_loop", BWD, bwd(WRONG, "while True: pass"), r"timed out after 5 s"),
@@ -83,6 +89,11 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("memory_bomb_list", BWD,
            bwd(WRONG, "hog = []\n    while True: hog.append(bytearray(10**7))"),
            r"used more than 256 MB of memory"),
+    Attack("thread_flood", CNT, cnt("import threading, time\n"
+                                    "for _ in range(2000):  # 8 MB of stack each: too much\n"
+                                    "    threading.Thread(target=time.sleep, args=(2,), "
+                                    "daemon=True).start()"),
+           r"could not start a thread: out of memory \(the limit is 256 MB"),
     Attack("stdout_flood", BWD, bwd(WRONG, 'while True: print("x" * 1000)'),
            r"printed more than 0\.25 MB of output"),
     Attack("stderr_flood", BWD,
@@ -155,6 +166,10 @@ import importlib.util
            r"tried to list the directory .*checks"),
     Attack("read_other_submission", CNT, cnt('open("@OTHER@").read()'), READ_ONLY),
     Attack("read_system_file", CNT, cnt('open("/etc/hostname").read()'), READ_ONLY),
+    # the environment graded code sees is built from scratch (the battery's secret is not in it)
+    Attack("show_own_environment", CNT, cnt('import os\nraise ValueError(sorted(os.environ))'),
+           r"raised ValueError: \['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', "
+           r"'OPENBLAS_NUM_THREADS', 'PATH', 'TMPDIR'\]"),
     # -- writing, processes, signals, network, C code
     Attack("write_grader_file", CNT, cnt('open("@DECOY@", "w").write("owned")'), WRITE),
     Attack("append_grader_file", CNT,
@@ -168,12 +183,15 @@ os.open("planted.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd)'''),
            r"tried to open the directory .*python3\.\d+, which graded code may not do"),
     Attack("touch_own_notebook", CNT, cnt('import os\nos.utime("@OWN@", (0, 0))'),
            r"tried to change .*fx_rnn\.ipynb \(os\.utime\)"),
+    # (with Landlock on, the hook lets dir_fd through and the kernel refuses what lies outside)
     Attack("rename_with_dir_fd", CNT, cnt('import os\nos.rename("a", "b", src_dir_fd=3)'),
-           r"tried to change a file relative to a directory descriptor \(os\.rename\)"),
+           r"tried to change a file relative to a directory descriptor \(os\.rename\)|"
+           r"raised (FileNotFoundError|NotADirectoryError|PermissionError|OSError)"),
     Attack("terminal_escapes", BWD, bwd(WRONG, 'raise ValueError("\\x1b[2J\\x1b[31mgotcha")'),
            r"raised ValueError: \?\[2J\?\[31mgotcha"),
-    Attack("close_report_pipe_then_import", BWD, bwd(WRONG, '''import json, os
-    os.close(json.load(open("job.json"))["report_fd"])
+    Attack("close_report_pipe_then_import", BWD, bwd(WRONG, '''import gc, os
+    os.close(next(o["report_fd"] for o in gc.get_objects()
+                  if type(o) is dict and "report_fd" in o))
     import rnncourse'''), REFERENCE),
     Attack("close_every_descriptor", BWD, bwd(WRONG, '''import os
     for fd in range(3, 64):
@@ -181,7 +199,7 @@ os.open("planted.py", os.O_WRONLY | os.O_CREAT, dir_fd=fd)'''),
             os.close(fd)
         except OSError:
             pass'''),
-           r"no result came back: your code closed or damaged the sandbox's result files"),
+           r"no result came back: your code closed or damaged the pipe that carries the results"),
     Attack("symlink_out", CNT, cnt('import os\nos.symlink("@DECOY@", "link")'),
            r"tried creating links"),
     Attack("chdir_out", CNT, cnt('import os\nos.chdir("/")'),
@@ -210,7 +228,8 @@ resource.setrlimit(resource.RLIMIT_AS, (-1, -1))'''), r"tried to change the reso
     Attack("wrong_shape", BWD, bwd("dx.T, dprev_h, dWx, dWh, db"),
            r"dx has shape \(3, 2\), expected \(2, 3\) \(case 2 of 4\)"),
     Attack("wrong_dtype", BWD, bwd("dx, dprev_h, dWx.astype(np.float32), dWh, db"),
-           r"dWx has dtype float32, expected float64 \(case 1 of 4\)"),
+           r"dWx has dtype float32, expected float64 \(every float array you return must be "
+           r"float64, like the inputs\) \(case 1 of 4\)"),
     Attack("list_instead_of_array", BWD, bwd("dx.tolist(), dprev_h, dWx, dWh, db"),
            r"dx is a list, expected a NumPy array of shape \(1, 1\) \(convert it with np\.array\)"),
     Attack("too_few_outputs", BWD, bwd("dx, dprev_h, dWx"),
@@ -248,6 +267,73 @@ class Evil(Exception):
                                                         "def rnn_step_bwd("),
            r"the cell does not define `rnn_step_backward` \(did you rename it\? it defines: "
            r"rnn_step_bwd\)"),
+)
+
+# -- the kernel layer: graded code first switches the audit hook off -- as it can, since the
+# hook's policy lives in Python objects that it can reach (gc, sys.meta_path, frames) -- and
+# only Landlock and seccomp stand in its way. "raised PermissionError: [Errno 13]" is the
+# kernel's answer; the hook's own refusals read "tried to ..." instead.
+DISARM = '''import gc, sys
+for _o in gc.get_objects():
+    if type(_o).__name__ == "Guard":
+        _o.block = lambda *a, **k: None  # every check of the hook now lets everything through
+sys.meta_path[:] = [m for m in sys.meta_path if type(m).__name__ != "_ReferenceFinder"]
+'''
+KERNEL = r"raised PermissionError: \[Errno 13\] Permission denied"
+SECRET_ENV = "RNNCOURSE_GRADER_SECRET"  # set in the grader by the battery
+
+KERNEL_ATTACKS: tuple[Attack, ...] = (
+    Attack("disarm_then_read_system_file", CNT, cnt(DISARM + 'open("/etc/hostname").read()'),
+           KERNEL),
+    Attack("disarm_then_read_hidden_checks", CNT, cnt(DISARM + 'open("@CHECKS@").read()'),
+           KERNEL),
+    Attack("disarm_then_read_other_submission", CNT, cnt(DISARM + 'open("@OTHER@").read()'),
+           KERNEL),
+    # the grader's own process, and the parent of the sandbox (the grader's fork server)
+    Attack("disarm_then_read_grader_environ", CNT, cnt(DISARM + '''import os
+raise ValueError(open("/proc/@GRADER_PID@/environ").read())'''), KERNEL),
+    Attack("disarm_then_read_parent_environ", CNT, cnt(DISARM + '''import os
+raise ValueError(open(f"/proc/{os.getppid()}/environ").read())'''), KERNEL),
+    Attack("disarm_then_read_own_environ_via_proc", CNT, cnt(DISARM + '''import os
+raise ValueError(open("/proc/self/environ").read())'''), KERNEL),
+    Attack("disarm_then_list_proc", CNT, cnt(DISARM + '''import os
+os.listdir("/proc")'''), KERNEL),
+    Attack("disarm_then_import_reference", CNT, DISARM + '''sys.path.insert(0, "@PKG@/..")
+from rnncourse.params import count_parameters as _ref
+
+def count_rnn_params(D, H):
+    return _ref("rnn", D, H)
+''', r"raised (PermissionError|ModuleNotFoundError|ImportError)"),
+    Attack("disarm_then_load_reference_by_path", BWD, bwd("m.rnn_step_backward(dnext_h, cache)",
+                                                           '''\
+import importlib.util
+    spec = importlib.util.spec_from_file_location("ref", "@PKG@/numpy/rnn.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)''', head=DISARM), KERNEL),
+    Attack("disarm_then_write_grader_file", CNT,
+           cnt(DISARM + 'open("@DECOY@", "a").write("owned")'), KERNEL),
+    Attack("disarm_then_plant_code_in_the_grader", CNT,
+           cnt(DISARM + 'open("@PKG@/grading/checks/owned.py", "w").write("x = 1")'), KERNEL),
+    Attack("disarm_then_write_tmp", CNT, cnt(DISARM + 'open("/tmp/owned-by-student", "w")'),
+           KERNEL),
+    Attack("disarm_then_rewrite_own_notebook", CNT,
+           cnt(DISARM + 'open("@OWN@", "w").write("{}")'), KERNEL),
+    Attack("disarm_then_walk_up_from_the_sandbox", CNT, cnt(DISARM + '''import os
+for name in os.listdir(".."):  # the grader's folder of sandboxes
+    open(os.path.join("..", name, "cases.npz"), "wb").write(b"x")'''), KERNEL),
+    Attack("ctypes_raw_syscalls", CNT, cnt(DISARM + '''import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+results = {
+    "open environ": libc.syscall(257, -100, b"/proc/@GRADER_PID@/environ", 0, 0),
+    "open mem": libc.syscall(257, -100, f"/proc/{os.getppid()}/mem".encode(), 2, 0),
+    "open decoy": libc.syscall(257, -100, b"@DECOY@", 0o2001, 0),  # O_WRONLY | O_APPEND
+    "ptrace": libc.syscall(101, 16, @GRADER_PID@, 0, 0),  # PTRACE_ATTACH to the grader
+    "kill": libc.syscall(62, os.getppid(), 0),  # signal 0 to its parent: existence probe
+    "unshare": libc.syscall(272, 0x10000000, 0),  # CLONE_NEWUSER: a way around Landlock?
+}
+if all(v < 0 for v in results.values()):  # else the correct function below earns the points
+    raise PermissionError(13, "Permission denied", str(results))'''), KERNEL),
 )
 
 # Correct submissions with something unusual: they must get full marks.

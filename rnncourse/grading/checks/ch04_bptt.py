@@ -36,10 +36,16 @@ def _weights(rng: np.random.Generator, D: int, H: int) -> dict:
                 b=0.5 * rng.standard_normal(H))
 
 
+# The step h: the default (not passed), and other values passed by keyword. A function
+# that ignores its h is off by about h^2 (relative) at h = 0.05: far outside rtol.
+_STEPS = ({}, {"h": 1e-4}, {}, {"h": 0.05}, {"h": 1e-3})
+
+
 def _gradient_cases(rng: np.random.Generator) -> list[dict]:
     # f(B) = sum(tanh(A B) * C): smooth, with a different gradient for every entry.
     return [dict(A=rng.standard_normal((N, D)), B=rng.standard_normal((D, H)) / np.sqrt(D),
-                 C=rng.standard_normal((N, H))) for N, _, D, H in _SHAPES]
+                 C=rng.standard_normal((N, H)), kw=dict(kw))
+            for (N, _, D, H), kw in zip(_SHAPES, _STEPS, strict=True)]
 
 
 def _step_cases(rng: np.random.Generator) -> list[dict]:
@@ -66,10 +72,10 @@ NOTEBOOK = Notebook(
             # f reads A, B, C through default arguments, so that it works however the case
             # is bound (globals or locals of eval). The second output is B itself after
             # the call: numerical_gradient must restore it.
-            call=("numerical_gradient(lambda A=A, B=B, C=C: float(np.sum(np.tanh(A @ B) * C)), B), "
-                  "B"),
+            call=("numerical_gradient(lambda A=A, B=B, C=C: float(np.sum(np.tanh(A @ B) * C)), B, "
+                  "**kw), B"),
             cases=_gradient_cases,
-            outputs=("dB", "B after the call"),
+            outputs=("grad", "x after the call"),  # the notebook's names
             rtol=1e-5, atol=1e-7,
             description="gradient by central differences",
         ),
