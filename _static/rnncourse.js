@@ -1,0 +1,79 @@
+// rnncourse: small reader aids on every page (Jupyter Book adds every .js of the book's
+// _static/ folder). Checked by tests/test_site.py.
+(function () {
+  "use strict";
+
+  // A widget on this site is a static preview of the state saved in the notebook:
+  // say so above each one, with the way to make it move.
+  function markStaticWidgets() {
+    var views = document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]');
+    Array.prototype.forEach.call(views, function (script) {
+      var output = script.closest(".cell_output, .output") || script.parentElement;
+      if (!output || output.querySelector(".rnncourse-static-note")) return;
+      var note = document.createElement("p");
+      note.className = "rnncourse-static-note";
+      note.setAttribute("role", "note");
+      note.textContent = "Static preview \u2014 run the notebook to move the slider " +
+        "(launch it with the rocket button at the top of the page).";
+      output.insertBefore(note, output.firstChild);
+    });
+  }
+
+  // Display math that is at most 20 % too wide for its column is scaled down to fit;
+  // wider math keeps its size and scrolls sideways in its box (see rnncourse.css).
+  function fitMath() {
+    var boxes = document.querySelectorAll('mjx-container[display="true"]');
+    Array.prototype.forEach.call(boxes, function (box) {
+      // MathJax sets its own scale as an inline font-size: keep it as the base.
+      if (box.dataset.rnncourseFont === undefined) {
+        box.dataset.rnncourseFont = box.style.fontSize || "";
+      }
+      var base = box.dataset.rnncourseFont;
+      box.style.fontSize = base;
+      var need = box.scrollWidth, have = box.clientWidth;
+      if (have > 0 && need > have + 1 && have / need >= 0.8) {
+        var percent = base.slice(-1) === "%" ? parseFloat(base) : 100;
+        box.style.fontSize = (percent * Math.floor((have / need) * 98) / 100) + "%";
+      }
+    });
+  }
+
+  // Inline math wider than its paragraph (a long formula on a phone) cannot wrap:
+  // let it scroll inside its own box rather than push the page sideways.
+  function fitInlineMath() {
+    var inline = document.querySelectorAll('mjx-container:not([display="true"])');
+    Array.prototype.forEach.call(inline, function (box) {
+      box.classList.remove("rnncourse-wide-inline");
+      var block = box.closest("p, li, dd, td, th, div") || box.parentElement;
+      if (block && box.getBoundingClientRect().width > block.clientWidth + 1) {
+        box.classList.add("rnncourse-wide-inline");
+      }
+    });
+  }
+
+  function fitAll() {
+    fitMath();
+    fitInlineMath();
+  }
+
+  // MathJax loads asynchronously: wait until it exists, then until it has typeset.
+  function whenMathIsReady(callback, tries) {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) {
+      mj.startup.promise.then(callback);
+    } else if ((tries || 0) < 100) {
+      setTimeout(function () { whenMathIsReady(callback, (tries || 0) + 1); }, 100);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markStaticWidgets();
+    whenMathIsReady(fitAll);
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fitAll, 100);
+    });
+  });
+})();
