@@ -62,7 +62,7 @@ test: $(STAMP) browser
 	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests book solutions --nbval --nbval-sanitize-with tests/nbval-sanitize.cfg
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -x -q -m "not browser" tests
+	$(BIN)/python -m pytest -x -q -m "not browser and not launch" tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check rnncourse tests benchmarks

@@ -52,9 +52,33 @@
     });
   }
 
+  // A figure is never shown so small that its text gets unreadable: matplotlib's
+  // figures are saved at 100 dpi, so their smallest text (9 pt) is 12.5 image pixels;
+  // below 6.5 CSS px the figure keeps that size and scrolls sideways in its own box.
+  var MIN_SCALE = 6.5 / (9 * 100 / 72);
+  function fitFigures() {
+    var imgs = document.querySelectorAll(".cell_output img, .widget-subarea img");
+    Array.prototype.forEach.call(imgs, function (img) {
+      if (!img.complete || !img.naturalWidth) {
+        img.addEventListener("load", fitFigures, { once: true });
+        return;
+      }
+      img.classList.remove("rnncourse-wide-figure");
+      img.style.width = "";
+      var shown = img.getBoundingClientRect().width;
+      var least = Math.ceil(MIN_SCALE * img.naturalWidth);
+      if (shown > 0 && shown < least) {
+        img.style.width = least + "px";
+        img.classList.add("rnncourse-wide-figure");
+        img.parentElement.classList.add("rnncourse-figure-scroll");
+      }
+    });
+  }
+
   function fitAll() {
     fitMath();
     fitInlineMath();
+    fitFigures();
   }
 
   // MathJax loads asynchronously: wait until it exists, then until it has typeset.
@@ -69,6 +93,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     markStaticWidgets();
+    fitFigures();
+    window.addEventListener("load", fitFigures);
     whenMathIsReady(fitAll);
     var timer = null;
     window.addEventListener("resize", function () {

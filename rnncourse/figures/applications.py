@@ -351,7 +351,7 @@ def perplexity_figure(train_ppl: Sequence[float], val_ppl: Sequence[float],
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity (log scale)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -363,7 +363,7 @@ def horizon_figure(errors: Mapping[str, np.ndarray]) -> Figure:
         ax.plot(np.arange(1, len(err) + 1), err, marker="o", markersize=3, label=name)
     ax.set_xlabel("steps ahead")
     ax.set_ylabel("test MSE")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 

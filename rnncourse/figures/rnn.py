@@ -281,7 +281,7 @@ def series_figure(univariate: np.ndarray, multivariate: np.ndarray) -> Figure:
     for d in range(multi.shape[1]):
         b.plot(multi[:, d], ".-", lw=1, ms=3, label=f"channel {d + 1}")
     b.set_title(f"multivariate: {multi.shape[1]} values per step", fontsize=11)
-    b.legend(fontsize=8, loc="upper right")
+    b.legend(fontsize=9, loc="upper right")
     for ax in (a, b):
         ax.set_xlabel("time step $t$")
         ax.grid(alpha=0.3)
@@ -309,7 +309,7 @@ def trend_seasonality_figure(n_steps: int = 48, seed: int = 0) -> Figure:
     b.plot(t, season, color="C2", label="seasonality (repeats every 12 steps)")
     b.plot(t, noise, color=GREY, lw=0.8, label="noise")
     b.set_title("its components", fontsize=11)
-    b.legend(fontsize=8, loc="center left")
+    b.legend(fontsize=9, loc="center left")
     for ax in (a, b):
         ax.set_xlabel("month $t$")
         ax.grid(alpha=0.3)
@@ -347,7 +347,7 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
         ax.set_xlabel("time step $t$")
         ax.grid(alpha=0.3)
         ax.set_xlim(T - 25, T + 2)
-    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[-1].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig
 

@@ -245,7 +245,7 @@ def _token_row(ax, tokens: Sequence[str], colors: Sequence[str], title: str) -> 
     for i, (tok, col) in enumerate(zip(tokens, colors, strict=True)):
         ax.add_patch(FancyBboxPatch((i + 0.08, 0.2), 0.84, 0.6, boxstyle="round,pad=0.02",
                                     facecolor=col, edgecolor="black", linewidth=0.8))
-        ax.text(i + 0.5, 0.5, tok, ha="center", va="center", fontsize=7, color="black")
+        ax.text(i + 0.5, 0.5, tok, ha="center", va="center", fontsize=9, color="black")
     ax.set_xlim(0, len(tokens))
     ax.set_ylim(0, 1)
     ax.set_axis_off()
@@ -272,7 +272,7 @@ def plot_sequence_examples(seed: int = 0):
     ys = 8 * np.sin(3 * t) + rng.normal(0, 0.3, 60).cumsum() * 0.2
     ax.plot(xs[:40], ys[:40], "o-", ms=3, color="tab:blue", label="seen")
     ax.plot(xs[39:], ys[39:], "o--", ms=3, color="tab:orange", label="to predict")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     ax.set(title="car trajectory (x, y per frame)", xlabel="x (m)", ylabel="y (m)")
 
     ax = axes[0, 2]
@@ -408,6 +408,6 @@ def plot_position_weights(result: PositionTransfer, token: int = 0):
            ylabel="weight on 'dog'")
     top = max(float(result.w_window[:, token].max()), float(result.w_shared[token]), 1.0)
     ax.set_ylim(top=1.5 * top)
-    ax.legend(fontsize=8, loc="upper center", ncol=1)
+    ax.legend(fontsize=9, loc="upper center", ncol=1)
     fig.tight_layout()
     return fig
