@@ -160,9 +160,10 @@ def update_notebook(nb: nbformat.NotebookNode, source: Source) -> bool:
         first = next(j for j, c in enumerate(keep) if c.cell_type == "code")
         if installs:
             cell = nb.cells[installs[0]]
-            cell.source = text
+            if cell.source != text:  # a stale cell: its outputs are stale too
+                cell.source = text
+                cell.outputs, cell.execution_count = [], None
             cell.metadata["tags"] = list(TAGS)
-            cell.outputs, cell.execution_count = [], None
             if "id" in cell:
                 cell.id = CELL_ID
         else:

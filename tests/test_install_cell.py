@@ -113,6 +113,16 @@ def test_stale_or_misplaced_cell_is_replaced_not_duplicated() -> None:
     assert "old-branch" not in code[0].source and "hide-input" in code[0].metadata["tags"]
 
 
+def test_an_executed_install_cell_stays_current() -> None:
+    """Executing the notebook (nbval, jupyter execute) numbers the cell: still current."""
+    nb = _notebook(("code", "import numpy"))
+    source = tool.configured_source()
+    tool.update_notebook(nb, source)
+    nb.cells[0].execution_count = 1
+    assert tool.problems(nb, source) == []
+    assert tool.update_notebook(nb, source) is False and nb.cells[0].execution_count == 1
+
+
 def test_notebook_without_code_is_left_alone() -> None:
     nb = _notebook(("md", "# Only text"))
     assert tool.update_notebook(nb, tool.configured_source()) is False

@@ -281,7 +281,8 @@ def plot_tbptt_tradeoff(chunks: Sequence[int], rel_errors: Sequence[float],
     if len(chunks) != len(rel_errors) or not chunks:
         raise ValueError("plot_tbptt_tradeoff: chunks and rel_errors must have the same, "
                          "non-zero length")
-    fig, (ax1, ax2) = _white_figure((10, 3.6), ncols=2)
+    fig, axes = white_subplots(2, 1, figsize=(6.2, 6.6))  # stacked: readable on a phone
+    ax1, ax2 = axes[:, 0]
     k = np.asarray(chunks, dtype=float)
     ax1.plot(k, rel_errors, "o-", color=ARROW_COLORS[1])
     ax1.set_xscale("log", base=2)

@@ -298,7 +298,7 @@ def plot_breakdown(count: ParamCount) -> Figure:
     """
     names = [r.name for r in count.rows]
     values = np.array([r.count for r in count.rows], dtype=float)
-    fig = plt.figure(figsize=(8, 0.45 * len(names) + 1.2), facecolor="white")
+    fig = plt.figure(figsize=(5.8, 0.45 * len(names) + 1.2), facecolor="white")
     ax = fig.subplots()
     ax.set_facecolor("white")
     y = np.arange(len(names))[::-1]

@@ -166,7 +166,7 @@ def architectures_figure() -> Figure:
     Returns:
         A figure with 4 axes.
     """
-    fig, axes = _figure(11, 5.2, ncols=2, nrows=2)
+    fig, axes = _figure(6.4, 10.4, nrows=4)  # one above the other: readable on a phone
     titles = ["sequence-to-sequence", "sequence-to-vector",
               "vector-to-sequence", "encoder–decoder"]
     n = 4
@@ -275,7 +275,7 @@ def series_figure(univariate: np.ndarray, multivariate: np.ndarray) -> Figure:
     if uni.ndim != 1 or multi.ndim != 2:
         raise ValueError(f"expected univariate (T,) and multivariate (T, D), "
                          f"got {uni.shape} and {multi.shape}")
-    fig, (a, b) = _figure(10, 3, ncols=2)
+    fig, (a, b) = _figure(6.2, 5.4, nrows=2)
     a.plot(uni, ".-", lw=1, ms=3)
     a.set_title("univariate: one value per step", fontsize=11)
     for d in range(multi.shape[1]):
@@ -302,7 +302,7 @@ def trend_seasonality_figure(n_steps: int = 48, seed: int = 0) -> Figure:
     trend = 1.0 * 1.1 ** (t / 12)
     season = 0.3 * np.sin(2 * np.pi * (t - 3) / 12)
     noise = 0.05 * np.random.default_rng(seed).standard_normal(n_steps)
-    fig, (a, b) = _figure(10, 3, ncols=2)
+    fig, (a, b) = _figure(6.2, 5.4, nrows=2)
     a.plot(t, trend + season + noise, ".-", lw=1, ms=3, color="C0")
     a.set_title("the series", fontsize=11)
     b.plot(t, trend, color="C1", label="trend (does not repeat)")
@@ -335,7 +335,7 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
         raise ValueError(f"expected x (N, T) and y (N,), got {x.shape} and {y.shape}")
     indices = list(indices)
     T = x.shape[1]
-    fig, axes = _figure(3.6 * len(indices), 3, ncols=len(indices))
+    fig, axes = _figure(6.2, 2.5 * len(indices) + 0.4, nrows=len(indices))
     markers = "os^Dv<>"
     for ax, i in zip(axes, indices, strict=True):
         ax.plot(np.arange(T), x[i], ".-", lw=1, ms=3, color="C0")
@@ -347,7 +347,7 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
         ax.set_xlabel("time step $t$")
         ax.grid(alpha=0.3)
         ax.set_xlim(T - 25, T + 2)
-    axes[-1].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[-1].legend(fontsize=9, loc="upper left", framealpha=0.9)
     fig.tight_layout()
     return fig
 
