@@ -75,10 +75,25 @@
     });
   }
 
+  // Printed output (tables printed as text) a little wider than the column: a smaller
+  // font instead of a scroll bar, down to 72 % and never below 10 px; wider stays and scrolls.
+  function fitOutputs() {
+    var blocks = document.querySelectorAll(".cell_output pre");
+    Array.prototype.forEach.call(blocks, function (pre) {
+      pre.style.fontSize = "";
+      var need = pre.scrollWidth, have = pre.clientWidth;
+      if (have > 0 && need > have + 1 && have / need >= 0.72) {
+        var size = parseFloat(getComputedStyle(pre).fontSize) * (have / need) * 0.97;
+        if (size >= 10) pre.style.fontSize = size.toFixed(2) + "px";  // never below 10 px
+      }
+    });
+  }
+
   function fitAll() {
     fitMath();
     fitInlineMath();
     fitFigures();
+    fitOutputs();
   }
 
   // MathJax loads asynchronously: wait until it exists, then until it has typeset.
@@ -94,6 +109,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     markStaticWidgets();
     fitFigures();
+    fitOutputs();
     window.addEventListener("load", fitFigures);
     whenMathIsReady(fitAll);
     var timer = null;

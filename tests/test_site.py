@@ -165,6 +165,10 @@ _LAYOUT = """
       return parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) < 8;
     });
   }).map((el) => name(el).slice(0, 90));
+  // Printed output that needs a scroll bar (reported, not failed: it stays reachable).
+  const scrolledOutputs = Array.from(main.querySelectorAll('.cell_output pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
   const article = main.querySelector('article') || main;
   const width = article.getBoundingClientRect().width;
   const squeezed = Array.from(article.querySelectorAll('p, div.highlight, div.cell_output'))
@@ -186,6 +190,7 @@ _LAYOUT = """
     clippedMath: report('mjx-container'),
     clippedTables: report('table'),
     scrolledMath: scrolledMath,
+    scrolledOutputs: scrolledOutputs,
     crampedTables: crampedTables,
     squeezed: squeezed,
     figures: figures,
@@ -640,6 +645,7 @@ def test_layout_report(site: Site) -> None:
               f"clipped tables {sum(len(lay['clippedTables']) for lay in pages)}, "
               f"cramped tables {sum(len(lay['crampedTables']) for lay in pages)}, "
               f"math that scrolls {sum(len(lay['scrolledMath']) for lay in pages)}, "
+              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)}, "
               f"squeezed blocks {sum(len(lay['squeezed']) for lay in pages)}")
         for key, p in site.pages.items():
             lay = p.layout.get(kind)
