@@ -59,7 +59,17 @@ def _derive(app: Sphinx, config: Config) -> None:
         config.ogp_image = config.html_baseurl + "_static/logo.png"
     if not getattr(config, "ogp_site_name", None):
         config.ogp_site_name = config.html_title or config.project
-    config.notfound_urls_prefix = urlsplit(config.html_baseurl).path or "/"
+    prefix = urlsplit(config.html_baseurl).path or "/"
+    config.notfound_urls_prefix = prefix
+    root = str(config.root_doc or "index")
+    config.notfound_context = {
+        "title": "Page not found",
+        "body": (
+            "<h1>Page not found</h1>\n<p>There is no page at this address in the course. "
+            f'Start again from <a href="{prefix}{root}.html">the first page</a>, pick a chapter '
+            "in the menu, or search for what you were looking for.</p>"
+        ),
+    }
 
 
 def setup(app: Sphinx) -> dict[str, object]:
