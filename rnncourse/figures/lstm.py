@@ -165,7 +165,7 @@ def plot_lstm_cell() -> Figure:
     Layers (sigmoid ``σ`` and ``tanh``) are boxes, element-wise operations are circles;
     the thick line is the additive path ``c_{t-1} -> c_t``.
     """
-    fig, axes = white_subplots(figsize=(9, 4.6))
+    fig, axes = white_subplots(figsize=(6.6, 3.4))  # the width of a phone's column
     ax = axes[0, 0]
     ax.set_xlim(-0.5, 11)
     ax.set_ylim(-0.9, 5.2)

@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from rnncourse.figures import white_subplots
+from rnncourse.figures import MAX_WIDTH_IN, white_subplots
 
 __all__ = [
     "unrolled_figure", "architectures_figure", "deep_rnn_figure", "bidirectional_figure",
@@ -108,7 +108,9 @@ def unrolled_figure(n_steps: int = 4, *, layer: bool = False) -> Figure:
     n_steps = _check_steps("n_steps", n_steps)
     neurons = 3 if layer else 0
     v = (lambda s: rf"$\mathbf{{{s[0]}}}{s[1:]}$") if layer else (lambda s: f"${s}$")
-    fig, (ax0, ax1) = _figure(2.2 + 1.6 * n_steps, 2.8, ncols=2)
+    # at most MAX_WIDTH_IN wide (a phone's column), 8.6 in for 4 steps before
+    width = min(2.2 + 1.6 * n_steps, MAX_WIDTH_IN)
+    fig, (ax0, ax1) = _figure(width, 2.8 * width / (2.2 + 1.6 * n_steps), ncols=2)
     fig.subplots_adjust(wspace=0.05)
     fig.axes[0].set_position([0.0, 0.05, 0.2, 0.9])
     fig.axes[1].set_position([0.22, 0.05, 0.78, 0.9])
