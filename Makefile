@@ -83,7 +83,7 @@ test-portability: test-portability-avx2
 	RNNCOURSE_ONEDNN=0 $(NBVAL_ALL)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -x -q -m "not browser" tests
+	$(BIN)/python -m pytest -x -q -m "not browser and not launch" tests
 
 # ruff, then zizmor (a static checker for GitHub Actions) over every workflow: the
 # course's own and the instructors' template; a workflow that does not parse fails too.

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import json
 import os
 import re
 import shutil
+import struct
 import threading
 import time
 import urllib.error
@@ -85,6 +87,113 @@ async () => {
       .map((a) => a.href),
     launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a'))
       .map((a) => a.href),
+    og: Object.fromEntries(Array.from(document.querySelectorAll('meta[property^="og:"]'))
+      .map((m) => [m.getAttribute('property'), m.content])),
+    canonical: (document.querySelector('link[rel="canonical"]') || {}).href || null,
+    favicon: (document.querySelector('link[rel~="icon"]') || {}).href || null,
+    logos: Array.from(document.querySelectorAll('.navbar-brand img'))
+      .filter((i) => i.naturalWidth > 0).map((i) => i.currentSrc || i.src),
+    edit: Array.from(document.querySelectorAll('a[href*="/edit/"]')).map((a) => a.href),
+    firstCell: (() => {
+      const cell = document.querySelector('div.cell');
+      if (!cell) return null;
+      const details = cell.querySelector('details');
+      return { classes: cell.className, collapsed: !!details && !details.open,
+               source: (cell.querySelector('.cell_input') || cell).textContent };
+    })(),
+    widgetNotes: Array.from(document.querySelectorAll('.rnncourse-static-note'))
+      .filter((n) => n.getBoundingClientRect().height > 0
+              && /static preview/i.test(n.textContent)).length,
+  };
+}
+"""
+
+# Run at each viewport width: what does not fit. An element is *clipped* when part of it
+# lies outside an ancestor that hides overflow (overflow-x hidden/clip); inside a box that
+# scrolls (auto/scroll) its content stays reachable, so that box is checked instead. An
+# element *past the page edge* makes the whole page scroll sideways (or is cut by it).
+_LAYOUT = """
+() => {
+  const vw = document.documentElement.clientWidth;
+  const main = document.querySelector('#main-content') || document.body;
+  const name = (el) => {
+    const cls = (el.getAttribute('class') || '').split(/\\s+/).filter(Boolean).slice(0, 2);
+    const text = (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50);
+    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (cls.length ? '.' + cls.join('.') : '') + (text ? ' "' + text + '"' : '');
+  };
+  const visible = (r) => r.width > 0 && r.height > 0;
+  const offCanvas = (el) => !!el.closest('.bd-sidebar-secondary, .bd-sidebar-primary, '
+    + 'dialog, [role="dialog"], .search-button__wrapper');
+  const clip = (el) => {
+    let r = el.getBoundingClientRect();
+    if (!visible(r) || offCanvas(el)) return null;
+    const own = getComputedStyle(el).overflowX;
+    if ((own === 'hidden' || own === 'clip') && el.scrollWidth > el.clientWidth + 1) {
+      return 'cuts its own content (' + el.scrollWidth + ' px in ' + el.clientWidth + ')';
+    }
+    for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+      const ox = getComputedStyle(a).overflowX;
+      if (ox === 'visible') continue;
+      const ar = a.getBoundingClientRect();
+      if (ox === 'auto' || ox === 'scroll') { r = ar; continue; }
+      if (r.right > ar.right + 1 || r.left < ar.left - 1) return 'clipped by ' + name(a);
+    }
+    if (r.right > vw + 1 || r.left < -1) return 'past the page edge';
+    return null;
+  };
+  const report = (sel) => Array.from(main.querySelectorAll(sel))
+    .map((el) => [el, clip(el)]).filter(([, why]) => why)
+    .map(([el, why]) => name(el).slice(0, 90) + ': ' + why);
+  // Outermost elements of the page body that stick out past the right edge.
+  const past = Array.from(main.querySelectorAll('*')).filter((el) => {
+    const why = clip(el);
+    if (why !== 'past the page edge') return false;
+    const parent = el.parentElement;
+    return !parent || clip(parent) !== 'past the page edge';
+  }).map((el) => name(el).slice(0, 90));
+  // Display math wider than its box: reachable by scrolling, but on a desktop it should fit.
+  const scrolledMath = Array.from(main.querySelectorAll('mjx-container[display="true"]'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => name(el).slice(0, 90) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // Tables whose cells touch each other ("234512"): less than 4 px padding either side.
+  const crampedTables = Array.from(main.querySelectorAll('table')).filter((t) => {
+    const cells = Array.from(t.querySelectorAll('td, th'));
+    if (!visible(t.getBoundingClientRect()) || cells.length < 2) return false;
+    return cells.some((c) => {
+      const cs = getComputedStyle(c);
+      return parseFloat(cs.paddingLeft) + parseFloat(cs.paddingRight) < 8;
+    });
+  }).map((el) => name(el).slice(0, 90));
+  // Printed output that needs a scroll bar (reported, not failed: it stays reachable).
+  const scrolledOutputs = Array.from(main.querySelectorAll('.cell_output pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  const article = main.querySelector('article') || main;
+  const width = article.getBoundingClientRect().width;
+  const squeezed = Array.from(article.querySelectorAll('p, div.highlight, div.cell_output'))
+    .filter((el) => !el.closest('aside, table, .admonition, .footnote, li, dd, .widget-subarea'))
+    .filter((el) => {
+      const r = el.getBoundingClientRect();
+      return visible(r) && r.width < 0.6 * width;
+    })
+    .map((el) => name(el).slice(0, 90) + ': ' + Math.round(el.getBoundingClientRect().width)
+         + ' px of ' + Math.round(width));
+  const figures = Array.from(main.querySelectorAll('.cell_output img, .widget-subarea img'))
+    .filter((img) => img.naturalWidth > 0 && visible(img.getBoundingClientRect()))
+    .map((img) => [img.currentSrc || img.src, img.naturalWidth,
+                   img.getBoundingClientRect().width]);
+  return {
+    viewport: vw,
+    pageOverflow: Math.max(0, document.documentElement.scrollWidth - vw),
+    pastEdge: past,
+    clippedMath: report('mjx-container'),
+    clippedTables: report('table'),
+    scrolledMath: scrolledMath,
+    scrolledOutputs: scrolledOutputs,
+    crampedTables: crampedTables,
+    squeezed: squeezed,
+    figures: figures,
   };
 }
 """
@@ -99,6 +208,7 @@ class Page:
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    layout: dict = field(default_factory=dict)  # "desktop"/"phone" -> what _LAYOUT found
     seconds: float = 0.0
 
 
@@ -108,11 +218,50 @@ class Site:
     pages: dict[str, Page]
     seconds: float
     search: dict[str, list[str]]
+    missing: dict = field(default_factory=dict)  # what a reader of a wrong address sees
+
+
+def _config() -> dict:
+    import yaml  # PyYAML: a dependency of jupyter-book
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+CONFIG = _config()
+REPO = CONFIG["repository"]["url"].rstrip("/")
+BRANCH = CONFIG["repository"].get("branch", "main")
+_OWNER, _NAME = urlsplit(REPO).path.strip("/").split("/")[:2]
+# Where the site is published: html.baseurl, else the repository's GitHub Pages address.
+BASEURL = (CONFIG.get("html", {}).get("baseurl") or
+           f"https://{_OWNER.lower()}.github.io/{_NAME}/").rstrip("/") + "/"
+# The test server serves the site under the same path as the published site, so that
+# the 404 page (absolute links) is checked as readers get it.
+PREFIX = urlsplit(BASEURL).path
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves _build/html under PREFIX and, like GitHub Pages, 404.html for what is missing."""
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
+
+    def send_head(self):  # noqa: ANN201
+        path = urlsplit(self.path).path
+        if path.startswith(PREFIX):
+            self.path = "/" + self.path[len(PREFIX):]
+            target = Path(self.translate_path(self.path))
+            if target.exists():
+                return super().send_head()
+        page = HTML / "404.html"
+        if not page.is_file():
+            self.send_error(404)
+            return None
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
@@ -133,7 +282,7 @@ def server() -> Iterator[str]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+        yield f"http://127.0.0.1:{httpd.server_address[1]}{PREFIX}"
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -229,16 +378,33 @@ def site(server: str) -> Site:
             page.set_viewport_size(DESKTOP)
             page.goto(server + path, wait_until="load")
             record.info = page.evaluate(_INSPECT)
+            record.layout["desktop"] = page.evaluate(_LAYOUT)
             name = path.removesuffix(".html").replace("/", "__")
             page.screenshot(path=SHOTS / f"{name}.desktop.{SHOT}", full_page=True, **SHOT_ARGS)
             page.set_viewport_size(PHONE)
+            page.wait_for_timeout(300)  # MathJax and the theme re-lay out on resize
+            record.layout["phone"] = page.evaluate(_LAYOUT)
             page.screenshot(path=SHOTS / f"{name}.phone.{SHOT}", full_page=True, **SHOT_ARGS)
             record.seconds = time.perf_counter() - t0
         current.append(Page("search.html?q=..."))
         search = {term: _search(page, server, term) for term in (LSTM_TERM, CONTROL_TERM)}
         pages["search.html?q=..."] = current[-1]
+        # A wrong address, two folders deep: the server answers 404 with 404.html.
+        wrong = Page("no/such/page.html")
+        current.append(wrong)
+        page.set_viewport_size(DESKTOP)
+        response = page.goto(server + wrong.path, wait_until="load")
+        missing = page.evaluate(_INSPECT)
+        missing["status"] = response.status if response else None
+        missing["styled"] = page.evaluate(
+            "() => Array.from(document.styleSheets).filter((s) => { try { return "
+            "s.cssRules.length > 0; } catch (e) { return false; } }).length")
+        missing["title"] = page.title()
+        missing["failed"] = [f for f in wrong.failed if not f.endswith(wrong.path)]
+        missing["console"] = [c for c in wrong.console_errors if "404" not in c]
+        page.screenshot(path=SHOTS / f"404.desktop.{SHOT}", full_page=True, **SHOT_ARGS)
         browser.close()
-    return Site(server, pages, time.perf_counter() - start, search)
+    return Site(server, pages, time.perf_counter() - start, search, missing)
 
 
 def _offenders(site: Site, attr: str) -> dict[str, list[str]]:
@@ -297,7 +463,7 @@ def test_every_internal_link_resolves(site: Site) -> None:
         if status != 200:
             broken[href] = f"HTTP {status}, linked from {sorted(where)}"
             continue
-        target = HTML / unquote(urlsplit(url).path.lstrip("/"))
+        target = HTML / unquote(urlsplit(url).path.removeprefix(PREFIX).lstrip("/"))
         if target.is_dir():
             target = target / "index.html"
         anchor = unquote(anchor)
@@ -366,17 +532,62 @@ def test_download_button_offers_the_notebook(site: Site) -> None:
         assert notebook["nbformat"] == 4 and notebook["cells"], key
 
 
+def _notebook_pages(site: Site) -> dict[str, Page]:
+    return {k: p for k, p in site.pages.items()
+            if k.endswith(".html") and (ROOT / k.replace(".html", ".ipynb")).is_file()}
+
+
 def test_launch_buttons(site: Site) -> None:
-    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    hub = re.search(r"^\s*jupyterhub_url:\s*(\S+)", config, re.MULTILINE)
-    expected = ["https://mybinder.org/v2/gh/", "https://colab.research.google.com/github/"]
-    if hub:
-        expected.append(hub.group(1).strip("\"'").rstrip("/") + "/hub/user-redirect/git-pull")
-    for key, p in _chapter_pages(site).items():
-        for prefix in expected:
-            assert any(h.startswith(prefix) for h in p.info["launch"]), (
-                f"{key}: no launch button to {prefix}: {p.info['launch']}"
+    """Each notebook page's buttons open *that* notebook of the configured repository."""
+    hub = (CONFIG.get("launch_buttons") or {}).get("jupyterhub_url") or ""
+    pages = _notebook_pages(site)
+    assert pages
+    for key, p in pages.items():
+        source = key.replace(".html", ".ipynb")
+        expected = {
+            "Binder": f"https://mybinder.org/v2/gh/{_OWNER}/{_NAME}/{BRANCH}?urlpath=",
+            "Colab": f"https://colab.research.google.com/github/{_OWNER}/{_NAME}/blob/"
+                     f"{BRANCH}/{source}",
+        }
+        if hub:
+            expected["JupyterHub"] = hub.rstrip("/") + "/hub/user-redirect/git-pull?repo="
+        for button, prefix in expected.items():
+            hits = [h for h in p.info["launch"] if h.startswith(prefix)]
+            assert hits, f"{key}: no {button} button starting {prefix}: {p.info['launch']}"
+            if button == "Binder":
+                assert any(unquote(h).endswith(source) for h in hits), (key, hits)
+        if not hub:
+            assert not [h for h in p.info["launch"] if "git-pull" in h], (
+                f"{key}: a JupyterHub button although jupyterhub_url is not set: "
+                f"{p.info['launch']}"
             )
+
+
+def test_edit_button_opens_the_source(site: Site) -> None:
+    checked = 0
+    for key, p in site.pages.items():
+        stem = key.removesuffix(".html")
+        sources = [s for s in (stem + ".ipynb", stem + ".md") if (ROOT / s).is_file()]
+        if not sources:
+            continue
+        expected = f"{REPO}/edit/{BRANCH}/{sources[0]}"
+        assert expected in p.info["edit"], f"{key}: no edit button to {expected}: {p.info['edit']}"
+        checked += 1
+    assert checked >= 10, checked
+
+
+def test_install_cell_is_first_and_collapsed(site: Site) -> None:
+    """The cell that installs what a chapter needs opens each notebook, folded away."""
+    for key, p in _notebook_pages(site).items():
+        first = p.info["firstCell"]
+        assert first, f"{key}: no code cell"
+        assert "pip" in first["source"] and REPO in first["source"], (
+            f"{key}: the first code cell is not the install cell (run "
+            f"`python scripts/install_cell.py book/*.ipynb`): {first['source'][:200]!r}"
+        )
+        assert first["collapsed"] and "tag_hide-input" in first["classes"], (
+            f"{key}: the install cell is not folded (tag hide-input): {first['classes']}"
+        )
 
 
 def test_code_has_copy_buttons(site: Site) -> None:
@@ -394,9 +605,11 @@ def test_each_chapter_links_its_exercise_notebook(site: Site) -> None:
         name = Path(key).stem + ".ipynb"
         if not (ROOT / "exercises" / name).is_file():
             continue
-        assert any(h.endswith(f"exercises/{name}") for h in p.info["links"]), (
-            f"{key} does not link exercises/{name}"
-        )
+        expected = f"{REPO}/blob/{BRANCH}/exercises/{name}"
+        assert expected in p.info["links"], f"{key} does not link {expected}"
+        foreign = [h for h in p.info["links"] if "/exercises/" in h and "github.com" in h
+                   and not h.startswith(REPO + "/")]
+        assert not foreign, f"{key}: exercise links to another repository: {foreign}"
 
 
 def test_screenshots_saved(site: Site) -> None:
@@ -407,3 +620,183 @@ def test_screenshots_saved(site: Site) -> None:
         for kind in ("desktop", "phone"):
             shot = SHOTS / f"{name}.{kind}.{SHOT}"
             assert shot.is_file() and shot.stat().st_size > 1000, shot
+
+
+def _layout(site: Site, key: str) -> dict[str, dict[str, list]]:
+    """{viewport: {page: findings}} for one _LAYOUT finding, pages with findings only."""
+    found: dict[str, dict[str, list]] = {}
+    for kind in ("desktop", "phone"):
+        for page_key, p in site.pages.items():
+            value = p.layout.get(kind, {}).get(key)
+            if value:
+                found.setdefault(kind, {})[page_key] = value
+    return found
+
+
+def test_layout_report(site: Site) -> None:
+    """Prints the counts (the issue's before/after numbers); the tests below assert."""
+    print()
+    for kind in ("desktop", "phone"):
+        pages = [p.layout[kind] for p in site.pages.values() if kind in p.layout]
+        over = sum(1 for lay in pages if lay["pageOverflow"] > 0)
+        print(f"{kind}: pages wider than the screen {over}, "
+              f"elements past the edge {sum(len(lay['pastEdge']) for lay in pages)}, "
+              f"clipped math {sum(len(lay['clippedMath']) for lay in pages)}, "
+              f"clipped tables {sum(len(lay['clippedTables']) for lay in pages)}, "
+              f"cramped tables {sum(len(lay['crampedTables']) for lay in pages)}, "
+              f"math that scrolls {sum(len(lay['scrolledMath']) for lay in pages)}, "
+              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)}, "
+              f"squeezed blocks {sum(len(lay['squeezed']) for lay in pages)}")
+        for key, p in site.pages.items():
+            lay = p.layout.get(kind)
+            found = [f for part in ("pastEdge", "clippedMath", "clippedTables",
+                                    "crampedTables", "squeezed", "scrolledMath")
+                     for f in (lay or {}).get(part, [])]
+            if lay and (lay["pageOverflow"] or found):
+                print(f"  {key}: overflow {lay['pageOverflow']} px; {found}")
+
+
+# --- Finishing touches --------------------------------------------------------------
+
+
+def _content_pages(site: Site) -> dict[str, Page]:
+    return {k: p for k, p in site.pages.items() if "og" in p.info}
+
+
+def test_logo_and_favicon(site: Site) -> None:
+    for key, p in _content_pages(site).items():
+        assert p.info["logos"], f"{key}: no logo drawn in the navigation bar"
+        icon = p.info["favicon"]
+        assert icon, f"{key}: no <link rel=icon>"
+        with urllib.request.urlopen(icon, timeout=10) as resp:
+            assert resp.status == 200 and resp.read(8) == b"\x89PNG\r\n\x1a\n", icon
+
+
+def test_sitemap_lists_every_page_at_the_published_address() -> None:
+    sitemap = (HTML / "sitemap.xml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"<loc>([^<]+)</loc>", sitemap))
+    pages = {BASEURL + p for p in _page_paths()
+             if p not in ("index.html", "search.html", "genindex.html", "404.html")}
+    assert pages and pages <= listed, f"missing from sitemap.xml: {sorted(pages - listed)}"
+    strays = sorted(u for u in listed if not u.startswith(BASEURL)
+                    or not (HTML / u.removeprefix(BASEURL)).is_file())
+    assert not strays, f"sitemap.xml lists addresses that are not pages: {strays}"
+
+
+def test_opengraph_and_canonical_tags(site: Site) -> None:
+    for key, p in _content_pages(site).items():
+        if key in ("search.html", "genindex.html", "404.html"):
+            continue
+        og = p.info["og"]
+        assert og.get("og:title") and og.get("og:description"), (key, og)
+        assert og.get("og:url") == BASEURL + key, (key, og.get("og:url"))
+        assert p.info["canonical"] == BASEURL + key, (key, p.info["canonical"])
+        image = og.get("og:image", "")
+        assert image.startswith(BASEURL) and (HTML / image.removeprefix(BASEURL)).is_file(), (
+            key, image)
+
+
+def test_404_page(site: Site) -> None:
+    m = site.missing
+    assert m["status"] == 404, m["status"]
+    assert "not found" in m["title"].lower() or "404" in m["title"], m["title"]
+    assert m["styled"] >= 3, f"the 404 page loaded {m['styled']} style sheets"
+    assert m["logos"], "the 404 page shows no logo"
+    assert not m["failed"] and not m["console"], (m["failed"], m["console"])
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    root = str(toc["root"]).removesuffix(".md").removesuffix(".ipynb")
+    home = [h for h in m["links"] if h == site.base + root + ".html"]
+    assert home, f"the 404 page links nowhere home: {m['links'][:20]}"
+
+
+def test_widgets_say_they_are_static(site: Site) -> None:
+    pages = {k: p.info for k, p in site.pages.items() if p.info.get("widgetViews")}
+    assert pages, "no page with widgets: the check would prove nothing"
+    bad = {k: f"{i['widgetNotes']} notes for {i['widgetViews']} widgets"
+           for k, i in pages.items() if i["widgetNotes"] < i["widgetViews"]}
+    assert not bad, f"widgets without the 'static preview' note: {bad}"
+
+
+# --- Layout at 390 px (phone) and 1280 px (desktop) -------------------------------
+
+
+def test_no_page_is_wider_than_the_screen(site: Site) -> None:
+    wide = {kind: {k: f"{lay['pageOverflow']} px: {lay['pastEdge'][:5]}"
+                   for k, p in site.pages.items()
+                   if (lay := p.layout.get(kind)) and (lay["pageOverflow"] or lay["pastEdge"])}
+            for kind in ("phone", "desktop")}
+    assert not any(wide.values()), f"pages that scroll sideways: {wide}"
+
+
+def test_no_equation_is_clipped(site: Site) -> None:
+    clipped = _layout(site, "clippedMath")
+    assert not clipped, f"equations cut off (not reachable by scrolling): {clipped}"
+    scrolled = _layout(site, "scrolledMath").get("desktop")
+    assert not scrolled, f"display equations too wide for the desktop column: {scrolled}"
+
+
+def test_no_table_is_clipped(site: Site) -> None:
+    clipped = _layout(site, "clippedTables")
+    assert not clipped, f"tables cut off: {clipped}"
+    cramped = _layout(site, "crampedTables")
+    assert not cramped, f"table cells without padding: {cramped}"
+
+
+def test_no_block_is_squeezed_beside_a_margin_note(site: Site) -> None:
+    squeezed = _layout(site, "squeezed")
+    assert not squeezed, f"paragraphs and code narrower than 60 % of the column: {squeezed}"
+
+
+def _png_dpi(file: Path) -> float:
+    """The resolution a PNG records (pHYs chunk), e.g. 100 for matplotlib's inline figures."""
+    data = file.read_bytes()
+    at = 8
+    while at < len(data):
+        (length,), kind = struct.unpack(">I", data[at:at + 4]), data[at + 4:at + 8]
+        if kind == b"pHYs":
+            x, _, unit = struct.unpack(">IIB", data[at + 8:at + 17])
+            return x * 0.0254 if unit == 1 else 72.0
+        if kind == b"IDAT":
+            break
+        at += 12 + length
+    return 72.0
+
+
+# The smallest font a book figure uses, in points: matplotlib's default tick and legend
+# labels are 10 pt, and tests/test_figure_text.py keeps every size set in
+# rnncourse.figures and in the notebooks at 9 pt or more.
+MIN_FIGURE_FONT_PT = 9
+# The smallest figure text a reader is asked to read, in CSS px (body text is 16 px);
+# _static/rnncourse.js never shows a figure smaller than this (it scrolls instead).
+MIN_FIGURE_TEXT_PX = 6.5
+
+
+def test_figure_text_stays_readable_on_a_phone(site: Site) -> None:
+    """A figure shrunk to the phone's column must keep its smallest text >= 6.5 px.
+
+    Text of ``s`` pt in a PNG saved at ``dpi`` is ``s * dpi / 72`` image pixels high;
+    shown ``displayed / natural`` times its size, it is that many CSS px on screen.
+    """
+    small = {}
+    seen = 0
+    for key, p in site.pages.items():
+        for src, natural, shown in p.layout.get("phone", {}).get("figures", []):
+            path = unquote(urlsplit(src).path)
+            if not path.startswith(PREFIX):
+                continue
+            file = HTML / path.removeprefix(PREFIX)
+            if file.suffix.lower() != ".png" or not file.is_file():
+                continue
+            seen += 1
+            px = MIN_FIGURE_FONT_PT * _png_dpi(file) / 72 * shown / natural
+            if px < MIN_FIGURE_TEXT_PX - 0.05:  # the browser rounds widths to 1/64 px
+                small.setdefault(key, []).append(
+                    f"{file.name[:12]}: {natural} px wide, shown at {shown:.0f} px, "
+                    f"{MIN_FIGURE_FONT_PT} pt text -> {px:.1f} px")
+    assert seen >= 10, f"only {seen} figures measured: the check would prove little"
+    assert not small, (
+        f"figures whose text is smaller than {MIN_FIGURE_TEXT_PX} px at 390 px "
+        f"(make them narrower or stack the panels): {small}"
+    )

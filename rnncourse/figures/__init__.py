@@ -29,6 +29,14 @@ def on_white(fig: Figure) -> Figure:
     return fig
 
 
+# Figures are sized for a phone as well as a desktop: at most this wide (inches, at the
+# inline backend's 100 dpi), so that a 390 px screen shows their 9 pt text at >= 6.5 px.
+# Panels that would not fit side by side are stacked vertically.
+MAX_WIDTH_IN = 6.4
+# The smallest font size a figure uses (points); tests/test_figure_text.py checks it.
+MIN_FONT_PT = 9
+
+
 def white_subplots(nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] | None = None,
                    **kwargs):
     """``plt.subplots(nrows, ncols, squeeze=False)`` on a white background.

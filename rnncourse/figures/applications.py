@@ -384,15 +384,18 @@ def temperature_figure(logits: Tensor | np.ndarray, vocab: CharVocab,
     """
     base = temperature_softmax(logits, 1.0)
     order = np.argsort(-base, kind="stable")[:top]
-    fig, axes = _figure(3.2 * len(temperatures), 3.0, len(temperatures))
+    # one panel per row: readable on a phone
+    fig, grid = white_subplots(len(temperatures), 1, figsize=(6.2, 2.3 * len(temperatures)),
+                               sharex=True)
+    axes = list(grid.flat)
     for ax, temp in zip(axes, temperatures, strict=True):
         p = temperature_softmax(logits, temp)
         ax.bar(range(top), p[order], color="#4a7ab5")
         ax.set_xticks(range(top), [_show_char(vocab.chars[i]) for i in order])
         ax.set_ylim(0, 1)
         ax.set_title(f"T = {temp:g}   (others: {1 - p[order].sum():.2f})", fontsize=10)
-        ax.set_xlabel("next character")
-    axes[0].set_ylabel("probability")
+        ax.set_ylabel("probability")
+    axes[-1].set_xlabel("next character")
     fig.tight_layout()
     return fig
 
@@ -410,7 +413,7 @@ def perplexity_figure(train_ppl: Sequence[float], val_ppl: Sequence[float],
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity (log scale)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -422,7 +425,7 @@ def horizon_figure(errors: Mapping[str, np.ndarray]) -> Figure:
         ax.plot(np.arange(1, len(err) + 1), err, marker="o", markersize=3, label=name)
     ax.set_xlabel("steps ahead")
     ax.set_ylabel("test MSE")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -208,7 +208,8 @@ def draw_bptt_graph(T: int = 5, used: Iterable[int] = (2, 3, 4),
         raise ValueError(f"draw_bptt_graph: used must be non-empty steps in [0, {T}), "
                          f"got {used}")
     dx, yx, yh, yY, yC = 1.9, 0.0, 1.5, 3.0, 4.6
-    fig, (ax,) = _white_figure((max(1.4 * T + 1.2, 6.5), 5.2))
+    # as wide as a phone's column (6.6 in), taller when there are few steps
+    fig, (ax,) = _white_figure((6.6, 5.2 * min(1.0, 6.6 / max(1.4 * T + 1.2, 6.5)) + 0.6))
     xs = [dx * t for t in range(T)]
     xC = float(np.mean([xs[t] for t in used]))
     half_w, half_h = 0.45, 0.3
@@ -281,7 +282,8 @@ def plot_tbptt_tradeoff(chunks: Sequence[int], rel_errors: Sequence[float],
     if len(chunks) != len(rel_errors) or not chunks:
         raise ValueError("plot_tbptt_tradeoff: chunks and rel_errors must have the same, "
                          "non-zero length")
-    fig, (ax1, ax2) = _white_figure((10, 3.6), ncols=2)
+    fig, axes = white_subplots(2, 1, figsize=(6.2, 6.6))  # stacked: readable on a phone
+    ax1, ax2 = axes[:, 0]
     k = np.asarray(chunks, dtype=float)
     ax1.plot(k, rel_errors, "o-", color=ARROW_COLORS[1])
     ax1.set_xscale("log", base=2)

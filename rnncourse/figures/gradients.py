@@ -288,7 +288,7 @@ def plot_jacobian_norms(
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", alpha=0.3)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     on_white(ax.figure)
     return ax
 
@@ -301,15 +301,16 @@ def plot_radius_sweep(
 
     The same orthogonal ``Q`` and the same inputs are used for every curve.
     """
-    fig, axes = plt.subplots(1, len(nonlinearities), figsize=(5 * len(nonlinearities), 3.6),
-                             sharey=True, squeeze=False)
+    # stacked vertically, so that each panel keeps a readable size on a phone
+    fig, axes = plt.subplots(len(nonlinearities), 1, figsize=(6, 3.2 * len(nonlinearities)),
+                             sharex=True, sharey=True, squeeze=False)
     Q = matrix_with_spectral_radius(H, 1.0, seed)
-    for ax, nl in zip(axes[0], nonlinearities, strict=True):
+    for ax, nl in zip(axes[:, 0], nonlinearities, strict=True):
         curves = {f"radius {r:g}": jacobian_norms(r * Q, T, nl, seed + 1) for r in radii}
         plot_jacobian_norms(curves, ax, title=f"{nl} RNN, H = {H}")
     axes[0, 0].set_ylim(1e-12, 1e8)
-    for ax in axes[0, 1:]:
-        ax.set_ylabel("")
+    for ax in axes[:-1, 0]:
+        ax.set_xlabel("")
     fig.tight_layout()
     return on_white(fig)
 
@@ -338,7 +339,7 @@ def plot_clipping(g: np.ndarray, clip_value: float, max_norm: float) -> Figure:
     ax.set_aspect("equal")
     ax.axhline(0, color="gray", lw=0.5)
     ax.axvline(0, color="gray", lw=0.5)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
     ax.set_title("Clipping a 2-D gradient")
     fig.tight_layout()
     return on_white(fig)

@@ -305,12 +305,13 @@ def _cell(ax: Axes, form: str) -> None:
 
 
 def gru_cell_figure() -> Figure:
-    """The GRU cell twice: Cho et al.'s form (left) and PyTorch's (right).
+    """The GRU cell twice: Cho et al.'s form (top) and PyTorch's (bottom).
 
     They differ only in where the reset gate's ``⊙`` (red) sits on the path from
     ``h_{t-1}`` into the candidate ``n_t``: before or after the product with ``Wh_n``.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+    # one above the other (each as wide as a side-by-side panel was), readable on a phone
+    fig, axes = plt.subplots(2, 1, figsize=(6.4, 9.0))
     for ax, form in zip(axes, ("cho", "pytorch"), strict=True):
         _cell(ax, form)
     fig.tight_layout()
@@ -319,8 +320,8 @@ def gru_cell_figure() -> Figure:
 
 def plot_reset_sweep(reset_biases: Sequence[float], mean_r: Sequence[float],
                      gap: Sequence[float]) -> Figure:
-    """Mean reset gate (left) and the forms' mean gap (right) against the extra reset bias."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.4))
+    """Mean reset gate (top) and the forms' mean gap (bottom) against the extra reset bias."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6.2, 5.6), sharex=True)
     a1.plot(reset_biases, mean_r, "o-", color="#1f77b4")
     a1.set_xlabel("extra bias added to $b_{x,r}$")
     a1.set_ylabel("mean $r_t$")
@@ -330,7 +331,8 @@ def plot_reset_sweep(reset_biases: Sequence[float], mean_r: Sequence[float],
     a2.set_ylabel("mean $|h_t^{\\rm PyTorch} - h_t^{\\rm Cho}|$")
     for ax in (a1, a2):
         ax.grid(alpha=0.3)
-    fig.suptitle("Same weights, two forms: they meet only where the reset gate is open")
+    a1.set_xlabel("")
+    fig.suptitle("Same weights, two forms:\nthey meet only where the reset gate is open")
     fig.tight_layout()
     return on_white(fig)
 

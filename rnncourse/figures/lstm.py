@@ -88,9 +88,10 @@ def plot_gradient_flow(
     The x axis is the number of steps between the state and the loss (``T - t``).
     Norms are clipped below at ``floor`` so that zeros still show.
     """
-    fig, axes = white_subplots(1, len(panels), figsize=(5 * len(panels), 3.6), sharey=True)
+    # stacked vertically, so that each panel keeps a readable size on a phone
+    fig, axes = white_subplots(len(panels), 1, figsize=(6, 3.1 * len(panels)), sharey=True)
     styles = ["-", "--", "-.", ":"]
-    for ax, (title, curves) in zip(axes[0], panels.items(), strict=True):
+    for ax, (title, curves) in zip(axes[:, 0], panels.items(), strict=True):
         for k, (label, norms) in enumerate(curves.items()):
             norms = np.asarray(norms, dtype=float)
             back = np.arange(len(norms))[::-1]  # steps back from the last one
@@ -99,8 +100,8 @@ def plot_gradient_flow(
         ax.set_title(title)
         ax.set_xlabel("steps back from the loss  (T - t)")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[0, 0].set_ylabel("gradient norm on the state")
+        ax.legend(fontsize=9)
+        ax.set_ylabel("gradient norm on the state")
     fig.tight_layout()
     return fig
 
@@ -117,10 +118,15 @@ def plot_adding_losses(
         baseline: the MSE of predicting the mean (drawn as a dotted line).
     """
     lengths = sorted({r["T"] for r in runs})
-    fig, axes = white_subplots(1, len(lengths), figsize=(3.6 * len(lengths), 3.2), sharey=True)
+    # at most two panels side by side: three or more wrap onto further rows
+    ncols = min(2, len(lengths))
+    nrows = -(-len(lengths) // ncols)
+    fig, axes = white_subplots(nrows, ncols, figsize=(6.2, 2.8 * nrows), sharey=True)
     colors = {"rnn": "C3", "lstm": "C0"}
     n_seeds = len({r.get("seed", 0) for r in runs})
-    for ax, T in zip(axes[0], lengths, strict=True):
+    for ax in axes.flat[len(lengths):]:
+        ax.set_visible(False)
+    for ax, T in zip(axes.flat, lengths, strict=False):
         labelled = set()
         for r in runs:
             if r["T"] == T:
@@ -135,8 +141,9 @@ def plot_adding_losses(
         ax.set_title(f"T = {T}")
         ax.set_xlabel("epoch")
         ax.grid(True, alpha=0.3)
-    axes[0, 0].set_ylabel("training MSE")
-    axes[0, 0].legend(fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("training MSE")
+    axes[0, 0].legend(fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -165,7 +172,7 @@ def plot_lstm_cell() -> Figure:
     Layers (sigmoid ``σ`` and ``tanh``) are boxes, element-wise operations are circles;
     the thick line is the additive path ``c_{t-1} -> c_t``.
     """
-    fig, axes = white_subplots(figsize=(9, 4.6))
+    fig, axes = white_subplots(figsize=(6.6, 3.4))  # the width of a phone's column
     ax = axes[0, 0]
     ax.set_xlim(-0.5, 11)
     ax.set_ylim(-0.9, 5.2)

@@ -253,7 +253,7 @@ def plot_params_vs_hidden(
     input_size: int = 234, output_size: int | None = 15, max_hidden: int = 1024,
     cells: Sequence[str] = ("rnn", "gru", "lstm"),
 ) -> Figure:
-    """Parameters against hidden size ``d``: linear axes (left), log-log (right).
+    """Parameters against hidden size ``d``: linear axes (top), log-log (bottom).
 
     On the log-log axes a curve of slope 2 is quadratic growth; a dashed
     ``d^2`` line of that slope is drawn for reference. White background, so the
@@ -262,12 +262,12 @@ def plot_params_vs_hidden(
 
     Returns:
         A figure with 2 axes, one line per cell on each (plus the reference line
-        on the right).
+        on the bottom).
     """
     d = np.unique(np.geomspace(1, max_hidden, 60).round().astype(int))
     counts = counts_vs_hidden(d, input_size, output_size, cells)
-    fig = plt.figure(figsize=(10, 4), facecolor="white")
-    lin, log = fig.subplots(1, 2)
+    fig = plt.figure(figsize=(6.2, 6.6), facecolor="white")  # stacked: readable on a phone
+    lin, log = fig.subplots(2, 1)
     for ax in (lin, log):
         ax.set_facecolor("white")
         for cell in cells:
@@ -285,7 +285,7 @@ def plot_params_vs_hidden(
     log.set_title("log-log axes: slope 1, then 2")
     log.legend(loc="upper left")
     out = "no output layer" if output_size is None else f"k = {output_size}"
-    fig.suptitle(f"One recurrent layer, n = {input_size}, {out}, textbook biases")
+    fig.suptitle(f"One recurrent layer, n = {input_size}, {out},\ntextbook biases")
     fig.tight_layout()
     return fig
 
@@ -298,7 +298,7 @@ def plot_breakdown(count: ParamCount) -> Figure:
     """
     names = [r.name for r in count.rows]
     values = np.array([r.count for r in count.rows], dtype=float)
-    fig = plt.figure(figsize=(8, 0.45 * len(names) + 1.2), facecolor="white")
+    fig = plt.figure(figsize=(5.8, 0.45 * len(names) + 1.2), facecolor="white")
     ax = fig.subplots()
     ax.set_facecolor("white")
     y = np.arange(len(names))[::-1]

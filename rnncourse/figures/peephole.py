@@ -302,7 +302,7 @@ def plot_predictions(models: dict[str, PulseNet], data: PulseData, rows: int = 3
         ax.set_ylim(-0.05, 1.05)
         ax.set_ylabel("output")
         if r == 0:
-            ax.legend(loc="upper left", fontsize=8, ncols=2)
+            ax.legend(loc="upper left", fontsize=9, ncols=2)
     axes[-1, 0].set_xlabel("time step t")
     fig.tight_layout()
     return fig

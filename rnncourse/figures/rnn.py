@@ -27,7 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-from rnncourse.figures import white_subplots
+from rnncourse.figures import MAX_WIDTH_IN, white_subplots
 
 __all__ = [
     "unrolled_figure", "architectures_figure", "deep_rnn_figure", "bidirectional_figure",
@@ -108,7 +108,9 @@ def unrolled_figure(n_steps: int = 4, *, layer: bool = False) -> Figure:
     n_steps = _check_steps("n_steps", n_steps)
     neurons = 3 if layer else 0
     v = (lambda s: rf"$\mathbf{{{s[0]}}}{s[1:]}$") if layer else (lambda s: f"${s}$")
-    fig, (ax0, ax1) = _figure(2.2 + 1.6 * n_steps, 2.8, ncols=2)
+    # at most MAX_WIDTH_IN wide (a phone's column), 8.6 in for 4 steps before
+    width = min(2.2 + 1.6 * n_steps, MAX_WIDTH_IN)
+    fig, (ax0, ax1) = _figure(width, 2.8 * width / (2.2 + 1.6 * n_steps), ncols=2)
     fig.subplots_adjust(wspace=0.05)
     fig.axes[0].set_position([0.0, 0.05, 0.2, 0.9])
     fig.axes[1].set_position([0.22, 0.05, 0.78, 0.9])
@@ -166,7 +168,7 @@ def architectures_figure() -> Figure:
     Returns:
         A figure with 4 axes.
     """
-    fig, axes = _figure(11, 5.2, ncols=2, nrows=2)
+    fig, axes = _figure(6.4, 10.4, nrows=4)  # one above the other: readable on a phone
     titles = ["sequence-to-sequence", "sequence-to-vector",
               "vector-to-sequence", "encoder–decoder"]
     n = 4
@@ -275,13 +277,13 @@ def series_figure(univariate: np.ndarray, multivariate: np.ndarray) -> Figure:
     if uni.ndim != 1 or multi.ndim != 2:
         raise ValueError(f"expected univariate (T,) and multivariate (T, D), "
                          f"got {uni.shape} and {multi.shape}")
-    fig, (a, b) = _figure(10, 3, ncols=2)
+    fig, (a, b) = _figure(6.2, 5.4, nrows=2)
     a.plot(uni, ".-", lw=1, ms=3)
     a.set_title("univariate: one value per step", fontsize=11)
     for d in range(multi.shape[1]):
         b.plot(multi[:, d], ".-", lw=1, ms=3, label=f"channel {d + 1}")
     b.set_title(f"multivariate: {multi.shape[1]} values per step", fontsize=11)
-    b.legend(fontsize=8, loc="upper right")
+    b.legend(fontsize=9, loc="upper right")
     for ax in (a, b):
         ax.set_xlabel("time step $t$")
         ax.grid(alpha=0.3)
@@ -302,14 +304,14 @@ def trend_seasonality_figure(n_steps: int = 48, seed: int = 0) -> Figure:
     trend = 1.0 * 1.1 ** (t / 12)
     season = 0.3 * np.sin(2 * np.pi * (t - 3) / 12)
     noise = 0.05 * np.random.default_rng(seed).standard_normal(n_steps)
-    fig, (a, b) = _figure(10, 3, ncols=2)
+    fig, (a, b) = _figure(6.2, 5.4, nrows=2)
     a.plot(t, trend + season + noise, ".-", lw=1, ms=3, color="C0")
     a.set_title("the series", fontsize=11)
     b.plot(t, trend, color="C1", label="trend (does not repeat)")
     b.plot(t, season, color="C2", label="seasonality (repeats every 12 steps)")
     b.plot(t, noise, color=GREY, lw=0.8, label="noise")
     b.set_title("its components", fontsize=11)
-    b.legend(fontsize=8, loc="center left")
+    b.legend(fontsize=9, loc="center left")
     for ax in (a, b):
         ax.set_xlabel("month $t$")
         ax.grid(alpha=0.3)
@@ -335,7 +337,7 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
         raise ValueError(f"expected x (N, T) and y (N,), got {x.shape} and {y.shape}")
     indices = list(indices)
     T = x.shape[1]
-    fig, axes = _figure(3.6 * len(indices), 3, ncols=len(indices))
+    fig, axes = _figure(6.2, 2.5 * len(indices) + 0.4, nrows=len(indices))
     markers = "os^Dv<>"
     for ax, i in zip(axes, indices, strict=True):
         ax.plot(np.arange(T), x[i], ".-", lw=1, ms=3, color="C0")
@@ -347,7 +349,7 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
         ax.set_xlabel("time step $t$")
         ax.grid(alpha=0.3)
         ax.set_xlim(T - 25, T + 2)
-    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axes[-1].legend(fontsize=9, loc="upper left", framealpha=0.9)
     fig.tight_layout()
     return fig
 

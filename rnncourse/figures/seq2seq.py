@@ -171,7 +171,9 @@ def plot_encoder_decoder(src: Sequence[str] = ("3", "1", "4"),
     """The unrolled encoder–decoder: the encoder reads ``src``; its last state ``h_S``
     starts the decoder, which reads ``<bos>`` then its own previous outputs."""
     S, T = len(src), len(out) + 1
-    fig, ax = plt.subplots(figsize=(1.3 * (S + T) + 1, 3.2), facecolor="white")
+    width = min(1.3 * (S + T) + 1, 6.6)  # at most a phone's column
+    fig, ax = plt.subplots(figsize=(width, 3.2 * width / (1.3 * (S + T) + 1) + 0.4),
+                           facecolor="white")
     ax.set_facecolor("white")
     for s, tok in enumerate(src):
         _box(ax, s, 1, f"$h_{s + 1}$", "#cfe2f3")

@@ -245,7 +245,7 @@ def _token_row(ax, tokens: Sequence[str], colors: Sequence[str], title: str) -> 
     for i, (tok, col) in enumerate(zip(tokens, colors, strict=True)):
         ax.add_patch(FancyBboxPatch((i + 0.08, 0.2), 0.84, 0.6, boxstyle="round,pad=0.02",
                                     facecolor=col, edgecolor="black", linewidth=0.8))
-        ax.text(i + 0.5, 0.5, tok, ha="center", va="center", fontsize=7, color="black")
+        ax.text(i + 0.5, 0.5, tok, ha="center", va="center", fontsize=9, color="black")
     ax.set_xlim(0, len(tokens))
     ax.set_ylim(0, 1)
     ax.set_axis_off()
@@ -260,7 +260,8 @@ def plot_sequence_examples(seed: int = 0):
     Returns a Figure with 6 axes.
     """
     rng = np.random.default_rng(seed)
-    fig, axes = _figure(2, 3, (11, 5.2))
+    fig, grid = _figure(3, 2, (6.4, 7.4))  # three rows of two: readable on a phone
+    axes = grid.reshape(2, 3)  # axes[i, j]: the panels in reading order
     ax = axes[0, 0]
     price = 100 * np.exp(np.cumsum(0.01 * rng.standard_normal(120)))
     ax.plot(price, color="tab:blue")
@@ -272,7 +273,7 @@ def plot_sequence_examples(seed: int = 0):
     ys = 8 * np.sin(3 * t) + rng.normal(0, 0.3, 60).cumsum() * 0.2
     ax.plot(xs[:40], ys[:40], "o-", ms=3, color="tab:blue", label="seen")
     ax.plot(xs[39:], ys[39:], "o--", ms=3, color="tab:orange", label="to predict")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     ax.set(title="car trajectory (x, y per frame)", xlabel="x (m)", ylabel="y (m)")
 
     ax = axes[0, 2]
@@ -391,7 +392,7 @@ def plot_position_weights(result: PositionTransfer, token: int = 0):
     Bars: the big-window model's ``w_t[token]``, one per position ``t``; the line:
     the shared model's single ``w[token]``. Training and test positions are shaded.
     """
-    fig, axes = _figure(1, 1, (7.5, 3.2))
+    fig, axes = _figure(1, 1, (6.4, 3.6))
     ax = axes[0, 0]
     T = result.w_window.shape[0]
     for pos in result.train_positions:
@@ -404,10 +405,10 @@ def plot_position_weights(result: PositionTransfer, token: int = 0):
                label="shared: $w$[dog] (one weight for all positions)", zorder=3)
     ax.axhline(0, color="black", lw=0.8, zorder=1)
     ax.set_xticks(range(T))
-    ax.set(xlabel="position t  (green: 'dog' seen in training; red: 'dog' only in test)",
+    ax.set(xlabel="position t\n(green: 'dog' seen in training; red: 'dog' only in test)",
            ylabel="weight on 'dog'")
     top = max(float(result.w_window[:, token].max()), float(result.w_shared[token]), 1.0)
     ax.set_ylim(top=1.5 * top)
-    ax.legend(fontsize=8, loc="upper center", ncol=1)
+    ax.legend(fontsize=9, loc="upper center", ncol=1)
     fig.tight_layout()
     return fig

@@ -1,0 +1,78 @@
+"""Derive every site address from the one repository URL in ``_config.yml``.
+
+``repository.url`` (and ``repository.branch``) in ``_config.yml`` are the only
+place that names the course's repository: Jupyter Book forms the launch
+buttons (Binder, Colab), the repository, issues and edit buttons from them, and
+``scripts/install_cell.py`` writes them into each chapter's install cell and
+exercise links. This extension derives the rest when ``_config.yml`` leaves it
+empty:
+
+* ``html_baseurl`` -- where the site is published; by default the repository's
+  GitHub Pages address, ``https://OWNER.github.io/NAME/``. The sitemap
+  (sphinx-sitemap) and the canonical and OpenGraph URLs are built on it.
+* ``ogp_site_url`` and ``ogp_image`` (sphinxext-opengraph): link previews with
+  the course logo.
+* ``notfound_urls_prefix`` (sphinx-notfound-page): the path of the site on its
+  server, so that the 404 page, served at any depth, finds its styles.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ConfigError
+
+_GITHUB = re.compile(r"https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?")
+
+
+def pages_url(repository_url: str) -> str:
+    """The GitHub Pages address of a GitHub repository (with a trailing slash)."""
+    match = _GITHUB.fullmatch(repository_url)
+    if match is None:
+        raise ConfigError(
+            f"site_settings: cannot derive the site's address from repository.url "
+            f"{repository_url!r} (not https://github.com/OWNER/NAME): set html.baseurl "
+            "in _config.yml"
+        )
+    owner, name = match["owner"], match["name"]
+    if name.lower() == f"{owner.lower()}.github.io":
+        return f"https://{owner.lower()}.github.io/"
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
+def _derive(app: Sphinx, config: Config) -> None:
+    options = config.html_theme_options or {}
+    repository = str(options.get("repository_url") or "").rstrip("/")
+    if not config.html_baseurl:
+        if not repository:
+            raise ConfigError("site_settings: _config.yml sets neither repository.url "
+                              "nor html.baseurl")
+        config.html_baseurl = pages_url(repository)
+    if not config.html_baseurl.endswith("/"):
+        config.html_baseurl += "/"
+    if not getattr(config, "ogp_site_url", None):
+        config.ogp_site_url = config.html_baseurl
+    if not getattr(config, "ogp_image", None) and config.html_logo:
+        config.ogp_image = config.html_baseurl + "_static/logo.png"
+    if not getattr(config, "ogp_site_name", None):
+        config.ogp_site_name = config.html_title or config.project
+    prefix = urlsplit(config.html_baseurl).path or "/"
+    config.notfound_urls_prefix = prefix
+    root = str(config.root_doc or "index")
+    config.notfound_context = {
+        "title": "Page not found",
+        "body": (
+            "<h1>Page not found</h1>\n<p>There is no page at this address in the course. "
+            f'Start again from <a href="{prefix}{root}.html">the first page</a>, pick a chapter '
+            "in the menu, or search for what you were looking for.</p>"
+        ),
+    }
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    # After Jupyter Book has mapped _config.yml onto the Sphinx configuration.
+    app.connect("config-inited", _derive, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,121 @@
+// rnncourse: small reader aids on every page (Jupyter Book adds every .js of the book's
+// _static/ folder). Checked by tests/test_site.py.
+(function () {
+  "use strict";
+
+  // A widget on this site is a static preview of the state saved in the notebook:
+  // say so above each one, with the way to make it move.
+  function markStaticWidgets() {
+    var views = document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]');
+    Array.prototype.forEach.call(views, function (script) {
+      var output = script.closest(".cell_output, .output") || script.parentElement;
+      if (!output || output.querySelector(".rnncourse-static-note")) return;
+      var note = document.createElement("p");
+      note.className = "rnncourse-static-note";
+      note.setAttribute("role", "note");
+      note.textContent = "Static preview \u2014 run the notebook to move the slider " +
+        "(launch it with the rocket button at the top of the page).";
+      output.insertBefore(note, output.firstChild);
+    });
+  }
+
+  // Display math that is at most 20 % too wide for its column is scaled down to fit;
+  // wider math keeps its size and scrolls sideways in its box (see rnncourse.css).
+  function fitMath() {
+    var boxes = document.querySelectorAll('mjx-container[display="true"]');
+    Array.prototype.forEach.call(boxes, function (box) {
+      // MathJax sets its own scale as an inline font-size: keep it as the base.
+      if (box.dataset.rnncourseFont === undefined) {
+        box.dataset.rnncourseFont = box.style.fontSize || "";
+      }
+      var base = box.dataset.rnncourseFont;
+      box.style.fontSize = base;
+      var need = box.scrollWidth, have = box.clientWidth;
+      if (have > 0 && need > have + 1 && have / need >= 0.8) {
+        var percent = base.slice(-1) === "%" ? parseFloat(base) : 100;
+        box.style.fontSize = (percent * Math.floor((have / need) * 98) / 100) + "%";
+      }
+    });
+  }
+
+  // Inline math wider than its paragraph (a long formula on a phone) cannot wrap:
+  // let it scroll inside its own box rather than push the page sideways.
+  function fitInlineMath() {
+    var inline = document.querySelectorAll('mjx-container:not([display="true"])');
+    Array.prototype.forEach.call(inline, function (box) {
+      box.classList.remove("rnncourse-wide-inline");
+      var block = box.closest("p, li, dd, td, th, div") || box.parentElement;
+      if (block && box.getBoundingClientRect().width > block.clientWidth + 1) {
+        box.classList.add("rnncourse-wide-inline");
+      }
+    });
+  }
+
+  // A figure is never shown so small that its text gets unreadable: matplotlib's
+  // figures are saved at 100 dpi, so their smallest text (9 pt) is 12.5 image pixels;
+  // below 6.5 CSS px the figure keeps that size and scrolls sideways in its own box.
+  var MIN_SCALE = 6.5 / (9 * 100 / 72);
+  function fitFigures() {
+    var imgs = document.querySelectorAll(".cell_output img, .widget-subarea img");
+    Array.prototype.forEach.call(imgs, function (img) {
+      if (!img.complete || !img.naturalWidth) {
+        img.addEventListener("load", fitFigures, { once: true });
+        return;
+      }
+      img.classList.remove("rnncourse-wide-figure");
+      img.style.width = "";
+      var shown = img.getBoundingClientRect().width;
+      var least = Math.ceil(MIN_SCALE * img.naturalWidth);
+      if (shown > 0 && shown < least) {
+        img.style.width = least + "px";
+        img.classList.add("rnncourse-wide-figure");
+        img.parentElement.classList.add("rnncourse-figure-scroll");
+      }
+    });
+  }
+
+  // Printed output (tables printed as text) a little wider than the column: a smaller
+  // font instead of a scroll bar, down to 72 % and never below 10 px; wider stays and scrolls.
+  function fitOutputs() {
+    var blocks = document.querySelectorAll(".cell_output pre");
+    Array.prototype.forEach.call(blocks, function (pre) {
+      pre.style.fontSize = "";
+      var need = pre.scrollWidth, have = pre.clientWidth;
+      if (have > 0 && need > have + 1 && have / need >= 0.72) {
+        var size = parseFloat(getComputedStyle(pre).fontSize) * (have / need) * 0.97;
+        if (size >= 10) pre.style.fontSize = size.toFixed(2) + "px";  // never below 10 px
+      }
+    });
+  }
+
+  function fitAll() {
+    fitMath();
+    fitInlineMath();
+    fitFigures();
+    fitOutputs();
+  }
+
+  // MathJax loads asynchronously: wait until it exists, then until it has typeset.
+  function whenMathIsReady(callback, tries) {
+    var mj = window.MathJax;
+    if (mj && mj.startup && mj.startup.promise) {
+      mj.startup.promise.then(callback);
+    } else if ((tries || 0) < 100) {
+      setTimeout(function () { whenMathIsReady(callback, (tries || 0) + 1); }, 100);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    markStaticWidgets();
+    fitFigures();
+    fitOutputs();
+    window.addEventListener("load", fitFigures);
+    whenMathIsReady(fitAll);
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(fitAll, 100);
+    });
+  });
+})();
