@@ -133,6 +133,8 @@ def test_sample_matches_torch_nn(name: str, dtype: str, index: int, device: str)
     sample = _samples(name, DTYPES[dtype])[index]
     tdtype = DTYPES[dtype]
     (tol1, tol2) = TOL[tdtype]
+    if device != "cpu":  # another BLAS (cuBLAS), other summation orders
+        tol1, tol2 = ((10 * r, 10 * a) for r, a in (tol1, tol2))
     args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
     torch.manual_seed(1)
     ref = INFOS[name].module_cls(*args, **kwargs).to(dtype=tdtype)
