@@ -155,7 +155,8 @@ def wgrad(d: Tensor, inp: Tensor) -> Tensor:
     ``linear(d^T, inp^T)`` on oneDNN where it runs, else as the eager code does."""
     d2 = d.reshape(d.shape[0] * d.shape[1], d.shape[2])
     x2 = inp.reshape(inp.shape[0] * inp.shape[1], inp.shape[2])
-    w = prepare(x2.t().contiguous(), d2.shape[1]) if _onednn_usable(d2) else x2.t()
+    big = d2.shape[1] * x2.shape[1] >= _ONEDNN_MIN_WEIGHTS  # the size of the gradient
+    w = prepare(x2.t().contiguous(), d2.shape[1]) if big and _onednn_usable(d2) else x2.t()
     if not w.is_mkldnn:
         return (x2.t() @ d2).t()
     return linear(d2.t().contiguous(), w)
@@ -197,8 +198,14 @@ def _cat(parts: list[Tensor | None]) -> Tensor | None:
 # time-indexed arguments sliced; the arguments are those of the eager loop.
 
 
+def _plain(linear: Callable, w: Tensor) -> Callable:
+    """The product for a loop: the custom operator only for a prepared weight; otherwise
+    ``torch.nn.functional.linear``, which the compiler handles without calling Python."""
+    return linear if w.is_mkldnn else torch.nn.functional.linear
+
+
 def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps, linear):
-    outs = []
+    linear, outs = _plain(linear, w_hh), []
     for s, e in _spans(len(steps)):
         out, h = fn(XP[s:e], h, w_hh, relu, steps[s:e], linear)
         outs.append(out)
@@ -206,7 +213,7 @@ def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps, linear):
 
 
 def _rnn_backward(fn: Callable, grad_out, dh, out, w_hh_t, relu, steps, linear):
-    dAs = []
+    linear, dAs = _plain(linear, w_hh_t), []
     for s, e in reversed(_spans(len(steps))):
         dA, dh = fn(grad_out[s:e], dh, out[s:e], w_hh_t, relu, steps[s:e], linear)
         dAs.append(dA)
@@ -214,7 +221,7 @@ def _rnn_backward(fn: Callable, grad_out, dh, out, w_hh_t, relu, steps, linear):
 
 
 def _lstm_forward(fn: Callable, XP, h, c, w_hh, w_peep, w_hr, steps, linear):
-    parts = []
+    linear, parts = _plain(linear, w_hh), []
     for s, e in _spans(len(steps)):
         *chunk, h, c = fn(XP[s:e], h, c, w_hh, w_peep, w_hr, steps[s:e], linear)
         parts.append(chunk)
@@ -223,7 +230,7 @@ def _lstm_forward(fn: Callable, XP, h, c, w_hh, w_peep, w_hr, steps, linear):
 
 def _lstm_backward(fn: Callable, grad_out, dh, dc, acts, cells, tanh_cells, c0, w_hh_t, w_peep,
                    w_hr_t, steps, linear):
-    dAs, dHs = [], []
+    linear, dAs, dHs = _plain(linear, w_hh_t), [], []
     for s, e in reversed(_spans(len(steps))):
         c_start = cells[s - 1] if s > 0 else c0
         dA, dH, dh, dc = fn(grad_out[s:e], dh, dc, acts[s:e], cells[s:e], tanh_cells[s:e],
@@ -234,7 +241,7 @@ def _lstm_backward(fn: Callable, grad_out, dh, dc, acts, cells, tanh_cells, c0, 
 
 
 def _gru_forward(fn: Callable, XP, h, w_hh, b_hh, steps, linear):
-    parts = []
+    linear, parts = _plain(linear, w_hh), []
     for s, e in _spans(len(steps)):
         *chunk, h = fn(XP[s:e], h, w_hh, b_hh, steps[s:e], linear)
         parts.append(chunk)
@@ -242,7 +249,7 @@ def _gru_forward(fn: Callable, XP, h, w_hh, b_hh, steps, linear):
 
 
 def _gru_backward(fn: Callable, grad_out, dh, out, acts, hns, h0, w_hh_t, steps, linear):
-    dXPs, dHHs = [], []
+    linear, dXPs, dHHs = _plain(linear, w_hh_t), [], []
     for s, e in reversed(_spans(len(steps))):
         h_start = out[s - 1] if s > 0 else h0
         dXP, dHH, dh = fn(grad_out[s:e], dh, out[s:e], acts[s:e], hns[s:e], h_start, w_hh_t,

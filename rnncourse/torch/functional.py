@@ -187,6 +187,16 @@ def _wgrad(d: Tensor, inp: Tensor) -> Tensor:
     return (_rows(inp).t() @ _rows(d)).t()
 
 
+def _zeros_for(*pairs: tuple[Tensor | None, Tensor]) -> list[Tensor]:
+    """The incoming gradients, zeros for outputs that received none.
+
+    The functions tell autograd not to fill in zeros itself
+    (``set_materialize_grads(False)``): it would do so for the activations returned
+    for the backward pass too, which never receive a gradient, at every call.
+    """
+    return [torch.zeros_like(like) if g is None else g for g, like in pairs]
+
+
 def _graph_needed() -> bool:
     """Whether the backward runs under ``create_graph=True``, so its result must be
     differentiable with respect to the layer's inputs (double backward)."""
@@ -270,12 +280,14 @@ class _RNNFunction(torch.autograd.Function):
         x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, compile = inputs
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output[0])
         ctx.relu, ctx.steps, ctx.compile = relu, steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  ) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
         relu, steps = ctx.relu, ctx.steps  # type: ignore[attr-defined]
+        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
         T, N = x.shape[:2]
         if _graph_needed():  # double backward: recompute the forward under autograd
@@ -428,12 +440,14 @@ class _LSTMFunction(torch.autograd.Function):
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells,
                               tanh_cells)
         ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor, grad_cn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors  # type: ignore[attr-defined]
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells, tanh_cells = saved
+        grad_out, grad_hn, grad_cn = _zeros_for((grad_out, out), (grad_hn, h0), (grad_cn, c0))
         steps: Steps = ctx.steps  # type: ignore[attr-defined]
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
         T, N = x.shape[:2]
@@ -618,11 +632,13 @@ class _GRUFunction(torch.autograd.Function):
         ctx.mark_non_differentiable(acts, hns)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns)
         ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns = ctx.saved_tensors  # type: ignore[attr-defined]
+        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
         steps: Steps = ctx.steps  # type: ignore[attr-defined]
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
         T, N = x.shape[:2]
