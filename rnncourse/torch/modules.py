@@ -7,19 +7,27 @@ written out from the equations in :mod:`rnncourse.torch.functional` instead of
 calling PyTorch's fused kernels. Two additions: ``forward`` takes an optional
 ``lengths`` argument (a padded batch with one length per sequence gives the
 same results as packing it), and the constructors take ``init=`` (see
-:mod:`rnncourse.torch.init`) and, for the LSTMs, ``forget_bias=``.
+:mod:`rnncourse.torch.init`), for the LSTMs ``forget_bias=``, and ``compiled=``:
+``True`` runs the recurrent loops through ``torch.compile`` (see
+:mod:`rnncourse.torch.compiled`), ``None`` (the default) follows the environment
+variable ``RNNCOURSE_COMPILE``, ``False`` stays eager. The constructor checks and
+the forward pass's shape and dtype checks raise ``torch.nn``'s exceptions with
+``torch.nn``'s messages.
 
-Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates)::
+Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates,
+``P = proj_size`` for an LSTM with projections, else ``H``)::
 
     input   (T, N, D)  or (N, T, D) if batch_first  or (T, D) unbatched
-            or a PackedSequence
-    hx      (L*dirs, N, H)   (a pair (h0, c0) for the LSTMs), zeros if None
-    output  (T, N, dirs*H)   (same layout as the input)
-    h_n     (L*dirs, N, H)   row k*dirs + d: layer k, direction d
+            or a PackedSequence; N may be 0
+    hx      (L*dirs, N, P)   (a pair (h0 (L*dirs, N, P), c0 (L*dirs, N, H)) for the
+            LSTMs), zeros if None
+    output  (T, N, dirs*P)   (same layout as the input)
+    h_n     (L*dirs, N, P)   row k*dirs + d: layer k, direction d
 
-    weight_ih_l{k}[_reverse]  (G*H, D if k == 0 else dirs*H)
-    weight_hh_l{k}[_reverse]  (G*H, H)
+    weight_ih_l{k}[_reverse]  (G*H, D if k == 0 else dirs*P)
+    weight_hh_l{k}[_reverse]  (G*H, P)
     bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse]  (G*H,)      if bias
+    weight_hr_l{k}[_reverse]  (P, H)                             LSTM with proj_size only
     weight_peep_l{k}[_reverse]  (3, H)                           PeepholeLSTM only
 
 How the pieces fit: a padded, time-major batch with the sequences sorted by
