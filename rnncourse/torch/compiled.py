@@ -135,14 +135,17 @@ def prepare(w: Tensor, rows: int) -> Tensor:
 
 @torch.library.custom_op("rnncourse::linear", mutates_args=())
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    """``x W^T + b`` like ``torch.nn.functional.linear``, on oneDNN if ``w`` was prepared.
+    """``x W^T + b`` like :func:`rnncourse.torch.functional.linear` (``b`` a vector or a
+    matrix with ``x``'s rows), on oneDNN if ``w`` was prepared.
 
     A custom operator, so that ``torch.compile`` keeps it as one opaque call in the
     compiled loops (it cannot trace the reordered weight itself).
     """
-    if w.is_mkldnn:
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
-    return torch.nn.functional.linear(x, w, b)
+    if not w.is_mkldnn:
+        return torch.mm(x, w.t()) if b is None else torch.addmm(b, x, w.t())
+    if b is not None and b.dim() == 2:  # a matrix to add (oneDNN's bias is a vector)
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, None, "none", [], "") + b
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
 
 
 @linear.register_fake
@@ -200,8 +203,10 @@ def _cat(parts: list[Tensor | None]) -> Tensor | None:
 
 def _plain(linear: Callable, w: Tensor) -> Callable:
     """The product for a loop: the custom operator only for a prepared weight; otherwise
-    ``torch.nn.functional.linear``, which the compiler handles without calling Python."""
-    return linear if w.is_mkldnn else torch.nn.functional.linear
+    the eager one (``torch.addmm``), which the compiler handles without calling Python."""
+    from .functional import linear as eager_linear
+
+    return linear if w.is_mkldnn else eager_linear
 
 
 def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps, linear):

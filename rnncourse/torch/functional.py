@@ -31,8 +31,11 @@ the ``G`` gates' matrices (``G = 1, 4, 3``), so they load straight from a
 ``torch.nn.RNN/LSTM/GRU`` ``state_dict``.
 
 Each layer is one custom :class:`torch.autograd.Function` built from four plain
-functions, all written with public, documented torch operations that read line
-by line against the equations:
+functions, all written with public torch operations that read line by line
+against the equations (the derivatives of sigmoid and tanh use PyTorch's own
+kernels for them, ``aten.sigmoid_backward`` and ``aten.tanh_backward``, and the
+products ``torch.addmm``, so that the arithmetic, rounding included, is the
+one the course's earlier versions did):
 
 * the input projection ``x_t W_ih^T + b_ih (+ b_hh)`` does not depend on the
   recurrence, so it is one matrix product over all ``T*N`` rows before the loop
@@ -79,7 +82,6 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
-from torch.nn.functional import linear  # linear(x, W, b) = x W^T + b
 
 from . import compiled as _compiled
 
@@ -143,6 +145,22 @@ def _check(
     return T, N, H
 
 
+# The derivatives of sigmoid and tanh, written with their outputs ``y``: PyTorch's own
+# kernels, those its autograd uses for torch.sigmoid and torch.tanh (core ATen operators).
+_sigmoid_grad = torch.ops.aten.sigmoid_backward  # (dy, y) -> dy * (1 - y) * y
+_tanh_grad = torch.ops.aten.tanh_backward  # (dy, y) -> dy * (1 - y * y)
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """``x W^T + b``: ``b`` a bias vector, or a matrix with ``x``'s rows (a sum to add to).
+
+    ``torch.addmm(b, x, W^T)`` (``torch.mm`` without ``b``): one call of the matrix
+    product that also adds ``b``. The compiled path passes another function with the
+    same meaning (:func:`rnncourse.torch.compiled.linear`).
+    """
+    return torch.mm(x, w.t()) if b is None else torch.addmm(b, x, w.t())
+
+
 def _add_biases(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
     if b_ih is None:
         return b_hh
@@ -197,6 +215,16 @@ def _zeros_for(*pairs: tuple[Tensor | None, Tensor]) -> list[Tensor]:
     return [torch.zeros_like(like) if g is None else g for g, like in pairs]
 
 
+def _weight_grads(wgrad: Callable, dA: Tensor, x: Tensor, h_prev: Tensor, need_ih: bool,
+                  need_hh: bool) -> tuple[Tensor | None, Tensor | None]:
+    """``dW_ih = sum_t dA_t^T x_t`` and ``dW_hh = sum_t dA_t^T h_{t-1}`` (RNN, LSTM: the
+    same ``dA``); when both are needed, one product with ``[x_t | h_{t-1}]`` gives both."""
+    if need_ih and need_hh:
+        dw = wgrad(dA, torch.cat((x, h_prev), dim=2))
+        return dw[:, :x.shape[2]], dw[:, x.shape[2]:]
+    return (wgrad(dA, x) if need_ih else None, wgrad(dA, h_prev) if need_hh else None)
+
+
 def _graph_needed() -> bool:
     """Whether the backward runs under ``create_graph=True``, so its result must be
     differentiable with respect to the layer's inputs (double backward)."""
@@ -211,7 +239,7 @@ def _plan(eager: tuple[Callable, Callable], compile: bool | None, steps: Steps,
           ) -> tuple[Callable, Callable, Callable, Callable, Callable]:
     """How to run a layer: ``(forward loop, backward loop, linear, prepare, wgrad)``.
 
-    Eager: the loops as written here, ``torch.nn.functional.linear`` for the products
+    Eager: the loops as written here, :func:`linear` (``torch.addmm``) for the products
     and the weights as they are. Compiled (see :mod:`.compiled`): the same loops
     through ``torch.compile``, and the products on oneDNN with the weights prepared
     (reordered) once per call where that pays.
@@ -236,7 +264,7 @@ def _rnn_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, relu: bool, steps: Steps,
     h, outs = h0, []
     for xp, nb in zip(XP.unbind(0), steps, strict=True):
         h_prev = h[:nb]
-        a = xp[:nb] + linear(h_prev, w_hh)  # a_t = x_t W_ih^T + b + h_{t-1} W_hh^T
+        a = linear(h_prev, w_hh, xp[:nb])  # a_t = h_{t-1} W_hh^T + (x_t W_ih^T + b)
         h_t = torch.relu(a) if relu else torch.tanh(a)  # h_t = phi(a_t)
         h = _update(h, h_t)
         outs.append(_pad(h_t, N))
@@ -299,11 +327,11 @@ class _RNNFunction(torch.autograd.Function):
         dA, dh0 = backward_loop(grad_out, grad_hn, out, prepare(w_hh.t(), N), relu, steps,
                                 linear)
         db = _sum_rows(dA) if needs[4] or needs[5] else None
+        h_prev = _previous(h0, out) if needs[3] else out
+        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[2], needs[3])
         return (
             _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
-            dh0 if needs[1] else None,
-            wgrad(dA, x) if needs[2] else None,
-            wgrad(dA, _previous(h0, out)) if needs[3] else None,
+            dh0 if needs[1] else None, dw_ih, dw_hh,
             db if needs[4] else None, db if needs[5] else None, None, None, None,
         )
 
@@ -352,15 +380,15 @@ def _lstm_steps(XP: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_peep: Tensor
     outs, acts, cells, tanh_cells = [], [], [], []
     for xp, nb in zip(XP.unbind(0), steps, strict=True):
         h_prev, c_prev = h[:nb], c[:nb]
-        a = xp[:nb] + linear(h_prev, w_hh)  # a_t = x_t W_ih^T + b + h_{t-1} W_hh^T
+        a = linear(h_prev, w_hh, xp[:nb])  # a_t = h_{t-1} W_hh^T + (x_t W_ih^T + b)
         a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
         if w_peep is not None:  # the input and forget gates look at c_{t-1}
-            a_i = a_i + w_peep[0] * c_prev
-            a_f = a_f + w_peep[1] * c_prev
+            a_i = torch.addcmul(a_i, w_peep[0], c_prev)  # a_i + p_i * c_{t-1}
+            a_f = torch.addcmul(a_f, w_peep[1], c_prev)
         i, f, g = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g)
-        c_t = f * c_prev + i * g
+        c_t = torch.addcmul(f * c_prev, i, g)  # f * c_{t-1} + i * g
         if w_peep is not None:  # the output gate looks at c_t
-            a_o = a_o + w_peep[2] * c_t
+            a_o = torch.addcmul(a_o, w_peep[2], c_t)
         o = torch.sigmoid(a_o)
         tanh_c = torch.tanh(c_t)
         h_t = o * tanh_c  # m_t, with a projection
@@ -395,18 +423,18 @@ def _lstm_steps_backward(grad_out: Tensor, dh: Tensor, dc: Tensor, acts: Tensor,
         dh_t = grad_out[t, :nb] + dh[:nb]  # from the output at t and from step t+1
         dm = dh_t if w_hr_t is None else linear(dh_t, w_hr_t)  # h_t = m_t W_hr^T
         # m_t = o * tanh(c_t)
-        da_o = dm * tanh_c * o * (1 - o)
-        dc_t = dm * o * (1 - tanh_c * tanh_c) + dc[:nb]
+        da_o = _sigmoid_grad(dm * tanh_c, o)
+        dc_t = _tanh_grad(dm * o, tanh_c) + dc[:nb]
         if w_peep is not None:
-            dc_t = dc_t + da_o * w_peep[2]  # o also sees c_t
+            dc_t = torch.addcmul(dc_t, da_o, w_peep[2])  # o also sees c_t
         # c_t = f * c_{t-1} + i * g
-        da_i = dc_t * g * i * (1 - i)
-        da_f = dc_t * c_prev * f * (1 - f)
-        da_g = dc_t * i * (1 - g * g)
+        da_i = _sigmoid_grad(dc_t * g, i)
+        da_f = _sigmoid_grad(dc_t * c_prev, f)
+        da_g = _tanh_grad(dc_t * i, g)
         da = torch.cat((da_i, da_f, da_g, da_o), dim=1)
         dc_prev = dc_t * f
         if w_peep is not None:  # i and f also see c_{t-1}
-            dc_prev = dc_prev + da_i * w_peep[0] + da_f * w_peep[1]
+            dc_prev = torch.addcmul(torch.addcmul(dc_prev, da_i, w_peep[0]), da_f, w_peep[1])
         dh, dc = _update(dh, linear(da, w_hh_t)), _update(dc, dc_prev)  # into step t-1
         dAs.append(_pad(da, N))
         if w_hr_t is not None:
@@ -466,20 +494,20 @@ class _LSTMFunction(torch.autograd.Function):
             H = cells.shape[2]
             c_prev = _previous(c0, cells)
             dw_peep = torch.stack((
-                _sum_rows(dA[..., :H] * c_prev),  # p_i
-                _sum_rows(dA[..., H:2 * H] * c_prev),  # p_f
-                _sum_rows(dA[..., 3 * H:] * cells),  # p_o
+                (dA[..., :H] * c_prev).sum((0, 1)),  # p_i
+                (dA[..., H:2 * H] * c_prev).sum((0, 1)),  # p_f
+                (dA[..., 3 * H:] * cells).sum((0, 1)),  # p_o
             ))
         dw_hr = None
         if w_hr is not None and needs[8]:
             o = acts[..., 3 * cells.shape[2]:]
             dw_hr = _wgrad(dH, o * tanh_cells)  # h_t = m_t W_hr^T, m_t = o * tanh(c_t)
+        h_prev = _previous(h0, out) if needs[4] else out
+        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[3], needs[4])
         return (
             _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
             dh0 if needs[1] else None,
-            dc0 if needs[2] else None,
-            wgrad(dA, x) if needs[3] else None,
-            wgrad(dA, _previous(h0, out)) if needs[4] else None,
+            dc0 if needs[2] else None, dw_ih, dw_hh,
             db if needs[5] else None, db if needs[6] else None, dw_peep, dw_hr, None, None,
         )
 
@@ -573,8 +601,8 @@ def _gru_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, steps:
         h_r, h_z, h_n = hh.chunk(3, dim=1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
-        n = torch.tanh(x_n + r * h_n)
-        h_t = (1 - z) * n + z * h_prev
+        n = torch.tanh(torch.addcmul(x_n, r, h_n))  # tanh(x_n + r * h_n)
+        h_t = torch.lerp(n, h_prev, z)  # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n)
         h = _update(h, h_t)
         outs.append(_pad(h_t, N))
         acts.append(_pad(torch.cat((r, z, n), dim=1), N))
@@ -597,13 +625,13 @@ def _gru_steps_backward(grad_out: Tensor, dh: Tensor, out: Tensor, acts: Tensor,
         h_prev = (out[t - 1] if t > 0 else h0)[:nb]
         dh_t = grad_out[t, :nb] + dh[:nb]  # from the output at t and from step t+1
         # h_t = (1 - z) * n + z * h_{t-1}
-        da_z = dh_t * (h_prev - n) * z * (1 - z)
-        da_n = dh_t * (1 - z) * (1 - n * n)
+        da_z = _sigmoid_grad(dh_t * (h_prev - n), z)
+        da_n = _tanh_grad(dh_t * (1 - z), n)
         # n = tanh(x_n + r * h_n)
-        da_r = da_n * h_n * r * (1 - r)
+        da_r = _sigmoid_grad(da_n * h_n, r)
         dXP = torch.cat((da_r, da_z, da_n), dim=1)
         dHH = torch.cat((da_r, da_z, da_n * r), dim=1)
-        dh = _update(dh, linear(dHH, w_hh_t) + dh_t * z)  # dHH_t W_hh + ..., into h_{t-1}
+        dh = _update(dh, linear(dHH, w_hh_t, dh_t * z))  # dHH_t W_hh + dh_t z, into h_{t-1}
         dXPs.append(_pad(dXP, N))
         dHHs.append(_pad(dHH, N))
     return torch.stack(dXPs[::-1]), torch.stack(dHHs[::-1]), dh
