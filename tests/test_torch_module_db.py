@@ -45,6 +45,9 @@ from torch.testing._internal.common_modules import (  # noqa: E402
 
 import rnncourse.torch as rt  # noqa: E402
 
+# torch.nn's own note when its oneDNN kernel cannot take a projection (proj_size)
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
+
 OURS = {nn.RNN: rt.RNN, nn.LSTM: rt.LSTM, nn.GRU: rt.GRU,
         nn.RNNCell: rt.RNNCell, nn.LSTMCell: rt.LSTMCell, nn.GRUCell: rt.GRUCell}
 INFOS = {info.module_cls.__name__: info for info in module_db if info.module_cls in OURS}
