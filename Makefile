@@ -18,7 +18,7 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup browser book test test-fast test-portability test-portability-avx2 lint exercises grade bench clean distclean
+.PHONY: help setup browser book test test-fast test-portability test-portability-avx2 test-gpu lint exercises grade bench clean distclean
 
 help:
 	@echo "make book    set up and build the website into _build/html"
@@ -28,6 +28,7 @@ help:
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
 	@echo "make bench   time the recurrent layers: NumPy, rnncourse.torch, torch.nn"
+	@echo "make test-gpu  on a CUDA machine: the GPU tests and the benchmark's GPU rows"
 	@echo "make clean   remove _build/"
 
 setup: $(STAMP) browser
@@ -84,6 +85,19 @@ test-portability: test-portability-avx2
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not browser and not launch" tests
+
+# On a machine with a CUDA GPU (set TORCH_SPEC to a CUDA build of PyTorch): the CUDA
+# tests, PyTorch's module database run on CUDA against torch.nn on the CPU, the
+# compiled path on CUDA, then the benchmark's GPU rows (torch.nn = cuDNN, ours eager
+# and compiled) into _build/bench-gpu.json. Without a GPU it says so and succeeds.
+GPU_TESTS := tests/test_torch_modules.py tests/test_torch_functional.py \
+             tests/test_torch_module_db.py tests/test_torch_compiled.py
+test-gpu: $(STAMP)
+	@if ! $(BIN)/python -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then \
+	  echo "make test-gpu: no CUDA device is usable here; nothing to run."; exit 0; fi; \
+	RNNCOURSE_TEST_CUDA=1 $(BIN)/python -m pytest -q -k "cuda" $(GPU_TESTS) && \
+	mkdir -p _build && $(BIN)/rnncourse bench --device cuda --libs rnncourse compiled torch \
+	  --json _build/bench-gpu.json
 
 # ruff, then zizmor (a static checker for GitHub Actions) over every workflow: the
 # course's own and the instructors' template; a workflow that does not parse fails too.

@@ -37,12 +37,13 @@ import statistics
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 MARKER = "RNNCOURSE_BENCH "
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-LIBS = ("numpy", "rnncourse", "torch")
+LIBS = ("numpy", "rnncourse", "compiled", "torch")
 
 
 # --------------------------------------------------------------------------- timing
@@ -188,7 +189,7 @@ def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype:
                    device: str, seed: int, repeats: int, warmup: int) -> dict[str, Any]:
     import torch
 
-    if lib == "rnncourse":
+    if lib in ("rnncourse", "compiled"):
         import rnncourse.torch as layers
     else:
         layers = torch.nn
@@ -198,7 +199,8 @@ def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype:
     tdtype = getattr(torch, dtype)
     torch.manual_seed(seed)
     T, B, I, H = shape
-    model = getattr(layers, cell.upper())(I, H).to(device=dev, dtype=tdtype)
+    extra = {"compiled": True} if lib == "compiled" else {}
+    model = getattr(layers, cell.upper())(I, H, **extra).to(device=dev, dtype=tdtype)
     params = list(model.parameters())
     x = torch.randn(T, B, I, device=dev, dtype=tdtype, requires_grad=True)
     dh = torch.randn(T, B, H, device=dev, dtype=tdtype)
@@ -213,7 +215,16 @@ def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype:
         (out * dh).sum().backward()
 
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
+    # The first call on its own: for the compiled path it includes compiling. A
+    # compiled path that fell back to eager (it warns) is an error, not a row.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = _time(step, 1, 0, sync=sync, before=before)["min_s"]
+    fallback = [w for w in caught if "cannot be used" in str(w.message)]
+    if lib == "compiled" and fallback:
+        raise RuntimeError(str(fallback[0].message))
     result = _time(step, repeats, warmup, sync=sync, before=before)
+    result["first_call_s"] = first
     result["info"] = _torch_info(device)
     return result
 

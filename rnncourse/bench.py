@@ -1,8 +1,8 @@
 """``rnncourse bench``: how fast are the course's recurrent layers?
 
-Times forward + backward of ``rnncourse.numpy``, ``rnncourse.torch`` and
-``torch.nn`` for the RNN, LSTM and GRU over a set of shapes, and prints a
-table (optionally a JSON file)::
+Times forward + backward of ``rnncourse.numpy``, ``rnncourse.torch`` (eager, and
+with ``compiled=True``: ``rnncourse.torch+compile``) and ``torch.nn`` for the RNN,
+LSTM and GRU over a set of shapes, and prints a table (optionally a JSON file)::
 
     rnncourse bench                                   # the standard shapes, float32
     python -m rnncourse.bench --shapes 35,20,650,650 --cells lstm --repeats 20
@@ -24,6 +24,10 @@ How it measures:
   runs, ``--repeats`` timed ones (``time.perf_counter``, after
   ``torch.cuda.synchronize()`` on a GPU) give the median (reported) and the
   minimum;
+* "1st call s" is the first forward + backward of the measurement's process,
+  before the warm-up: for ``rnncourse.torch+compile`` it includes compiling
+  (``torch.compile`` caches its kernels on disk, so a second run of the
+  benchmark on the same machine compiles faster); the timed runs come after;
 * the ratio is the median time over that of ``torch.nn`` on the same device
   in the same run (on a GPU ``torch.nn`` runs cuDNN); below 1 means faster;
 * arithmetic, counting a multiply-add as 2 FLOPs and ignoring the element-wise
@@ -86,11 +90,12 @@ CELLS: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 LIBS: dict[str, str] = {
     "numpy": "rnncourse.numpy",
     "rnncourse": "rnncourse.torch",
+    "compiled": "rnncourse.torch+compile",
     "torch": "torch.nn",
 }
 
 _MARKER = "RNNCOURSE_BENCH "
-_TORCH_LIBS = ("rnncourse", "torch")
+_TORCH_LIBS = ("rnncourse", "compiled", "torch")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -167,8 +172,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="CELL", help="rnn, lstm, gru (default: all)")
     parser.add_argument("--libs", nargs="+", choices=list(LIBS), default=list(LIBS),
                         metavar="LIB",
-                        help="numpy (rnncourse.numpy), rnncourse (rnncourse.torch), "
-                             "torch (torch.nn, the reference) (default: all)")
+                        help="numpy (rnncourse.numpy), rnncourse (rnncourse.torch), compiled "
+                             "(rnncourse.torch with compiled=True), torch (torch.nn, the "
+                             "reference) (default: all)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                         help="(default: float32)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",
@@ -342,7 +348,7 @@ def _header(report: dict[str, Any]) -> list[str]:
 
 def _table(results: list[dict[str, Any]]) -> list[str]:
     head = ["cell", "T,B,I,H", "device", "library", "median ms", "min ms", "vs torch.nn",
-            "GFLOP/s", "% mm"]
+            "GFLOP/s", "% mm", "1st call s"]
     rows: list[list[str] | None] = []
     group = None
     for r in results:
@@ -357,7 +363,7 @@ def _table(results: list[dict[str, Any]]) -> list[str]:
             rows.append(first + [
                 f"{r['median_s'] * 1e3:.3f}", f"{r['min_s'] * 1e3:.3f}",
                 _fmt(r["ratio"], ".2f") + ("x" if r["ratio"] is not None else ""),
-                f"{r['gflops']:.2f}", _fmt(pct, ".1f"),
+                f"{r['gflops']:.2f}", _fmt(pct, ".1f"), _fmt(r.get("first_call_s"), ".2f"),
             ])
         else:
             rows.append(first + ["FAILED: " + str(r.get("error"))])
@@ -401,6 +407,7 @@ def _collect(jobs: list[_Job], matmul: dict[tuple[str, str], _Job],
             gflops = r["gflop"] / med
             r.update(
                 median_s=med, min_s=j.result["min_s"], times_s=j.result["times_s"],
+                first_call_s=j.result.get("first_call_s"),
                 ratio=None if ref is None else med / ref, gflops=gflops,
                 matmul_fraction=gflops / mm.result["gflops"] if mm and mm.ok else None,
             )

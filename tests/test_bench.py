@@ -32,7 +32,8 @@ def tiny(tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp_path_factory.mktemp("bench") / "out.json"
     # --jobs and a small --matmul-size only make the smoke test quicker.
     proc = _bench("--shapes", "tiny", "--repeats", "2", "--warmup", "1", "--json", str(out),
-                  "--device", "cpu", "--jobs", "2", "--matmul-size", "64")
+                  "--device", "cpu", "--jobs", "2", "--matmul-size", "64",
+                  "--libs", *LABELS)  # the compiled row has its own test: it compiles
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc, json.loads(out.read_text(encoding="utf-8"))
 
@@ -54,6 +55,7 @@ def test_json_has_every_lib_and_cell(tiny):
         assert r["gflop"] == pytest.approx(bench.flops(r["cell"], (5, 2, 3, 4)) / 1e9)
         assert r["gflops"] == pytest.approx(r["gflop"] / r["median_s"])
         assert r["ratio"] > 0 and r["matmul_fraction"] > 0
+        assert (r["first_call_s"] is None) == (r["lib"] == "numpy")
         if r["lib"] == "torch":
             assert r["ratio"] == 1.0  # the reference, to itself
 
@@ -77,7 +79,7 @@ def test_table(tiny):
     lines = proc.stdout.splitlines()
     assert any(line.startswith("matmul rate") and "GFLOP/s" in line for line in lines)
     head = next(i for i, line in enumerate(lines) if line.startswith("cell "))
-    for word in ("median ms", "vs torch.nn", "GFLOP/s", "% mm"):
+    for word in ("median ms", "vs torch.nn", "GFLOP/s", "% mm", "1st call s"):
         assert word in lines[head]
     rows = [line.split() for line in lines[head + 2:] if line.strip()]
     assert len(rows) == 9
@@ -132,3 +134,24 @@ def test_failed_worker_is_shown_not_raised(tmp_path, capsys):
     report = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
     assert report["results"][0]["ok"] is False
     assert "timed out" in report["results"][0]["error"]
+
+
+@pytest.mark.slow
+def test_compiled_row(tmp_path):
+    """rnncourse.torch+compile is a row of its own, with the first call (compiling) apart."""
+    pytest.importorskip("torch")
+    from rnncourse.torch import compiled
+
+    if not compiled.available()[0]:
+        pytest.skip(compiled.available()[1])
+    out = tmp_path / "c.json"
+    proc = _bench("--shapes", "tiny", "--cells", "lstm", "--libs", "compiled", "torch",
+                  "--repeats", "2", "--warmup", "1", "--device", "cpu", "--matmul-size", "64",
+                  "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["lib"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
+    assert set(rows) == {"compiled", "torch"} and all(r["ok"] for r in rows.values())
+    assert rows["compiled"]["label"] == "rnncourse.torch+compile"
+    # compiling makes the first call far slower than the timed ones
+    assert rows["compiled"]["first_call_s"] > 10 * rows["compiled"]["median_s"]
+    assert "rnncourse.torch+compile" in proc.stdout

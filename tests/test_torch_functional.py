@@ -327,12 +327,145 @@ def test_inputs_without_grad_get_none():
     assert m.weight_hh_l0.grad is not None and m.bias_ih_l0.grad is not None
 
 
-def test_double_backward_is_refused():
-    m = make_ref("gru", True, F64)
-    x, h0, _ = inputs(F64)
-    out, h = gru_layer(x, h0, *weights(m, True))
-    with pytest.raises(RuntimeError, match="double backward"):
-        torch.autograd.grad(out.sum(), x, create_graph=True)
+def _layer_fn(kind: str, bs=None, P: int = 2):
+    """``(f, args)``: one layer of ``kind`` as a function of all its float64 inputs."""
+    r, t, n, d, h = small_case(5)
+    x, h0, c0 = r(t, n, d), r(n, h), r(n, h)
+    G = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3, "peephole": 4, "lstmp": 4}[kind]
+    if kind == "lstmp":  # h is P wide: h0 (n, P), W_hh (4H, P), W_hr (P, H)
+        h0, w_hh, w_hr = r(n, P), r(G * h, P), r(P, h)
+        w_ih, b_ih, b_hh = r(G * h, d), r(G * h), r(G * h)
+        return (lambda *a: lstm_layer(*a[:7], batch_sizes=bs, w_hr=a[7]),
+                (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr))
+    w_ih, w_hh, b_ih, b_hh = r(G * h, d), r(G * h, h), r(G * h), r(G * h)
+    if kind.startswith("rnn"):
+        return (lambda *a: rnn_layer(*a, kind[4:], batch_sizes=bs),
+                (x, h0, w_ih, w_hh, b_ih, b_hh))
+    if kind == "gru":
+        return lambda *a: gru_layer(*a, batch_sizes=bs), (x, h0, w_ih, w_hh, b_ih, b_hh)
+    if kind == "lstm":
+        return lambda *a: lstm_layer(*a, batch_sizes=bs), (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+    return (lambda *a: peephole_lstm_layer(*a, batch_sizes=bs),
+            (x, h0, c0, w_ih, w_hh, b_ih, b_hh, r(3, h)))
+
+
+ALL_KINDS = ["rnn_tanh", "rnn_relu", "lstm", "gru", "peephole", "lstmp"]
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["full", "packed"])
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_gradgradcheck(kind, packed):
+    """Double backward (create_graph=True) against finite differences of the gradient."""
+    f, args = _layer_fn(kind, torch.tensor([3, 2, 2, 1]) if packed else None)
+    assert torch.autograd.gradgradcheck(f, args, atol=1e-7, rtol=1e-5)
+
+
+def test_gradcheck_with_projection():
+    f, args = _layer_fn("lstmp", torch.tensor([3, 2, 2, 1]))
+    assert torch.autograd.gradcheck(f, args, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("packed", [False, True], ids=["full", "packed"])
+def test_projection_matches_torch_nn(packed, bias):
+    """lstm_layer with w_hr against torch.nn.LSTM(proj_size=P), outputs and gradients."""
+    torch.manual_seed(0)
+    P = 2
+    m = torch.nn.LSTM(D, H, proj_size=P, bias=bias).double()
+    ws = weights(m, bias) + [m.weight_hr_l0]
+    x, _, c0 = inputs(F64)
+    h0 = torch.randn(N, P, dtype=F64, requires_grad=True)
+    lengths = torch.tensor(LENGTHS)
+    inp = pack_padded_sequence(x, lengths) if packed else x
+    out_ref, (h_ref, c_ref) = m(inp, (h0[None], c0[None]))
+    if packed:
+        out_ref, _ = pad_packed_sequence(out_ref, total_length=T)
+    bs = pack_padded_sequence(x, lengths).batch_sizes if packed else None
+    out, h, c = lstm_layer(x, h0, c0, *ws[:4], batch_sizes=bs, w_hr=ws[4])
+    ref = (out_ref, h_ref[0], c_ref[0])
+    for name, a, b in zip(("out", "h_n", "c_n"), (out, h, c), ref, strict=True):
+        assert_close(a, b, 1e-12, name)
+    wrt = [x, h0, c0] + [w for w in ws if w is not None]
+    for a, b in zip(grads(loss_of(out, h, c), wrt), grads(loss_of(*ref), wrt), strict=True):
+        assert_close(a, b, 1e-11, "grad")
+
+
+def _torch_nn_twin(kind: str, args: tuple) -> torch.nn.Module:
+    """A torch.nn layer holding the weights of ``args`` (as built by :func:`_layer_fn`)."""
+    t, n, d = args[0].shape
+    h = args[1].shape[1]
+    if kind.startswith("rnn"):
+        m = torch.nn.RNN(d, h, nonlinearity=kind[4:])
+        ws = args[2:]
+    else:
+        m = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](d, h)
+        ws = args[3:] if kind == "lstm" else args[2:]
+    m = m.double()
+    with torch.no_grad():
+        for p, w in zip((m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0), ws,
+                        strict=True):
+            p.copy_(w)
+    return m
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_batched_gradients_match_torch_nn(kind):
+    """vmap over the backward: jacobian(vectorize=True), torch.func.jacrev, and
+    per-sample gradients (torch.func.vmap over torch.func.grad) against torch.nn."""
+    from torch.func import functional_call, grad, jacrev, vmap
+
+    f, args = _layer_fn(kind)
+    x = args[0].detach()
+    ref = _torch_nn_twin(kind, args)
+    lstm = kind == "lstm"
+
+    def ours(x):
+        return f(x, *args[1:])[0]
+
+    def theirs(x):
+        state = (args[1][None], args[2][None]) if lstm else args[1][None]
+        return ref(x, state)[0]
+
+    J = torch.autograd.functional.jacobian(ours, x, vectorize=True)
+    J_ref = torch.autograd.functional.jacobian(theirs, x)
+    assert_close(J, J_ref, 1e-12, "jacobian")
+    assert_close(jacrev(ours)(x), J_ref, 1e-12, "jacrev")
+
+    # per-sample gradients of the weights, one sequence (a batch of 1) at a time
+    params = {k: v.detach() for k, v in ref.named_parameters()}
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+    def loss_ours(p, xi):
+        h0 = torch.zeros(1, args[1].shape[1], dtype=F64)
+        state = (h0, h0) if lstm else (h0,)
+        return (f(xi[:, None], *state, *(p[k] for k in names))[0] ** 2).sum()
+
+    def loss_ref(p, xi):
+        return (functional_call(ref, p, (xi[:, None],))[0] ** 2).sum()
+
+    per_sample = vmap(grad(loss_ours), in_dims=(None, 1))(params, x)
+    for j in range(x.shape[1]):
+        expected = grad(loss_ref)(params, x[:, j])
+        for k in names:
+            assert_close(per_sample[k][j], expected[k], 1e-12, k)
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_zero_batch(kind):
+    """A batch of 0 sequences gives empty results and zero weight gradients, as in torch.nn."""
+    f, args = _layer_fn(kind)
+    n_states = 2 if kind in ("lstm", "peephole", "lstmp") else 1
+    x = args[0].detach()[:, :0].requires_grad_()
+    states = [a.detach()[:0].requires_grad_() for a in args[1:1 + n_states]]
+    weights_ = [a.detach().requires_grad_() for a in args[1 + n_states:]]
+    res = f(x, *states, *weights_)
+    assert res[0].shape == (x.shape[0], 0, args[1].shape[1])
+    for r, s0 in zip(res[1:], states, strict=True):
+        assert r.shape == s0.shape
+    sum(r.sum() for r in res).backward()
+    assert x.grad.shape == x.shape
+    for w in weights_:
+        assert w.grad is not None and w.grad.shape == w.shape and torch.all(w.grad == 0)
 
 
 # --------------------------------------------------------------------------- errors

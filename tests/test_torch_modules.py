@@ -82,8 +82,10 @@ def make_pair(mode: str, cfg: Config, dtype: torch.dtype, **extra):
     return ours, ref
 
 
-def make_inputs(cfg: Config, kind: str, dtype: torch.dtype, has_cell: bool):
-    """Leaf tensors ``x``, the initial states (or None) and the lengths (or None)."""
+def make_inputs(cfg: Config, kind: str, dtype: torch.dtype, has_cell: bool, proj: int = 0):
+    """Leaf tensors ``x``, the initial states (or None) and the lengths (or None).
+
+    With a projection (``proj > 0``) the hidden state is ``proj`` wide, the cell ``H``."""
     g = torch.Generator().manual_seed(cfg.seed)
     T, N, D, H = cfg.T, cfg.N, cfg.D, cfg.H
     if kind == "unbatched":
@@ -94,9 +96,9 @@ def make_inputs(cfg: Config, kind: str, dtype: torch.dtype, has_cell: bool):
     states = None
     if cfg.with_hx:
         L = cfg.num_layers * (2 if cfg.bidirectional else 1)
-        sshape = (L, H) if kind == "unbatched" else (L, N, H)
-        states = [torch.randn(sshape, generator=g, dtype=dtype).requires_grad_()
-                  for _ in range(2 if has_cell else 1)]
+        widths = [proj or H, H][:2 if has_cell else 1]
+        states = [torch.randn((L, w) if kind == "unbatched" else (L, N, w), generator=g,
+                              dtype=dtype).requires_grad_() for w in widths]
     lengths = None
     if kind in ("packed", "lengths"):
         lengths = torch.randint(1, T + 1, (N,), generator=g)
@@ -140,7 +142,7 @@ def compare(mode: str, kind: str, cfg: Config, dtype: torch.dtype, **extra):
     """Outputs, final states and all gradients of ours and torch.nn's agree to TOL[dtype]."""
     has_cell = MODES[mode][3]
     ours, ref = make_pair(mode, cfg, dtype, **extra)
-    x, states, lengths = make_inputs(cfg, kind, dtype, has_cell)
+    x, states, lengths = make_inputs(cfg, kind, dtype, has_cell, extra.get("proj_size", 0))
     leaves = [x, *(states or [])]
     results = {}
     for name, module in (("ours", ours), ("ref", ref)):
@@ -176,6 +178,58 @@ def compare(mode: str, kind: str, cfg: Config, dtype: torch.dtype, **extra):
 @given(cfg=configs)
 def test_layers_match_torch_nn_float64(mode, kind, cfg):
     compare(mode, kind, cfg, F64)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(cfg=configs, data=st.data())
+def test_lstm_projection_matches_torch_nn(kind, cfg, data):
+    """proj_size (LSTMP): h_t = (o_t * tanh(c_t)) W_hr^T, against torch.nn.LSTM(proj_size=P)."""
+    cfg.H = max(cfg.H, 2)
+    proj = data.draw(st.integers(1, cfg.H - 1), label="proj_size")
+    compare("lstm", kind, cfg, F64, proj_size=proj)
+
+
+@pytest.mark.parametrize("init", ["pytorch", "orthogonal"])
+def test_projection_parameters(init):
+    """weight_hr_l{k}[_reverse]: torch.nn's names, shapes and order; initialised too."""
+    ours = rt.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, init=init)
+    ref = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2)
+    assert [(k, v.shape) for k, v in ours.state_dict().items()] == [
+        (k, v.shape) for k, v in ref.state_dict().items()]
+    assert "proj_size=2" in repr(ours)
+    for name, p in ours.named_parameters():
+        if name.startswith("weight_hr"):
+            assert p.abs().sum() > 0
+            if init == "orthogonal":  # (P, H) with orthonormal rows
+                torch.testing.assert_close(p @ p.t(), torch.eye(2), atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_zero_batch_matches_torch_nn(mode):
+    """A batch of 0 sequences (also bidirectional, two layers): the shapes torch.nn gives."""
+    ours_cls, ref_cls, kw, has_cell = MODES[mode]
+    ours = ours_cls(3, 4, num_layers=2, bidirectional=True, **kw)
+    ref = ref_cls(3, 4, num_layers=2, bidirectional=True, **kw)
+    x = torch.randn(5, 0, 3, requires_grad=True)
+    out, hn = ours(x)
+    out_ref, hn_ref = ref(x)
+    assert out.shape == out_ref.shape
+    for a, b in zip(hn if has_cell else (hn,), hn_ref if has_cell else (hn_ref,), strict=True):
+        assert a.shape == b.shape
+    out.sum().backward()
+    assert x.grad.shape == x.shape and all(p.grad is not None for p in ours.parameters())
+
+
+@pytest.mark.parametrize("cls", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_zero_hidden_and_zero_batch_match_torch_nn(cls):
+    """hidden_size=0 and a batch of 0 rows are allowed for the cells, as in torch.nn."""
+    for size, batch in ((0, 2), (4, 0)):
+        ours, ref = getattr(rt, cls)(3, size), getattr(nn, cls)(3, size)
+        x = torch.randn(batch, 3)
+        a, b = ours(x), ref(x)
+        for u, v in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,),
+                        strict=True):
+            assert u.shape == v.shape == (batch, size)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -457,10 +511,12 @@ def test_forget_bias_errors_and_torch_nn():
 
 
 def test_constructor_errors():
-    with pytest.raises(ValueError, match="proj_size=3 is not supported"):
-        rt.LSTM(3, 4, proj_size=3)
-    with pytest.raises(ValueError, match="proj_size"):
+    with pytest.raises(ValueError, match="proj_size has to be smaller than hidden_size"):
+        rt.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM"):
         rt.GRU(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="proj_size should be a positive integer or zero"):
+        rt.LSTM(3, 4, proj_size=-1)
     with pytest.raises(TypeError, match="unexpected keyword"):
         rt.RNN(3, 4, foo=1)
     with pytest.raises(ValueError, match="nonlinearity"):
@@ -469,8 +525,10 @@ def test_constructor_errors():
         rt.GRU(3, 4, dropout=1.5)
     with pytest.raises(ValueError, match="unknown init"):
         rt.LSTM(3, 4, init="glorot")
-    with pytest.raises(ValueError, match="hidden_size must be a positive int"):
+    with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
         rt.LSTM(3, 0)
+    with pytest.raises(TypeError, match="num_layers should be of type int, got: float"):
+        rt.LSTM(3, 4, num_layers=1.5)
     with pytest.raises(TypeError, match="forget_bias"):
         rt.GRU(3, 4, forget_bias=1.0)
 
@@ -482,9 +540,11 @@ def test_forward_errors():
         m(torch.randn(5, 2, 5))
     with pytest.raises(ValueError, match="2D or 3D, got 4D"):
         m(torch.randn(5, 2, 3, 1))
-    with pytest.raises(RuntimeError, match=r"Expected hidden size \(2, 2, 4\), got \[1, 2, 4\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"Expected hidden\[0\] size \(2, 2, 4\), got \[1, 2, 4\]"):
         m(x, (torch.zeros(1, 2, 4), torch.zeros(2, 2, 4)))
-    with pytest.raises(RuntimeError, match=r"Expected cell size \(2, 2, 4\), got \[2, 2, 3\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"Expected hidden\[1\] size \(2, 2, 4\), got \[2, 2, 3\]"):
         m(x, (torch.zeros(2, 2, 4), torch.zeros(2, 2, 3)))
     with pytest.raises(RuntimeError, match="batched 3-D input"):
         m(x, (torch.zeros(2, 4), torch.zeros(2, 4)))
@@ -511,9 +571,9 @@ def test_cell_errors():
     c = rt.LSTMCell(3, 4)
     with pytest.raises(ValueError, match="1D or 2D, got 3D"):
         c(torch.randn(1, 2, 3))
-    with pytest.raises(RuntimeError, match="got 5, expected 3"):
+    with pytest.raises(RuntimeError, match="got 5 expected 3"):
         c(torch.randn(2, 5))
-    with pytest.raises(RuntimeError, match=r"Expected hx\[1\] of shape \(2, 4\)"):
+    with pytest.raises(RuntimeError, match="Input batch size 2 doesn't match hidden1 batch size 3"):
         c(torch.randn(2, 3), (torch.zeros(2, 4), torch.zeros(3, 4)))
 
 
@@ -577,44 +637,11 @@ def test_cuda_matches_torch_nn(mode):
     assert h.device.type == "cuda" and c.device.type == "cuda"
 
 
-# Hidden sizes above which the per-step products run on oneDNN's inner product
-# (rnncourse.torch.functional._StepProduct), so that these tests take that path.
-_ONEDNN_H = {"rnn_tanh": 384, "rnn_relu": 384, "lstm": 192, "gru": 224}
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_large_float32_layers_match_torch_nn(mode):
-    from rnncourse.torch import functional as F
-
-    H = _ONEDNN_H[mode]
-    gates = {"lstm": 4, "gru": 3}.get(mode, 1)
-    w = torch.zeros(gates * H, H)
-    if torch.backends.mkldnn.is_available():
-        assert F._StepProduct(w, 3).packed is not None, "the oneDNN path is not taken"
+    """Hidden sizes where torch.nn's CPU kernels (oneDNN for the LSTM) take other paths."""
+    H = {"rnn_tanh": 384, "rnn_relu": 384, "lstm": 192, "gru": 224}[mode]
     cfg = Config(num_layers=1, bidirectional=True, batch_first=False, bias=True, with_hx=True,
                  T=4, N=3, D=5, H=H, to_torch=False, seed=1)
     compare(mode, "padded", cfg, F32)
     compare(mode, "packed", cfg, F32)
-
-
-@pytest.mark.parametrize("onednn", ["1", "0"])
-def test_step_product_both_paths(monkeypatch, onednn):
-    from rnncourse.torch import functional as F
-
-    monkeypatch.setenv("RNNCOURSE_ONEDNN", onednn)
-    g = torch.Generator().manual_seed(0)
-    w = torch.randn(4 * 192, 192, generator=g)  # (out, in), above the oneDNN threshold
-    x = torch.randn(5, 192, generator=g)[1:]  # a view with an offset, as the loops pass
-    bias, add = torch.randn(4 * 192, generator=g), torch.randn(4, 4 * 192, generator=g)
-    prod = F._StepProduct(w, 4)
-    assert (prod.packed is not None) == (onednn == "1" and torch.backends.mkldnn.is_available())
-    ref = x.double() @ w.double().t()
-    scale = ref.abs().max()
-    out = torch.empty(4, 4 * 192)
-    assert ((prod.into(out, x).double() - ref).abs().max() / scale) < 1e-5
-    with_bias = prod.into(out, x, bias=bias).double()
-    assert ((with_bias - ref - bias.double()).abs().max() / scale) < 1e-5
-    assert ((prod.into(out, x, add=add).double() - ref - add.double()).abs().max() / scale) < 1e-5
-    acc = add.clone()
-    assert ((prod.add_(acc, x).double() - ref - add.double()).abs().max() / scale) < 1e-5
-    assert F._StepProduct(w.double(), 4).packed is None  # float64 stays on torch.mm

@@ -30,10 +30,10 @@ class _CellBase(nn.Module):
         *, init: str = "pytorch",
     ) -> None:
         super().__init__()
-        if input_size <= 0 or hidden_size <= 0:
-            raise ValueError(
-                f"input_size and hidden_size must be positive, got {input_size}, {hidden_size}"
-            )
+        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{type(self).__name__}: {arg} must be an int >= 0, "
+                                 f"got {value!r}")  # 0 is allowed, as in torch.nn
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
@@ -63,28 +63,36 @@ class _CellBase(nn.Module):
         return s
 
     def _check(self, input: Tensor, states: tuple[Tensor, ...] | None) -> bool:
-        """Validate shapes and dtypes; return whether the input is batched."""
+        """Validate shapes and dtypes as ``torch.nn``'s cells do, with their messages;
+        return whether the input is batched."""
         name = type(self).__name__
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
-        if input.size(-1) != self.input_size:
-            raise RuntimeError(
-                f"{name}: input has inconsistent input_size: got {input.size(-1)}, "
-                f"expected {self.input_size}"
-            )
+        for k, s in enumerate(states or ()):
+            if s.dim() not in (1, 2):
+                what = f"hx[{k}]" if len(states or ()) == 2 else "hidden"
+                raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {s.dim()}D instead")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        if x.size(1) != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {x.size(1)} "
+                               f"expected {self.input_size}")
+        for k, s in enumerate(states or ()):
+            s = s if batched else s.unsqueeze(0)
+            if s.size(0) != x.size(0):
+                raise RuntimeError(f"Input batch size {x.size(0)} doesn't match hidden{k} "
+                                   f"batch size {s.size(0)}")
+            if s.size(1) != self.hidden_size:
+                raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.size(1)}, "
+                                   f"expected {self.hidden_size}")
+            if s.dim() != 2:
+                raise RuntimeError(f"{name}: expected hx[{k}] of shape "
+                                   f"{(x.size(0), self.hidden_size)}, got {tuple(s.shape)}")
         if input.dtype != self.weight_ih.dtype:
             raise ValueError(
                 f"{name}: input dtype ({input.dtype}) does not match weight dtype "
                 f"({self.weight_ih.dtype})"
             )
-        batched = input.dim() == 2
-        expected = (input.size(0), self.hidden_size) if batched else (self.hidden_size,)
-        for k, s in enumerate(states or ()):
-            if tuple(s.shape) != expected:
-                raise RuntimeError(
-                    f"{name}: Expected hx[{k}] of shape {expected} for input of shape "
-                    f"{tuple(input.shape)}, got {tuple(s.shape)}"
-                )
         return batched
 
     def _zeros(self, input: Tensor) -> Tensor:

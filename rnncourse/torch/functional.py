@@ -13,6 +13,10 @@ Notation (row vectors, a mini-batch of ``N`` rows, hidden size ``H``)::
             c_t = f * c_{t-1} + i * g
             h_t = o * tanh(c_t)
 
+    LSTM with projections (LSTMP, Sak et al., 2014), ``proj_size = P < H``:
+            m_t = o * tanh(c_t)           (H wide)
+            h_t = m_t W_hr^T              (P wide; W_hr: (P, H), and W_hh: (4H, P))
+
     GRU     r = sigmoid(x_t W_ir^T + b_ir + h_{t-1} W_hr^T + b_hr)   gates in the order r, z, n
             z = sigmoid(x_t W_iz^T + b_iz + h_{t-1} W_hz^T + b_hz)
             n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn))
@@ -26,37 +30,40 @@ The weights have PyTorch's layout: ``W_ih: (G*H, D)`` and ``W_hh: (G*H, H)`` sta
 the ``G`` gates' matrices (``G = 1, 4, 3``), so they load straight from a
 ``torch.nn.RNN/LSTM/GRU`` ``state_dict``.
 
-Each layer is one custom :class:`torch.autograd.Function`, organised for speed:
+Each layer is one custom :class:`torch.autograd.Function` built from four plain
+functions, all written with public torch operations that read line by line
+against the equations (the derivatives of sigmoid and tanh use PyTorch's own
+kernels for them, ``aten.sigmoid_backward`` and ``aten.tanh_backward``, and the
+products ``torch.addmm``, so that the arithmetic, rounding included, is the
+one the course's earlier versions did):
 
-* forward: the input projection ``x_t W_ih^T + b_ih (+ b_hh)`` does not depend
-  on the recurrence, so it is computed for all ``T*N`` rows in one matrix
-  product before the loop (``b_hh`` is folded into it where it is simply added:
-  RNN and LSTM); per step only ``h_{t-1} W_hh^T`` is left.  The gate
-  activations are applied in place in that buffer and kept for the backward.
-* backward: the loop runs from ``t = T-1`` down to ``0``, applies the chain rule
-  through one step's equations and writes the gradient of every pre-activation
-  into one ``(T, N, G*H)`` buffer ``dA``; the only product left in the loop is
-  ``dA_t W_hh``, the gradient flowing into ``h_{t-1}``.  The weights are shared
-  by all steps, so their gradients are sums over time: they come after the
-  loop, each as one large product over all ``T*N`` rows: ``dW_ih = dA^T X``,
-  ``dW_hh = dA^T H_prev``, ``db = sum of dA`` and ``dx = dA W_ih``.
+* the input projection ``x_t W_ih^T + b_ih (+ b_hh)`` does not depend on the
+  recurrence, so it is one matrix product over all ``T*N`` rows before the loop
+  (``b_hh`` is folded into it where it is simply added: RNN and LSTM);
+* the forward loop (``_lstm_steps`` ...) runs the recurrence, one step's equations
+  per iteration; per step only ``h_{t-1} W_hh^T`` is left;
+* the backward loop (``_lstm_steps_backward`` ...) runs from ``t = T-1`` down to
+  ``0``, applies the chain rule through one step's equations and collects the
+  gradient ``dA_t`` of every pre-activation; the only product left in it is
+  ``dA_t W_hh``, the gradient flowing into ``h_{t-1}``;
+* the weights are shared by all steps, so their gradients are sums over time:
+  they come after the loop, each as one large product over all ``T*N`` rows:
+  ``dW_ih = dA^T X``, ``dW_hh = dA^T H_prev``, ``db = sum of dA``, ``dx = dA W_ih``.
 
-The per-step products have few rows (the batch) and the same weight at every step.
-On the CPU in float32, and for weights of at least 2**17 entries, they run on oneDNN's
-inner product with the weight reordered once per call (``_StepProduct``), about twice
-as fast as ``torch.mm`` for such shapes; set ``RNNCOURSE_ONEDNN=0`` to use
-``torch.mm`` everywhere.
+Nothing is written in place, so the same code serves three purposes:
 
-Small layers spend most of their time on the per-operation overhead of
-PyTorch, not on arithmetic, so the loops avoid operations they do not need:
-the per-step views are made before the loop (``unbind``), and the derivatives
-of ``sigmoid`` and ``tanh`` use PyTorch's fused kernels (one operation for
-``dy * y * (1 - y)``).  Nothing here calls PyTorch's own RNN kernels.
+* the ordinary backward (the activations saved by the forward pass);
+* batched gradients: ``torch.func`` transforms and
+  ``torch.autograd.functional.jacobian(..., vectorize=True)`` run the backward
+  loop under ``vmap``;
+* double backward (``create_graph=True``, gradient penalties, Hessian-vector
+  products): the backward then recomputes the forward loop under autograd and
+  runs the same backward loop on it, so autograd can differentiate the
+  hand-written gradient itself.
 
-Double backward (a gradient of a gradient, ``create_graph=True``) is not
-supported: the backward raises a ``RuntimeError`` rather than return a
-gradient that autograd cannot differentiate again.  Inputs that do not require
-a gradient get ``None`` and their products are skipped.
+``compile=True`` (or ``RNNCOURSE_COMPILE=1``) runs the two loops through
+``torch.compile``, which fuses the element-wise gate arithmetic of many steps
+into a few generated kernels; see :mod:`rnncourse.torch.compiled`.
 
 Variable lengths: ``batch_sizes`` is the ``batch_sizes`` of a
 :class:`torch.nn.utils.rnn.PackedSequence` (sequences sorted by decreasing
@@ -64,136 +71,65 @@ length; ``batch_sizes[t]`` of them are still running at step ``t``).  At step
 ``t`` only rows ``[:batch_sizes[t]]`` are updated, the other rows of ``out[t]``
 are zero, and ``h_n`` (``c_n``) holds each sequence's state after its own last
 step -- what ``torch.nn`` returns for a packed input.  Because the batch sizes
-never increase, a row that is active at step ``t`` was also active at ``t-1``,
-so its previous state is simply ``out[t-1]``.
+never increase, a row that is active at step ``t`` was also active at ``t-1``.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
-from functools import wraps
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
+from . import compiled as _compiled
+
 __all__ = ["rnn_layer", "lstm_layer", "gru_layer", "peephole_lstm_layer"]
+
+Steps = tuple[int, ...]
 
 # --------------------------------------------------------------------------- helpers
 
 
-# Below this many weights, torch.mm's lower call overhead wins (measured: a 32 x 128 by
-# 128 x 512 product takes 42 us with torch.mm, 52 us with oneDNN; at 64 x 256 by 256 x 768
-# oneDNN wins, 154 against 202 us).
-_ONEDNN_MIN_WEIGHTS = 1 << 17
-
-
-def _onednn_usable(w: Tensor) -> bool:
-    return (
-        w.device.type == "cpu" and w.dtype == torch.float32
-        and w.numel() >= _ONEDNN_MIN_WEIGHTS
-        and os.environ.get("RNNCOURSE_ONEDNN", "1") != "0"
-        and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
-        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
-        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-    )
-
-
-class _StepProduct:
-    """``x @ w.t()`` for the one product per step that the recurrence leaves in the loop.
-
-    These products have few rows (the batch) and a weight that is the same at every
-    step. On the CPU in float32, oneDNN's inner product with the weight reordered
-    once per call of the layer (``torch.ops.mkldnn._linear_pointwise``, the linear
-    kernel that ``torch.compile`` uses on the CPU; not a recurrent kernel) runs them
-    about twice as fast as ``torch.mm`` (measured on 2 cores: 200 against 100 GFLOP/s
-    for a 20 x 650 by 650 x 2600 product). Elsewhere (CUDA, float64, a PyTorch
-    without oneDNN, or ``RNNCOURSE_ONEDNN=0``) it is ``torch.mm``.
-    """
-
-    def __init__(self, w: Tensor, rows: int) -> None:
-        self.w_t = w.t()  # for torch.mm
-        self.packed: Tensor | None = None
-        if _onednn_usable(w):
-            try:
-                self.packed = torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows)
-                self._linear(w.new_zeros(1, w.shape[1]))  # a private op: check it runs here
-            except Exception:  # another PyTorch version or build: stay on torch.mm
-                self.packed = None
-
-    def _linear(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, bias, "none", [], "")
-
-    def add_(self, acc: Tensor, x: Tensor) -> Tensor:
-        """``acc += x @ w.t()``."""
-        if self.packed is None:
-            return acc.addmm_(x, self.w_t)
-        return acc.add_(self._linear(x))
-
-    def into(self, out: Tensor, x: Tensor, bias: Tensor | None = None,
-             add: Tensor | None = None) -> Tensor:
-        """``out = x @ w.t() (+ bias) (+ add)``."""
-        if self.packed is None:
-            if add is not None:
-                return torch.addmm(add, x, self.w_t, out=out)
-            if bias is not None:
-                return torch.addmm(bias, x, self.w_t, out=out)
-            return torch.mm(x, self.w_t, out=out)
-        y = self._linear(x, bias)
-        return torch.add(y, add, out=out) if add is not None else out.copy_(y)
-
-
-def _first_order_only(backward: Callable[..., Any]) -> Callable[..., Any]:
-    """Refuse ``create_graph=True``: the hand-written backward is not itself differentiable.
-
-    (``torch.autograd.function.once_differentiable`` only complains when the incoming
-    gradient requires grad, and otherwise silently drops second-order terms.)
-    """
-
-    @wraps(backward)
-    def wrapper(ctx: FunctionCtx, *grads: Tensor) -> Any:
-        if torch.is_grad_enabled():
-            raise RuntimeError(
-                "rnncourse.torch: double backward (create_graph=True) is not supported by the "
-                "hand-written BPTT of the recurrent layers"
-            )
-        return backward(ctx, *grads)
-
-    return wrapper
-
-
-def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> list[int]:
-    """The number of active rows at every step, as Python ints (``[N] * T`` if unpacked)."""
+def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps:
+    """The number of active rows at every step, as Python ints (``(N,) * T`` if unpacked)."""
     if batch_sizes is None:
-        return [N] * T
+        return (N,) * T
     if not isinstance(batch_sizes, Tensor) or batch_sizes.dim() != 1:
         raise ValueError("batch_sizes must be a 1-D integer tensor (a PackedSequence's)")
-    steps = [int(b) for b in batch_sizes.tolist()]  # a CPU tensor: no device sync
+    steps = tuple(int(b) for b in batch_sizes.tolist())  # a CPU tensor: no device sync
     if len(steps) != T:
         raise ValueError(f"batch_sizes has {len(steps)} entries but the input has T={T} steps")
     if steps[0] != N or any(b < a for a, b in zip(steps[1:], steps, strict=False)) or steps[-1] < 1:
         raise ValueError(
             f"batch_sizes must start at the batch size N={N}, never increase and stay >= 1; "
-            f"got {steps}"
+            f"got {list(steps)}"
         )
     return steps
 
 
 def _check(
-    where: str, x: Tensor, states: dict[str, Tensor], w_ih: Tensor, w_hh: Tensor,
-    b_ih: Tensor | None, b_hh: Tensor | None, gates: int,
+    where: str, x: Tensor, states: dict[str, tuple[Tensor, int]], w_ih: Tensor, w_hh: Tensor,
+    b_ih: Tensor | None, b_hh: Tensor | None, gates: int, w_hr: Tensor | None = None,
 ) -> tuple[int, int, int]:
-    """Check the shapes of one layer's arguments; return ``(T, N, H)``."""
+    """Check the shapes of one layer's arguments; return ``(T, N, H)``.
+
+    ``states`` maps a name to ``(tensor, width)``, width 0 for ``H`` and 1 for the
+    width of ``h`` (``P`` with a projection, else ``H``).
+    """
     if x.dim() != 3:
         raise ValueError(f"{where}: x must be (T, N, D), got shape {tuple(x.shape)}")
     T, N, D = x.shape
     if T == 0:
-        raise ValueError(f"{where}: the sequence length must be at least 1")
-    if w_hh.dim() != 2 or w_hh.shape[0] != gates * w_hh.shape[1]:
+        raise RuntimeError(f"{where}: Expected sequence length to be larger than 0 in RNN")
+    if w_hh.dim() != 2 or w_hh.shape[0] % gates:
         raise ValueError(f"{where}: w_hh must be ({gates}*H, H), got shape {tuple(w_hh.shape)}")
-    H = w_hh.shape[1]
+    H, P = w_hh.shape[0] // gates, w_hh.shape[1]
+    if w_hr is None and P != H:
+        raise ValueError(f"{where}: w_hh must be ({gates}*H, H), got shape {tuple(w_hh.shape)}")
+    if w_hr is not None and tuple(w_hr.shape) != (P, H):
+        raise ValueError(f"{where}: w_hr must be (P, H) = {(P, H)}, got {tuple(w_hr.shape)}")
     if tuple(w_ih.shape) != (gates * H, D):
         raise ValueError(
             f"{where}: w_ih must be ({gates}*H, D) = {(gates * H, D)}, got {tuple(w_ih.shape)}"
@@ -201,80 +137,28 @@ def _check(
     for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
         if b is not None and tuple(b.shape) != (gates * H,):
             raise ValueError(f"{where}: {name} must be ({gates * H},), got {tuple(b.shape)}")
-    for name, s in states.items():
-        if tuple(s.shape) != (N, H):
-            raise ValueError(f"{where}: {name} must be (N, H) = {(N, H)}, got {tuple(s.shape)}")
+    for name, (s, width) in states.items():
+        expected = (N, P if width else H)
+        if tuple(s.shape) != expected:
+            form = "(N, P)" if width and w_hr is not None else "(N, H)"
+            raise ValueError(f"{where}: {name} must be {form} = {expected}, got {tuple(s.shape)}")
     return T, N, H
 
 
-def _new_buffer(ref: Tensor, shape: Sequence[int], packed: bool) -> Tensor:
-    """An uninitialised buffer, or zeros when some rows are skipped (packed input).
+# The derivatives of sigmoid and tanh, written with their outputs ``y``: PyTorch's own
+# kernels, those its autograd uses for torch.sigmoid and torch.tanh (core ATen operators).
+_sigmoid_grad = torch.ops.aten.sigmoid_backward  # (dy, y) -> dy * (1 - y) * y
+_tanh_grad = torch.ops.aten.tanh_backward  # (dy, y) -> dy * (1 - y * y)
 
-    With zeros, the rows that a packed input skips hold harmless numbers for the
-    computations that run over all ``T*N`` rows at once.
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """``x W^T + b``: ``b`` a bias vector, or a matrix with ``x``'s rows (a sum to add to).
+
+    ``torch.addmm(b, x, W^T)`` (``torch.mm`` without ``b``): one call of the matrix
+    product that also adds ``b``. The compiled path passes another function with the
+    same meaning (:func:`rnncourse.torch.compiled.linear`).
     """
-    return ref.new_zeros(shape) if packed else ref.new_empty(shape)
-
-
-def _last_states(out: Tensor, state0: Tensor, steps: Sequence[int]) -> Tensor:
-    """Each row's state after its own last step: ``out[len_j - 1, j]`` for row ``j``.
-
-    Rows ``[steps[t+1]:steps[t]]`` have their last step at ``t``.
-    """
-    T = len(steps)
-    if steps[-1] == out.shape[1]:  # not packed (or all the same length)
-        return out[T - 1].clone()
-    last = state0.clone(memory_format=torch.contiguous_format)
-    for t in range(T):
-        nb, nb_next = steps[t], (steps[t + 1] if t + 1 < T else 0)
-        if nb_next < nb:
-            last[nb_next:nb] = out[t, nb_next:nb]
-    return last
-
-
-def _previous(state0: Tensor, states: Tensor) -> Tensor:
-    """``(T, N, H)`` of the states *entering* each step: ``state0, states[0], ..., states[T-2]``."""
-    return torch.cat((state0.unsqueeze(0), states[:-1]))
-
-
-def _step_views(buf: Tensor, steps: Sequence[int]) -> list[Tensor]:
-    """``[buf[t, :steps[t]] for every t]``: the active rows of every step, as views.
-
-    Made in one go before a loop: indexing ``buf[t, :nb]`` inside the loop costs
-    about as much as a small element-wise operation, which adds up for small layers.
-    """
-    N = buf.shape[1]
-    return [v if nb == N else v[:nb] for v, nb in zip(buf.unbind(0), steps, strict=True)]
-
-
-def _previous_views(state0: Tensor, views: list[Tensor], steps: Sequence[int]) -> list[Tensor]:
-    """The state entering every step, restricted to that step's active rows.
-
-    ``views`` are the per-step views of the states that the loop fills in; a row
-    that is active at step ``t`` was active at ``t-1`` too.
-    """
-    prev = [state0, *views[:-1]]
-    return [p if p.shape[0] == nb else p[:nb] for p, nb in zip(prev, steps, strict=True)]
-
-
-def _row_views(state: Tensor, steps: Sequence[int]) -> dict[int, Tensor]:
-    """``{nb: state[:nb]}`` for every batch size in ``steps`` (one entry if not packed)."""
-    return {nb: state[:nb] for nb in set(steps)}
-
-
-# The derivatives of the activations, written with their outputs ``y``: PyTorch's
-# fused kernels, one operation each instead of three.
-_sigmoid_backward = torch.ops.aten.sigmoid_backward  # (dy, y) -> dy * y * (1 - y)
-_tanh_backward = torch.ops.aten.tanh_backward  # (dy, y) -> dy * (1 - y * y)
-# The same, written into a given tensor (a block of the step's gradient buffer, so that
-# the blocks need not be concatenated afterwards): f(dy, y, grad_input=out).
-_sigmoid_backward_into = torch.ops.aten.sigmoid_backward.grad_input
-_tanh_backward_into = torch.ops.aten.tanh_backward.grad_input
-
-
-def _as_rows(a: Tensor) -> Tensor:
-    """``(T, N, K) -> (T*N, K)``."""
-    return a.reshape(-1, a.shape[-1])
+    return torch.mm(x, w.t()) if b is None else torch.addmm(b, x, w.t())
 
 
 def _add_biases(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
@@ -283,121 +167,179 @@ def _add_biases(b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor | None:
     return b_ih if b_hh is None else b_ih + b_hh
 
 
-def _project(x: Tensor, w: Tensor, bias: Tensor | None) -> Tensor:
-    """``x W^T + bias`` for all ``T*N`` rows in one product: ``(T, N, D) -> (T, N, K)``.
+def _rows(a: Tensor) -> Tensor:
+    """``(T, N, K) -> (T*N, K)`` (also when ``T*N`` is 0)."""
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2])
 
-    The result is a new tensor, which the forward loops then overwrite in place.
+
+def _project(x: Tensor, w: Tensor, bias: Tensor | None, linear: Callable = linear) -> Tensor:
+    """``x W^T + bias`` for all ``T*N`` rows in one product: ``(T, N, D) -> (T, N, K)``."""
+    return linear(_rows(x), w, bias).reshape(x.shape[0], x.shape[1], w.shape[0])
+
+
+def _pad(a: Tensor, n: int) -> Tensor:
+    """``a (nb, K)`` with zero rows appended up to ``n`` rows (a packed step's inactive rows)."""
+    return a if a.shape[0] == n else torch.cat((a, a.new_zeros(n - a.shape[0], a.shape[1])))
+
+
+def _update(state: Tensor, new: Tensor) -> Tensor:
+    """``state`` with its first ``len(new)`` rows replaced by ``new`` (the active rows)."""
+    return new if new.shape[0] == state.shape[0] else torch.cat((new, state[new.shape[0]:]))
+
+
+def _previous(state0: Tensor, states: Tensor) -> Tensor:
+    """``(T, N, K)`` of the states *entering* each step: ``state0, states[0], ..., states[T-2]``."""
+    return torch.cat((state0.unsqueeze(0), states[:-1]))
+
+
+def _sum_rows(a: Tensor) -> Tensor:
+    return _rows(a).sum(0)
+
+
+def _wgrad(d: Tensor, inp: Tensor) -> Tensor:
+    """``sum_t d_t^T inp_t``: the gradient of a weight shared by all steps, one product.
+
+    Computed as ``(inp^T d)^T``: the same numbers, in the memory layout that runs
+    two to three times faster in MKL's matrix product here (measured at 700 rows).
     """
-    T, N, D = x.shape
-    x2 = x.reshape(T * N, D)
-    xw = x2 @ w.t() if bias is None else torch.addmm(bias, x2, w.t())
-    return xw.view(T, N, -1)
+    return (_rows(inp).t() @ _rows(d)).t()
 
 
-def _zero_skipped_rows(buf: Tensor, steps: Sequence[int]) -> None:
-    """Zero ``buf[t, steps[t]:]``: the rows a packed input skips at step ``t``."""
-    for t, nb in enumerate(steps):
-        if nb < buf.shape[1]:
-            buf[t, nb:] = 0
+def _zeros_for(*pairs: tuple[Tensor | None, Tensor]) -> list[Tensor]:
+    """The incoming gradients, zeros for outputs that received none.
 
-
-def _projection_grads(
-    needs: tuple[bool, bool, bool], x: Tensor, h_prev: Tensor, d_x_side: Tensor,
-    d_h_side: Tensor, w_ih: Tensor,
-) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
-    """Gradients of the two projections, each one large product over all ``T*N`` rows.
-
-    ``XP = x W_ih^T (+ b_ih)`` received ``d_x_side`` and ``HH = h_prev W_hh^T (+ b_hh)``
-    received ``d_h_side`` (the same tensor for the RNN and the LSTM)::
-
-        dx = dXP W_ih        dW_ih = dXP^T x        dW_hh = dHH^T h_prev
-
-    ``needs`` says which of ``(dx, dW_ih, dW_hh)`` to compute.  The weight gradients
-    are computed transposed, as ``(x^T dXP)^T``: the same numbers, in the memory
-    layout that runs faster in MKL here; and when both projections received the same
-    gradient, ``[x | h_prev]^T dA`` gives both in a single product.
+    The functions tell autograd not to fill in zeros itself
+    (``set_materialize_grads(False)``): it would do so for the activations returned
+    for the backward pass too, which never receive a gradient, at every call.
     """
-    dXP, dHH = _as_rows(d_x_side), _as_rows(d_h_side)
-    X, Hp = _as_rows(x), _as_rows(h_prev)
-    dx = (dXP @ w_ih).view(x.shape) if needs[0] else None
-    dw_ih = dw_hh = None
-    if needs[1] and needs[2] and d_x_side is d_h_side:
-        dw = (torch.cat((X, Hp), dim=1).t() @ dXP).t()  # (G*H, D+H)
-        dw_ih, dw_hh = dw[:, :X.shape[1]], dw[:, X.shape[1]:]
-    else:
-        dw_ih = (X.t() @ dXP).t() if needs[1] else None
-        dw_hh = (Hp.t() @ dHH).t() if needs[2] else None
-    return dx, dw_ih, dw_hh
+    return [torch.zeros_like(like) if g is None else g for g, like in pairs]
 
 
-def _bias_grads(
-    needs: tuple[bool, bool], has_bias: tuple[bool, bool], d_x_side: Tensor, d_h_side: Tensor,
-) -> tuple[Tensor | None, Tensor | None]:
-    """``db_ih = sum of dXP`` and ``db_hh = sum of dHH`` over all ``T*N`` rows."""
-    db_ih = _as_rows(d_x_side).sum(0) if needs[0] and has_bias[0] else None
-    db_hh = _as_rows(d_h_side).sum(0) if needs[1] and has_bias[1] else None
-    return db_ih, db_hh
+def _weight_grads(wgrad: Callable, dA: Tensor, x: Tensor, h_prev: Tensor, need_ih: bool,
+                  need_hh: bool) -> tuple[Tensor | None, Tensor | None]:
+    """``dW_ih = sum_t dA_t^T x_t`` and ``dW_hh = sum_t dA_t^T h_{t-1}`` (RNN, LSTM: the
+    same ``dA``); when both are needed, one product with ``[x_t | h_{t-1}]`` gives both."""
+    if need_ih and need_hh:
+        dw = wgrad(dA, torch.cat((x, h_prev), dim=2))
+        return dw[:, :x.shape[2]], dw[:, x.shape[2]:]
+    return (wgrad(dA, x) if need_ih else None, wgrad(dA, h_prev) if need_hh else None)
+
+
+def _graph_needed() -> bool:
+    """Whether the backward runs under ``create_graph=True``, so its result must be
+    differentiable with respect to the layer's inputs (double backward)."""
+    return torch.is_grad_enabled()
+
+
+def _same(w: Tensor, rows: int) -> Tensor:
+    return w
+
+
+def _plan(eager: tuple[Callable, Callable], compile: bool | None, steps: Steps,
+          ) -> tuple[Callable, Callable, Callable, Callable, Callable]:
+    """How to run a layer: ``(forward loop, backward loop, linear, prepare, wgrad)``.
+
+    Eager: the loops as written here, :func:`linear` (``torch.addmm``) for the products
+    and the weights as they are. Compiled (see :mod:`.compiled`): the same loops
+    through ``torch.compile``, and the products on oneDNN with the weights prepared
+    (reordered) once per call where that pays.
+    """
+    if _compiled.wanted(compile, steps):
+        return (*_compiled.compiled_pair(eager), _compiled.linear, _compiled.prepare,
+                _compiled.wgrad)
+    return (*eager, linear, _same, _wgrad)
 
 
 # --------------------------------------------------------------------------- RNN
 
 
+def _rnn_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, relu: bool, steps: Steps,
+               linear: Callable = linear) -> tuple[Tensor, Tensor]:
+    """The RNN recurrence. ``XP (T, N, H)`` is ``x_t W_ih^T + b_ih + b_hh``.
+
+    Returns ``out (T, N, H)`` (zero rows where a packed input is inactive) and the
+    last state of every row, ``h_n (N, H)``.
+    """
+    N = h0.shape[0]
+    h, outs = h0, []
+    for xp, nb in zip(XP.unbind(0), steps, strict=True):
+        h_prev = h[:nb]
+        a = linear(h_prev, w_hh, xp[:nb])  # a_t = h_{t-1} W_hh^T + (x_t W_ih^T + b)
+        h_t = torch.relu(a) if relu else torch.tanh(a)  # h_t = phi(a_t)
+        h = _update(h, h_t)
+        outs.append(_pad(h_t, N))
+    return torch.stack(outs), h
+
+
+def _rnn_steps_backward(grad_out: Tensor, dh: Tensor, out: Tensor, w_hh_t: Tensor, relu: bool,
+                        steps: Steps, linear: Callable = linear) -> tuple[Tensor, Tensor]:
+    """BPTT through :func:`_rnn_steps`: ``dA (T, N, H)``, the gradient of every ``a_t``,
+    and ``dh0``. ``dh`` enters as the gradient of ``h_n``; ``w_hh_t`` is ``W_hh^T``."""
+    N = dh.shape[0]
+    dAs = []
+    for t in reversed(range(len(steps))):
+        nb = steps[t]
+        h_t = out[t, :nb]
+        dh_t = grad_out[t, :nb] + dh[:nb]  # from the output at t and from step t+1
+        dphi = (h_t > 0).to(h_t.dtype) if relu else 1 - h_t * h_t  # phi'(a_t), from h_t
+        da = dh_t * dphi
+        dh = _update(dh, linear(da, w_hh_t))  # da_t W_hh, into h_{t-1}
+        dAs.append(_pad(da, N))
+    return torch.stack(dAs[::-1]), dh
+
+
 class _RNNFunction(torch.autograd.Function):
     """``h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` for ``t = 0..T-1``."""
 
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: FunctionCtx, x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor,
-        b_ih: Tensor | None, b_hh: Tensor | None, nonlinearity: str, steps: list[int],
-    ) -> tuple[Tensor, Tensor]:
-        out = _project(x, w_ih, _add_biases(b_ih, b_hh))  # x_t W_ih^T + b, turned into h_t below
-        h_steps = _step_views(out, steps)
-        recurrent = _StepProduct(w_hh, out.shape[1])  # h_{t-1} W_hh^T
-        for h, h_prev in zip(h_steps, _previous_views(h0, h_steps, steps), strict=True):
-            recurrent.add_(h, h_prev)  # a_t
-            h.tanh_() if nonlinearity == "tanh" else h.relu_()  # h_t = phi(a_t)
-        if steps[-1] < out.shape[1]:  # packed
-            _zero_skipped_rows(out, steps)
-        h_n = _last_states(out, h0, steps)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, out)
-        ctx.nonlinearity, ctx.steps = nonlinearity, steps  # type: ignore[attr-defined]
-        ctx.has_bias = (b_ih is not None, b_hh is not None)  # type: ignore[attr-defined]
-        return out, h_n
+    generate_vmap_rule = True  # everything below is vmappable: torch.func.vmap works
 
     @staticmethod
-    @_first_order_only
-    def backward(  # type: ignore[override]
-        ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,
-    ) -> tuple[Tensor | None, ...]:
-        x, h0, w_ih, w_hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
-        steps: list[int] = ctx.steps  # type: ignore[attr-defined]
-        T, N, H = out.shape
-        # phi'(a_t), written with h_t = phi(a_t), for every step at once.
-        if ctx.nonlinearity == "tanh":  # type: ignore[attr-defined]
-            dphi = 1 - out * out
-        else:
-            dphi = (out > 0).to(out.dtype)
-        dA = _new_buffer(out, (T, N, H), steps[-1] < N)  # gradient of every a_t
-        dA_steps, dphi_steps = _step_views(dA, steps), _step_views(dphi, steps)
-        grad_steps = _step_views(grad_out, steps)
-        dh = grad_hn.clone(memory_format=torch.contiguous_format)  # flows into h_t from later
-        dh_rows = _row_views(dh, steps)
-        into_h_prev = _StepProduct(w_hh.t(), N)  # da_t W_hh
-        for t in reversed(range(T)):
-            dh_t = dh_rows[steps[t]]
-            da = torch.mul(grad_steps[t] + dh_t, dphi_steps[t], out=dA_steps[t])
-            into_h_prev.into(dh_t, da)  # into h_{t-1}
+    def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
+                b_hh: Tensor | None, relu: bool, steps: Steps, compile: bool | None,
+                ) -> tuple[Tensor, Tensor]:
+        forward_loop, _, linear, prepare, _ = _plan(
+            (_rnn_steps, _rnn_steps_backward), compile, steps)
+        T, N = x.shape[:2]
+        XP = _project(x, prepare(w_ih, T * N), _add_biases(b_ih, b_hh), linear)
+        return forward_loop(XP, h0, prepare(w_hh, N), relu, steps, linear)
+
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
+        x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, compile = inputs
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output[0])
+        ctx.relu, ctx.steps, ctx.compile = relu, steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
+                 ) -> tuple[Tensor | None, ...]:
+        x, h0, w_ih, w_hh, b_ih, b_hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
+        relu, steps = ctx.relu, ctx.steps  # type: ignore[attr-defined]
+        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
+        T, N = x.shape[:2]
+        if _graph_needed():  # double backward: recompute the forward under autograd
+            out, _ = _rnn_steps(_project(x, w_ih, _add_biases(b_ih, b_hh)), h0, w_hh, relu,
+                                steps)
+        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
+        _, backward_loop, linear, prepare, wgrad = _plan(
+            (_rnn_steps, _rnn_steps_backward), compile, steps)
+        dA, dh0 = backward_loop(grad_out, grad_hn, out, prepare(w_hh.t(), N), relu, steps,
+                                linear)
+        db = _sum_rows(dA) if needs[4] or needs[5] else None
         h_prev = _previous(h0, out) if needs[3] else out
-        dx, dw_ih, dw_hh = _projection_grads((needs[0], needs[2], needs[3]), x, h_prev, dA, dA,
-                                             w_ih)
-        db_ih, db_hh = _bias_grads(needs[4:6], ctx.has_bias, dA, dA)  # type: ignore[attr-defined]
-        return dx, dh if needs[1] else None, dw_ih, dw_hh, db_ih, db_hh, None, None
+        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[2], needs[3])
+        return (
+            _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
+            dh0 if needs[1] else None, dw_ih, dw_hh,
+            db if needs[4] else None, db if needs[5] else None, None, None, None,
+        )
 
 
 def rnn_layer(
     x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
     b_hh: Tensor | None, nonlinearity: str = "tanh", batch_sizes: Tensor | None = None,
+    compile: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One Elman RNN layer: ``h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
@@ -407,134 +349,173 @@ def rnn_layer(
         w_ih: ``(H, D)``; w_hh: ``(H, H)``; b_ih, b_hh: ``(H,)`` or ``None`` (no bias).
         nonlinearity: ``"tanh"`` or ``"relu"``.
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
+        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
 
     Returns:
         ``out: (T, N, H)`` (``h_t`` at every step) and ``h_n: (N, H)``.
     """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-    T, N, _ = _check("rnn_layer", x, {"h0": h0}, w_ih, w_hh, b_ih, b_hh, gates=1)
+    T, N, _ = _check("rnn_layer", x, {"h0": (h0, 1)}, w_ih, w_hh, b_ih, b_hh, gates=1)
     steps = _step_sizes(batch_sizes, T, N)
-    return _RNNFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, steps)
+    return _RNNFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity == "relu", steps,
+                              compile)
 
 
 # --------------------------------------------------------------------------- LSTM
 
 
-class _LSTMFunction(torch.autograd.Function):
-    """The LSTM layer, with optional peepholes.
+def _lstm_steps(XP: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_peep: Tensor | None,
+                w_hr: Tensor | None, steps: Steps, linear: Callable = linear,
+                ) -> tuple[Tensor, ...]:
+    """The LSTM recurrence. ``XP (T, N, 4H)`` is ``x_t W_ih^T + b_ih + b_hh``.
 
-    Per step, with ``a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh = [a_i | a_f | a_g | a_o]``::
-
-        i = sigmoid(a_i [+ p_i * c_{t-1}])   f = sigmoid(a_f [+ p_f * c_{t-1}])   g = tanh(a_g)
-        c_t = f * c_{t-1} + i * g
-        o = sigmoid(a_o [+ p_o * c_t])
-        h_t = o * tanh(c_t)
-
-    The peephole terms are there only when ``w_peep`` (rows ``p_i, p_f, p_o``) is given.
+    Returns ``out (T, N, P)`` (``h_t``), ``acts (T, N, 4H)`` (``i, f, g, o``),
+    ``cells (T, N, H)`` (``c_t``), ``tanh_cells (T, N, H)`` (``tanh(c_t)``) and the
+    last states ``h_n (N, P)``, ``c_n (N, H)``; rows where a packed input is
+    inactive are zero in the first four.
     """
+    N = h0.shape[0]
+    h, c = h0, c0
+    outs, acts, cells, tanh_cells = [], [], [], []
+    for xp, nb in zip(XP.unbind(0), steps, strict=True):
+        h_prev, c_prev = h[:nb], c[:nb]
+        a = linear(h_prev, w_hh, xp[:nb])  # a_t = h_{t-1} W_hh^T + (x_t W_ih^T + b)
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
+        if w_peep is not None:  # the input and forget gates look at c_{t-1}
+            a_i = torch.addcmul(a_i, w_peep[0], c_prev)  # a_i + p_i * c_{t-1}
+            a_f = torch.addcmul(a_f, w_peep[1], c_prev)
+        i, f, g = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g)
+        c_t = torch.addcmul(f * c_prev, i, g)  # f * c_{t-1} + i * g
+        if w_peep is not None:  # the output gate looks at c_t
+            a_o = torch.addcmul(a_o, w_peep[2], c_t)
+        o = torch.sigmoid(a_o)
+        tanh_c = torch.tanh(c_t)
+        h_t = o * tanh_c  # m_t, with a projection
+        if w_hr is not None:
+            h_t = linear(h_t, w_hr)  # h_t = m_t W_hr^T
+        h, c = _update(h, h_t), _update(c, c_t)
+        outs.append(_pad(h_t, N))
+        acts.append(_pad(torch.cat((i, f, g, o), dim=1), N))
+        cells.append(_pad(c_t, N))
+        tanh_cells.append(_pad(tanh_c, N))
+    return (torch.stack(outs), torch.stack(acts), torch.stack(cells), torch.stack(tanh_cells),
+            h, c)
+
+
+def _lstm_steps_backward(grad_out: Tensor, dh: Tensor, dc: Tensor, acts: Tensor, cells: Tensor,
+                         tanh_cells: Tensor, c0: Tensor, w_hh_t: Tensor, w_peep: Tensor | None,
+                         w_hr_t: Tensor | None, steps: Steps, linear: Callable = linear,
+                         ) -> tuple[Tensor, ...]:
+    """BPTT through :func:`_lstm_steps` (``w_hh_t``, ``w_hr_t``: ``W_hh^T``, ``W_hr^T``).
+
+    ``dh``, ``dc`` enter as the gradients of ``h_n``, ``c_n``. Returns ``dA (T, N, 4H)``
+    (the gradient of every ``a_t``), ``dH (T, N, P)`` (of every ``h_t``, for ``W_hr``;
+    ``None`` without a projection), ``dh0`` and ``dc0``.
+    """
+    N = dh.shape[0]
+    dAs, dHs = [], []
+    for t in reversed(range(len(steps))):
+        nb = steps[t]
+        i, f, g, o = acts[t, :nb].chunk(4, dim=1)
+        tanh_c = tanh_cells[t, :nb]
+        c_prev = (cells[t - 1] if t > 0 else c0)[:nb]
+        dh_t = grad_out[t, :nb] + dh[:nb]  # from the output at t and from step t+1
+        dm = dh_t if w_hr_t is None else linear(dh_t, w_hr_t)  # h_t = m_t W_hr^T
+        # m_t = o * tanh(c_t)
+        da_o = _sigmoid_grad(dm * tanh_c, o)
+        dc_t = _tanh_grad(dm * o, tanh_c) + dc[:nb]
+        if w_peep is not None:
+            dc_t = torch.addcmul(dc_t, da_o, w_peep[2])  # o also sees c_t
+        # c_t = f * c_{t-1} + i * g
+        da_i = _sigmoid_grad(dc_t * g, i)
+        da_f = _sigmoid_grad(dc_t * c_prev, f)
+        da_g = _tanh_grad(dc_t * i, g)
+        da = torch.cat((da_i, da_f, da_g, da_o), dim=1)
+        dc_prev = dc_t * f
+        if w_peep is not None:  # i and f also see c_{t-1}
+            dc_prev = torch.addcmul(torch.addcmul(dc_prev, da_i, w_peep[0]), da_f, w_peep[1])
+        dh, dc = _update(dh, linear(da, w_hh_t)), _update(dc, dc_prev)  # into step t-1
+        dAs.append(_pad(da, N))
+        if w_hr_t is not None:
+            dHs.append(_pad(dh_t, N))
+    dH = torch.stack(dHs[::-1]) if w_hr_t is not None else None
+    return torch.stack(dAs[::-1]), dH, dh, dc
+
+
+class _LSTMFunction(torch.autograd.Function):
+    """The LSTM layer, with optional peepholes (``w_peep``) and projection (``w_hr``)."""
+
+    generate_vmap_rule = True  # everything below is vmappable: torch.func.vmap works
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: FunctionCtx, x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
-        b_ih: Tensor | None, b_hh: Tensor | None, w_peep: Tensor | None, steps: list[int],
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        T, N, _ = x.shape
-        H = w_hh.shape[1]
-        packed = steps[-1] < N
-        gates = _project(x, w_ih, _add_biases(b_ih, b_hh))  # (T, N, 4H), becomes i, f, g, o
-        cells = _new_buffer(gates, (T, N, H), packed)  # c_t
-        tanh_cells = _new_buffer(gates, (T, N, H), packed)  # tanh(c_t), kept for backward
-        out = _new_buffer(gates, (T, N, H), packed)  # h_t
-        c_steps, h_steps = _step_views(cells, steps), _step_views(out, steps)
-        per_step = zip(
-            _step_views(gates, steps), _previous_views(h0, h_steps, steps),
-            _previous_views(c0, c_steps, steps), c_steps, _step_views(tanh_cells, steps),
-            h_steps, strict=True,
-        )
-        recurrent = _StepProduct(w_hh, N)  # h_{t-1} W_hh^T
-        p_i, p_f, p_o = w_peep.unbind(0) if w_peep is not None else (None, None, None)
-        for a, h_prev, c_prev, c, tanh_c, h in per_step:
-            recurrent.add_(a, h_prev)  # a_t = (x_t W_ih^T + b) + h_{t-1} W_hh^T
-            i, f, g, o = a.chunk(4, dim=1)  # views: activated in place, they stay in `gates`
-            if w_peep is not None:
-                i.addcmul_(p_i, c_prev)
-                f.addcmul_(p_f, c_prev)
-            i.sigmoid_()
-            f.sigmoid_()
-            g.tanh_()
-            torch.mul(f, c_prev, out=c).addcmul_(i, g)  # c_t = f * c_{t-1} + i * g
-            if w_peep is not None:
-                o.addcmul_(p_o, c)
-            o.sigmoid_()
-            torch.mul(o, torch.tanh(c, out=tanh_c), out=h)  # h_t = o * tanh(c_t)
-        if packed:
-            _zero_skipped_rows(gates, steps)
-        h_n, c_n = _last_states(out, h0, steps), _last_states(cells, c0, steps)
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, w_peep, gates, cells, tanh_cells, out)
-        ctx.steps = steps  # type: ignore[attr-defined]
-        ctx.has_bias = (b_ih is not None, b_hh is not None)  # type: ignore[attr-defined]
-        return out, h_n, c_n
+    def forward(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,  # type: ignore[override]
+                b_ih: Tensor | None, b_hh: Tensor | None, w_peep: Tensor | None,
+                w_hr: Tensor | None, steps: Steps, compile: bool | None) -> tuple[Tensor, ...]:
+        forward_loop, _, linear, prepare, _ = _plan(
+            (_lstm_steps, _lstm_steps_backward), compile, steps)
+        T, N = x.shape[:2]
+        XP = _project(x, prepare(w_ih, T * N), _add_biases(b_ih, b_hh), linear)
+        out, acts, cells, tanh_cells, h_n, c_n = forward_loop(
+            XP, h0, c0, prepare(w_hh, N), w_peep, w_hr, steps, linear)
+        return out, h_n, c_n, acts, cells, tanh_cells
 
     @staticmethod
-    @_first_order_only
-    def backward(  # type: ignore[override]
-        ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor, grad_cn: Tensor,
-    ) -> tuple[Tensor | None, ...]:
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, steps, compile = inputs
+        out, _, _, acts, cells, tanh_cells = output
+        ctx.mark_non_differentiable(acts, cells, tanh_cells)
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells,
+                              tanh_cells)
+        ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor, grad_cn: Tensor,  # type: ignore[override]
+                 *_: Any) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors  # type: ignore[attr-defined]
-        x, h0, c0, w_ih, w_hh, w_peep, gates, cells, tanh_cells, out = saved
-        steps: list[int] = ctx.steps  # type: ignore[attr-defined]
-        T, N, H = out.shape
-        dA = _new_buffer(gates, (T, N, 4 * H), steps[-1] < N)  # gradient of every a_t
-        gate_steps, dA_steps = _step_views(gates, steps), _step_views(dA, steps)
-        tanh_c_steps, grad_steps = _step_views(tanh_cells, steps), _step_views(grad_out, steps)
-        c_prevs = _previous_views(c0, _step_views(cells, steps), steps)
-        # The gradients flowing into h_t and c_t from later steps (from h_n, c_n at the end).
-        dh = grad_hn.clone(memory_format=torch.contiguous_format)
-        dc = grad_cn.clone(memory_format=torch.contiguous_format)
-        dh_rows, dc_rows = _row_views(dh, steps), _row_views(dc, steps)
-        p_i, p_f, p_o = w_peep.unbind(0) if w_peep is not None else (None, None, None)
-        into_h_prev = _StepProduct(w_hh.t(), N)  # dA_t W_hh
-        for t in reversed(range(T)):
-            i, f, g, o = gate_steps[t].chunk(4, dim=1)
-            da_i, da_f, da_g, da_o = dA_steps[t].chunk(4, dim=1)  # written in place below
-            tanh_c, c_prev = tanh_c_steps[t], c_prevs[t]
-            dh_next, dc_next = dh_rows[steps[t]], dc_rows[steps[t]]  # from step t+1
-            dh_t = grad_steps[t] + dh_next
-            # h_t = o * tanh(c_t)
-            _sigmoid_backward_into(dh_t * tanh_c, o, grad_input=da_o)
-            dc_t = _tanh_backward(dh_t * o, tanh_c).add_(dc_next)
-            if w_peep is not None:
-                dc_t.addcmul_(da_o, p_o)  # o also sees c_t
-            # c_t = f * c_{t-1} + i * g
-            _sigmoid_backward_into(dc_t * g, i, grad_input=da_i)
-            _sigmoid_backward_into(dc_t * c_prev, f, grad_input=da_f)
-            _tanh_backward_into(dc_t * i, g, grad_input=da_g)
-            # Into step t-1 (overwriting dh_next, dc_next, which are used up).
-            dc_prev = torch.mul(dc_t, f, out=dc_next)
-            if w_peep is not None:
-                dc_prev.addcmul_(da_i, p_i).addcmul_(da_f, p_f)  # i and f also see c_{t-1}
-            into_h_prev.into(dh_next, dA_steps[t])
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells, tanh_cells = saved
+        grad_out, grad_hn, grad_cn = _zeros_for((grad_out, out), (grad_hn, h0), (grad_cn, c0))
+        steps: Steps = ctx.steps  # type: ignore[attr-defined]
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
-        h_prev = _previous(h0, out) if needs[4] else out
-        dx, dw_ih, dw_hh = _projection_grads((needs[0], needs[3], needs[4]), x, h_prev, dA, dA,
-                                             w_ih)
-        db_ih, db_hh = _bias_grads(needs[5:7], ctx.has_bias, dA, dA)  # type: ignore[attr-defined]
+        T, N = x.shape[:2]
+        if _graph_needed():  # double backward: recompute the forward under autograd
+            out, acts, cells, tanh_cells, _, _ = _lstm_steps(
+                _project(x, w_ih, _add_biases(b_ih, b_hh)), h0, c0, w_hh, w_peep, w_hr, steps)
+        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
+        _, backward_loop, linear, prepare, wgrad = _plan(
+            (_lstm_steps, _lstm_steps_backward), compile, steps)
+        dA, dH, dh0, dc0 = backward_loop(
+            grad_out, grad_hn, grad_cn, acts, cells, tanh_cells, c0, prepare(w_hh.t(), N),
+            w_peep, None if w_hr is None else w_hr.t(), steps, linear)
+        db = _sum_rows(dA) if needs[5] or needs[6] else None
         dw_peep = None
         if w_peep is not None and needs[7]:
-            c_prev_all = _previous(c0, cells)
+            H = cells.shape[2]
+            c_prev = _previous(c0, cells)
             dw_peep = torch.stack((
-                (dA[..., :H] * c_prev_all).sum((0, 1)),  # p_i
-                (dA[..., H:2 * H] * c_prev_all).sum((0, 1)),  # p_f
+                (dA[..., :H] * c_prev).sum((0, 1)),  # p_i
+                (dA[..., H:2 * H] * c_prev).sum((0, 1)),  # p_f
                 (dA[..., 3 * H:] * cells).sum((0, 1)),  # p_o
             ))
-        return (dx, dh if needs[1] else None, dc if needs[2] else None, dw_ih, dw_hh,
-                db_ih, db_hh, dw_peep, None)
+        dw_hr = None
+        if w_hr is not None and needs[8]:
+            o = acts[..., 3 * cells.shape[2]:]
+            dw_hr = _wgrad(dH, o * tanh_cells)  # h_t = m_t W_hr^T, m_t = o * tanh(c_t)
+        h_prev = _previous(h0, out) if needs[4] else out
+        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[3], needs[4])
+        return (
+            _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
+            dh0 if needs[1] else None,
+            dc0 if needs[2] else None, dw_ih, dw_hh,
+            db if needs[5] else None, db if needs[6] else None, dw_peep, dw_hr, None, None,
+        )
 
 
 def lstm_layer(
     x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-    b_hh: Tensor | None, batch_sizes: Tensor | None = None,
+    b_hh: Tensor | None, batch_sizes: Tensor | None = None, w_hr: Tensor | None = None,
+    compile: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One LSTM layer (gate order i, f, g, o, as in ``torch.nn.LSTM``)::
 
@@ -542,23 +523,33 @@ def lstm_layer(
         i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o)     g = tanh(a_g)
         c_t = f * c_{t-1} + i * g          h_t = o * tanh(c_t)
 
+    With a projection ``w_hr`` (LSTMP, Sak et al., 2014; ``torch.nn.LSTM``'s
+    ``proj_size``): ``h_t = (o * tanh(c_t)) W_hr^T``, ``P`` wide.
+
     Args:
         x: ``(T, N, D)`` inputs, time-major.
-        h0, c0: ``(N, H)`` initial hidden and cell states.
-        w_ih: ``(4H, D)``; w_hh: ``(4H, H)``; b_ih, b_hh: ``(4H,)`` or ``None`` (no bias).
+        h0: ``(N, P)`` initial hidden state (``P = H`` without a projection);
+        c0: ``(N, H)`` initial cell state.
+        w_ih: ``(4H, D)``; w_hh: ``(4H, P)``; b_ih, b_hh: ``(4H,)`` or ``None`` (no bias).
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
+        w_hr: ``(P, H)`` or ``None`` (no projection).
+        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
 
     Returns:
-        ``out: (T, N, H)`` (``h_t`` at every step), ``h_n: (N, H)`` and ``c_n: (N, H)``.
+        ``out: (T, N, P)`` (``h_t`` at every step), ``h_n: (N, P)`` and ``c_n: (N, H)``.
     """
-    T, N, _ = _check("lstm_layer", x, {"h0": h0, "c0": c0}, w_ih, w_hh, b_ih, b_hh, gates=4)
+    T, N, _ = _check("lstm_layer", x, {"h0": (h0, 1), "c0": (c0, 0)}, w_ih, w_hh, b_ih, b_hh,
+                     gates=4, w_hr=w_hr)
     steps = _step_sizes(batch_sizes, T, N)
-    return _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, steps)
+    out, h_n, c_n, *_ = _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, w_hr,
+                                            steps, compile)
+    return out, h_n, c_n
 
 
 def peephole_lstm_layer(
     x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
     b_hh: Tensor | None, w_peep: Tensor, batch_sizes: Tensor | None = None,
+    w_hr: Tensor | None = None, compile: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One peephole LSTM layer (Gers & Schmidhuber, 2000)::
 
@@ -573,112 +564,132 @@ def peephole_lstm_layer(
     derivatives.
 
     Args:
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes: as in :func:`lstm_layer`.
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, w_hr, compile: as in
+            :func:`lstm_layer`.
         w_peep: ``(3, H)``, the rows ``p_i, p_f, p_o``.
 
     Returns:
         ``out: (T, N, H)``, ``h_n: (N, H)`` and ``c_n: (N, H)``.
     """
     where = "peephole_lstm_layer"
-    T, N, H = _check(where, x, {"h0": h0, "c0": c0}, w_ih, w_hh, b_ih, b_hh, gates=4)
+    T, N, H = _check(where, x, {"h0": (h0, 1), "c0": (c0, 0)}, w_ih, w_hh, b_ih, b_hh, gates=4,
+                     w_hr=w_hr)
     if tuple(w_peep.shape) != (3, H):
         raise ValueError(f"{where}: w_peep must be (3, H) = {(3, H)}, got {tuple(w_peep.shape)}")
     steps = _step_sizes(batch_sizes, T, N)
-    return _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, steps)
+    out, h_n, c_n, *_ = _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr,
+                                            steps, compile)
+    return out, h_n, c_n
 
 
 # --------------------------------------------------------------------------- GRU
 
 
-class _GRUFunction(torch.autograd.Function):
-    """The GRU layer.
+def _gru_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, steps: Steps,
+               linear: Callable = linear) -> tuple[Tensor, ...]:
+    """The GRU recurrence. ``XP (T, N, 3H)`` is ``x_t W_ih^T + b_ih``.
 
-    Per step, with ``x_t W_ih^T + b_ih = [x_r | x_z | x_n]`` and
-    ``h_{t-1} W_hh^T + b_hh = [h_r | h_z | h_n]``::
-
-        r = sigmoid(x_r + h_r)     z = sigmoid(x_z + h_z)
-        n = tanh(x_n + r * h_n)
-        h_t = (1 - z) * n + z * h_{t-1}
-
-    ``b_hh`` stays on the recurrent side because ``r`` multiplies its ``n`` block.
+    Returns ``out (T, N, H)``, ``acts (T, N, 3H)`` (``r, z, n``), ``hn (T, N, H)``
+    (``h_{t-1} W_hn^T + b_hn``, which ``r`` multiplies) and ``h_n (N, H)``.
     """
+    N = h0.shape[0]
+    h, outs, acts, hns = h0, [], [], []
+    for xp, nb in zip(XP.unbind(0), steps, strict=True):
+        h_prev = h[:nb]
+        hh = linear(h_prev, w_hh, b_hh)  # h_{t-1} W_hh^T + b_hh
+        x_r, x_z, x_n = xp[:nb].chunk(3, dim=1)
+        h_r, h_z, h_n = hh.chunk(3, dim=1)
+        r = torch.sigmoid(x_r + h_r)
+        z = torch.sigmoid(x_z + h_z)
+        n = torch.tanh(torch.addcmul(x_n, r, h_n))  # tanh(x_n + r * h_n)
+        h_t = torch.lerp(n, h_prev, z)  # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n)
+        h = _update(h, h_t)
+        outs.append(_pad(h_t, N))
+        acts.append(_pad(torch.cat((r, z, n), dim=1), N))
+        hns.append(_pad(h_n, N))
+    return torch.stack(outs), torch.stack(acts), torch.stack(hns), h
+
+
+def _gru_steps_backward(grad_out: Tensor, dh: Tensor, out: Tensor, acts: Tensor, hns: Tensor,
+                        h0: Tensor, w_hh_t: Tensor, steps: Steps, linear: Callable = linear,
+                        ) -> tuple[Tensor, ...]:
+    """BPTT through :func:`_gru_steps`: ``dXP`` and ``dHH`` (``(T, N, 3H)``, the gradients
+    of ``x_t W_ih^T + b_ih`` and of ``h_{t-1} W_hh^T + b_hh``) and ``dh0``; ``w_hh_t`` is
+    ``W_hh^T``."""
+    N = dh.shape[0]
+    dXPs, dHHs = [], []
+    for t in reversed(range(len(steps))):
+        nb = steps[t]
+        r, z, n = acts[t, :nb].chunk(3, dim=1)
+        h_n = hns[t, :nb]
+        h_prev = (out[t - 1] if t > 0 else h0)[:nb]
+        dh_t = grad_out[t, :nb] + dh[:nb]  # from the output at t and from step t+1
+        # h_t = (1 - z) * n + z * h_{t-1}
+        da_z = _sigmoid_grad(dh_t * (h_prev - n), z)
+        da_n = _tanh_grad(dh_t * (1 - z), n)
+        # n = tanh(x_n + r * h_n)
+        da_r = _sigmoid_grad(da_n * h_n, r)
+        dXP = torch.cat((da_r, da_z, da_n), dim=1)
+        dHH = torch.cat((da_r, da_z, da_n * r), dim=1)
+        dh = _update(dh, linear(dHH, w_hh_t, dh_t * z))  # dHH_t W_hh + dh_t z, into h_{t-1}
+        dXPs.append(_pad(dXP, N))
+        dHHs.append(_pad(dHH, N))
+    return torch.stack(dXPs[::-1]), torch.stack(dHHs[::-1]), dh
+
+
+class _GRUFunction(torch.autograd.Function):
+    """The GRU layer; ``b_hh`` stays on the recurrent side because ``r`` multiplies its
+    ``n`` block."""
+
+    generate_vmap_rule = True  # everything below is vmappable: torch.func.vmap works
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: FunctionCtx, x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor,
-        b_ih: Tensor | None, b_hh: Tensor | None, steps: list[int],
-    ) -> tuple[Tensor, Tensor]:
-        T, N, _ = x.shape
-        H = w_hh.shape[1]
-        packed = steps[-1] < N
-        gates = _project(x, w_ih, b_ih)  # (T, N, 3H): x_t W_ih^T + b_ih, becomes r, z, n
-        hh = _new_buffer(gates, (T, N, 3 * H), packed)  # h_{t-1} W_hh^T + b_hh, kept for backward
-        out = _new_buffer(gates, (T, N, H), packed)  # h_t
-        h_steps = _step_views(out, steps)
-        per_step = zip(_step_views(gates, steps), _step_views(hh, steps),
-                       _previous_views(h0, h_steps, steps), h_steps, strict=True)
-        recurrent = _StepProduct(w_hh, N)  # h_{t-1} W_hh^T
-        for a, hh_t, h_prev, h in per_step:
-            recurrent.into(hh_t, h_prev, bias=b_hh)
-            h_r, h_z, h_n = hh_t.chunk(3, dim=1)
-            r, z, n = a.chunk(3, dim=1)  # still x_r, x_z, x_n: activated in place
-            r.add_(h_r).sigmoid_()
-            z.add_(h_z).sigmoid_()
-            n.addcmul_(r, h_n).tanh_()
-            torch.lerp(n, h_prev, z, out=h)  # h_t = (1 - z) * n + z * h_{t-1}
-        if packed:
-            _zero_skipped_rows(gates, steps)
-        h_n = _last_states(out, h0, steps)
-        ctx.save_for_backward(x, h0, w_ih, w_hh, gates, hh, out)
-        ctx.steps = steps  # type: ignore[attr-defined]
-        ctx.has_bias = (b_ih is not None, b_hh is not None)  # type: ignore[attr-defined]
-        return out, h_n
+    def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
+                b_hh: Tensor | None, steps: Steps, compile: bool | None) -> tuple[Tensor, ...]:
+        forward_loop, _, linear, prepare, _ = _plan(
+            (_gru_steps, _gru_steps_backward), compile, steps)
+        T, N = x.shape[:2]
+        XP = _project(x, prepare(w_ih, T * N), b_ih, linear)
+        out, acts, hns, h_n = forward_loop(XP, h0, prepare(w_hh, N), b_hh, steps, linear)
+        return out, h_n, acts, hns
 
     @staticmethod
-    @_first_order_only
-    def backward(  # type: ignore[override]
-        ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,
-    ) -> tuple[Tensor | None, ...]:
-        x, h0, w_ih, w_hh, gates, hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
-        steps: list[int] = ctx.steps  # type: ignore[attr-defined]
-        T, N, H = out.shape
-        packed = steps[-1] < N
-        # Gradients of the two projections: dXP of x_t W_ih^T + b_ih and dHH of
-        # h_{t-1} W_hh^T + b_hh.  They differ only in the n block.
-        dXP = _new_buffer(gates, (T, N, 3 * H), packed)
-        dHH = _new_buffer(gates, (T, N, 3 * H), packed)
-        dXP_steps, dHH_steps = _step_views(dXP, steps), _step_views(dHH, steps)
-        gate_steps, grad_steps = _step_views(gates, steps), _step_views(grad_out, steps)
-        h_n_steps = _step_views(hh[..., 2 * H:], steps)
-        h_prevs = _previous_views(h0, _step_views(out, steps), steps)
-        dh = grad_hn.clone(memory_format=torch.contiguous_format)  # flows into h_t from later
-        dh_rows = _row_views(dh, steps)
-        into_h_prev = _StepProduct(w_hh.t(), N)  # dHH_t W_hh
-        for t in reversed(range(T)):
-            r, z, n = gate_steps[t].chunk(3, dim=1)
-            da_r, da_z, da_n = dXP_steps[t].chunk(3, dim=1)  # written in place below
-            h_n, h_prev = h_n_steps[t], h_prevs[t]
-            dh_next = dh_rows[steps[t]]  # from step t+1
-            dh_t = grad_steps[t] + dh_next
-            # h_t = (1 - z) * n + z * h_{t-1}
-            _sigmoid_backward_into(dh_t * (h_prev - n), z, grad_input=da_z)
-            _tanh_backward_into(dh_t * (1 - z), n, grad_input=da_n)
-            # n = tanh(x_n + r * h_n)
-            torch.mul(da_n, r, out=dHH_steps[t][:, 2 * H:])  # dh_n
-            _sigmoid_backward_into(da_n * h_n, r, grad_input=da_r)
-            dHH_steps[t][:, :2 * H].copy_(dXP_steps[t][:, :2 * H])  # the r, z blocks agree
-            into_h_prev.into(dh_next, dHH_steps[t], add=dh_t * z)  # into h_{t-1}
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
+        x, h0, w_ih, w_hh, b_ih, b_hh, steps, compile = inputs
+        out, _, acts, hns = output
+        ctx.mark_non_differentiable(acts, hns)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns)
+        ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.set_materialize_grads(False)  # see _zeros_for
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
+                 *_: Any) -> tuple[Tensor | None, ...]:
+        x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns = ctx.saved_tensors  # type: ignore[attr-defined]
+        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
+        steps: Steps = ctx.steps  # type: ignore[attr-defined]
         needs = ctx.needs_input_grad  # type: ignore[attr-defined]
-        h_prev_all = _previous(h0, out) if needs[3] else out
-        dx, dw_ih, dw_hh = _projection_grads((needs[0], needs[2], needs[3]), x, h_prev_all,
-                                             dXP, dHH, w_ih)
-        db_ih, db_hh = _bias_grads(needs[4:6], ctx.has_bias, dXP, dHH)  # type: ignore[attr-defined]
-        return dx, dh if needs[1] else None, dw_ih, dw_hh, db_ih, db_hh, None
+        T, N = x.shape[:2]
+        if _graph_needed():  # double backward: recompute the forward under autograd
+            out, acts, hns, _ = _gru_steps(_project(x, w_ih, b_ih), h0, w_hh, b_hh, steps)
+        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
+        _, backward_loop, linear, prepare, wgrad = _plan(
+            (_gru_steps, _gru_steps_backward), compile, steps)
+        dXP, dHH, dh0 = backward_loop(grad_out, grad_hn, out, acts, hns, h0,
+                                      prepare(w_hh.t(), N), steps, linear)
+        return (
+            _project(dXP, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
+            dh0 if needs[1] else None,
+            wgrad(dXP, x) if needs[2] else None,
+            wgrad(dHH, _previous(h0, out)) if needs[3] else None,
+            _sum_rows(dXP) if needs[4] else None,
+            _sum_rows(dHH) if needs[5] else None, None, None,
+        )
 
 
 def gru_layer(
     x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-    b_hh: Tensor | None, batch_sizes: Tensor | None = None,
+    b_hh: Tensor | None, batch_sizes: Tensor | None = None, compile: bool | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One GRU layer (gate order r, z, n and PyTorch's form of ``n``, as in ``torch.nn.GRU``)::
 
@@ -692,10 +703,12 @@ def gru_layer(
         h0: ``(N, H)`` initial hidden state.
         w_ih: ``(3H, D)``; w_hh: ``(3H, H)``; b_ih, b_hh: ``(3H,)`` or ``None`` (no bias).
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
+        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
 
     Returns:
         ``out: (T, N, H)`` (``h_t`` at every step) and ``h_n: (N, H)``.
     """
-    T, N, _ = _check("gru_layer", x, {"h0": h0}, w_ih, w_hh, b_ih, b_hh, gates=3)
+    T, N, _ = _check("gru_layer", x, {"h0": (h0, 1)}, w_ih, w_hh, b_ih, b_hh, gates=3)
     steps = _step_sizes(batch_sizes, T, N)
-    return _GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps)
+    out, h_n, *_ = _GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, compile)
+    return out, h_n

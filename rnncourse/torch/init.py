@@ -17,8 +17,9 @@ The schemes (``init=`` in the constructors, or :func:`init_rnn_` directly):
 ``"orthogonal"``
     The Keras default for recurrent layers: each ``(H, H)`` gate block of
     ``W_hh`` a random orthogonal matrix (so ``W^T W = I`` block by block),
-    each ``(H, D)`` gate block of ``W_ih`` Glorot (Xavier) uniform, biases and
-    peephole weights zero.
+    each ``(H, D)`` gate block of ``W_ih`` Glorot (Xavier) uniform, an LSTM's
+    projection ``W_hr`` (``proj_size``) semi-orthogonal, biases and peephole
+    weights zero.
 ``"identity"``
     The IRNN of Le, Jaitly & Hinton (2015), for the plain RNN only (``G = 1``;
     a gated layer raises ``ValueError``): ``W_hh = I``, biases zero, ``W_ih``
@@ -69,6 +70,8 @@ def init_rnn_(module: nn.Module, scheme: str = "pytorch") -> nn.Module:
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"unknown init {scheme!r}; choose one of {INIT_SCHEMES}")
     H = module.hidden_size
+    if H == 0:  # hidden_size 0 (allowed for the cells, as in torch.nn): nothing to draw
+        return module
     if scheme == "pytorch":
         bound = 1.0 / math.sqrt(H)
         for p in module.parameters():
@@ -86,6 +89,8 @@ def init_rnn_(module: nn.Module, scheme: str = "pytorch") -> nn.Module:
                     nn.init.orthogonal_(block)
                 else:
                     block.copy_(torch.eye(H, dtype=p.dtype, device=p.device))
+        elif name.startswith("weight_hr"):  # an LSTM's projection (P, H): semi-orthogonal
+            nn.init.orthogonal_(p)
         elif name.startswith("weight_ih"):
             for block in _gate_blocks(p, H):
                 if scheme == "orthogonal":

@@ -7,19 +7,27 @@ written out from the equations in :mod:`rnncourse.torch.functional` instead of
 calling PyTorch's fused kernels. Two additions: ``forward`` takes an optional
 ``lengths`` argument (a padded batch with one length per sequence gives the
 same results as packing it), and the constructors take ``init=`` (see
-:mod:`rnncourse.torch.init`) and, for the LSTMs, ``forget_bias=``.
+:mod:`rnncourse.torch.init`), for the LSTMs ``forget_bias=``, and ``compiled=``:
+``True`` runs the recurrent loops through ``torch.compile`` (see
+:mod:`rnncourse.torch.compiled`), ``None`` (the default) follows the environment
+variable ``RNNCOURSE_COMPILE``, ``False`` stays eager. The constructor checks and
+the forward pass's shape and dtype checks raise ``torch.nn``'s exceptions with
+``torch.nn``'s messages.
 
-Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates)::
+Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates,
+``P = proj_size`` for an LSTM with projections, else ``H``)::
 
     input   (T, N, D)  or (N, T, D) if batch_first  or (T, D) unbatched
-            or a PackedSequence
-    hx      (L*dirs, N, H)   (a pair (h0, c0) for the LSTMs), zeros if None
-    output  (T, N, dirs*H)   (same layout as the input)
-    h_n     (L*dirs, N, H)   row k*dirs + d: layer k, direction d
+            or a PackedSequence; N may be 0
+    hx      (L*dirs, N, P)   (a pair (h0 (L*dirs, N, P), c0 (L*dirs, N, H)) for the
+            LSTMs), zeros if None
+    output  (T, N, dirs*P)   (same layout as the input)
+    h_n     (L*dirs, N, P)   row k*dirs + d: layer k, direction d
 
-    weight_ih_l{k}[_reverse]  (G*H, D if k == 0 else dirs*H)
-    weight_hh_l{k}[_reverse]  (G*H, H)
+    weight_ih_l{k}[_reverse]  (G*H, D if k == 0 else dirs*P)
+    weight_hh_l{k}[_reverse]  (G*H, P)
     bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse]  (G*H,)      if bias
+    weight_hr_l{k}[_reverse]  (P, H)                             LSTM with proj_size only
     weight_peep_l{k}[_reverse]  (3, H)                           PeepholeLSTM only
 
 How the pieces fit: a padded, time-major batch with the sequences sorted by
@@ -48,6 +56,36 @@ __all__ = ["RNN", "LSTM", "GRU", "PeepholeLSTM"]
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for the LSTMs
 
 
+def _check_arguments(module: nn.Module, input_size, hidden_size, num_layers, bias, batch_first,
+                     dropout, proj_size) -> None:
+    """torch.nn's checks of the constructor arguments, in its order and with its messages."""
+    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) \
+            or not 0 <= dropout <= 1:
+        raise ValueError("dropout should be a number in range [0, 1] representing the "
+                         "probability of an element being zeroed")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so "
+            f"non-zero dropout expects num_layers greater than 1, but got "
+            f"dropout={dropout} and num_layers={num_layers}", stacklevel=4,
+        )
+    for arg, value in (("bias", bias), ("batch_first", batch_first)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{arg} should be of type bool, got: {type(value).__name__}")
+    for arg, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                       ("num_layers", num_layers), ("proj_size", proj_size)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{arg} should be of type int, got: {type(value).__name__}")
+        if arg != "proj_size" and value <= 0:
+            raise ValueError(f"{arg} must be greater than zero")
+    if proj_size < 0:
+        raise ValueError("proj_size should be a positive integer or zero to disable projections")
+    if proj_size and not module.has_cell:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+    if proj_size >= hidden_size:
+        raise ValueError("proj_size has to be smaller than hidden_size")
+
+
 class _RNNBase(nn.Module):
     """What the four layers share; a subclass sets ``mode``, ``num_gates``,
     ``has_cell`` and implements :meth:`_layer`, one layer in one direction."""
@@ -61,31 +99,11 @@ class _RNNBase(nn.Module):
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
         proj_size: int = 0, device: torch.device | str | None = None,
         dtype: torch.dtype | None = None, *, init: str = "pytorch",
-        forget_bias: float | None = None,
+        forget_bias: float | None = None, compiled: bool | None = None,
     ) -> None:
         super().__init__()
-        name = type(self).__name__
-        if proj_size != 0:
-            raise ValueError(
-                f"{name}: proj_size={proj_size} is not supported (LSTM with projections); "
-                "use proj_size=0 or torch.nn.LSTM"
-            )
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                           ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
-        if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) \
-                or not 0 <= dropout <= 1:
-            raise ValueError(
-                f"{name}: dropout should be a number in range [0, 1] representing the "
-                f"probability of an element being zeroed, got {dropout!r}"
-            )
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(
-                "dropout option adds dropout after all but last recurrent layer, so "
-                f"non-zero dropout expects num_layers greater than 1, but got "
-                f"dropout={dropout} and num_layers={num_layers}", stacklevel=3,
-            )
+        _check_arguments(self, input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, proj_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -93,23 +111,27 @@ class _RNNBase(nn.Module):
         self.batch_first = batch_first
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
-        self.proj_size = 0
+        self.proj_size = proj_size
+        self.compiled = compiled
         self.init = init
         self.forget_bias = forget_bias
         if forget_bias is not None and not self.has_cell:
-            raise ValueError(f"{name}: forget_bias is for LSTMs only")
+            raise ValueError(f"{type(self).__name__}: forget_bias is for LSTMs only")
 
         # Register in torch.nn's order: layer by layer, forward then reverse,
-        # each as w_ih, w_hh, b_ih, b_hh; state_dict() follows this order.
+        # each as w_ih, w_hh, b_ih, b_hh (and w_hr with a projection); state_dict()
+        # follows this order.
         factory = {"device": device, "dtype": dtype}
-        G, H, dirs = self.num_gates, hidden_size, self.num_directions
+        G, H, P, dirs = self.num_gates, hidden_size, self.output_size, self.num_directions
         self._all_weights: list[list[str]] = []
         for k in range(num_layers):
-            layer_input = input_size if k == 0 else dirs * H
+            layer_input = input_size if k == 0 else dirs * P
             for d in range(dirs):
                 names = self._param_names(k, d)
-                shapes = [(G * H, layer_input), (G * H, H), (G * H,), (G * H,)]
-                for pname, shape in zip(names, shapes[:len(names)], strict=True):
+                shapes = [(G * H, layer_input), (G * H, P)]
+                shapes += [(G * H,), (G * H,)] if bias else []
+                shapes += [(P, H)] if proj_size else []
+                for pname, shape in zip(names, shapes, strict=True):
                     setattr(self, pname, nn.Parameter(torch.empty(shape, **factory)))
                 self._all_weights.append(names)
         self._register_extra_parameters(factory)  # PeepholeLSTM: after the LSTM's
@@ -121,9 +143,15 @@ class _RNNBase(nn.Module):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def output_size(self) -> int:
+        """The width of ``h_t``: ``proj_size`` if there is a projection, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
+
     def _param_names(self, layer: int, direction: int) -> list[str]:
         suffix = "_reverse" if direction == 1 else ""
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        names += ["weight_hr"] if self.proj_size else []
         return [f"{n}_l{layer}{suffix}" for n in names]
 
     def _register_extra_parameters(self, factory: dict) -> None:
@@ -131,7 +159,7 @@ class _RNNBase(nn.Module):
 
     def _weights(self, layer: int, direction: int) -> tuple[Tensor | None, ...]:
         """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction (biases None if absent)."""
-        w = [getattr(self, n) for n in self._param_names(layer, direction)]
+        w = [getattr(self, n) for n in self._param_names(layer, direction)[:4]]
         return (w[0], w[1], w[2], w[3]) if self.bias else (w[0], w[1], None, None)
 
     @property
@@ -150,6 +178,8 @@ class _RNNBase(nn.Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
@@ -217,7 +247,7 @@ class _RNNBase(nn.Module):
                 raise ValueError(f"{name}: lengths needs a batched (3-D) input")
             for s in states or ():
                 if s.dim() != 2:
-                    raise RuntimeError(f"{name}: For unbatched 2-D input, hx should also be "
+                    raise RuntimeError("For unbatched 2-D input, hx should also be "
                                        f"2-D but got {s.dim()}-D tensor")
             states = None if states is None else tuple(s.unsqueeze(1) for s in states)
             out, final = self._forward_padded(input.unsqueeze(1), states, None)
@@ -226,7 +256,7 @@ class _RNNBase(nn.Module):
         x = input.transpose(0, 1) if self.batch_first else input  # time-major (T, N, D)
         for s in states or ():
             if s.dim() != 3:
-                raise RuntimeError(f"{name}: For batched 3-D input, hx should also be 3-D "
+                raise RuntimeError("For batched 3-D input, hx should also be 3-D "
                                    f"but got {s.dim()}-D tensor")
         if lengths is None:
             out, final = self._forward_padded(x, states, None)
@@ -260,8 +290,7 @@ class _RNNBase(nn.Module):
         """PackedSequence in, PackedSequence out, h_n in the caller's order (like torch.nn)."""
         data, batch_sizes, sorted_idx, unsorted_idx = packed
         if data.dim() != 2:
-            raise RuntimeError(f"{type(self).__name__}: packed input data must have 2 "
-                               f"dimensions, got {data.dim()}")
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
         self._check_input(data)
         # Padded (T, N, D) in the packed (sorted, decreasing length) order.
         x, lengths = pad_packed_sequence(PackedSequence(data, batch_sizes))
@@ -287,8 +316,9 @@ class _RNNBase(nn.Module):
         T, N = x.shape[:2]
         dirs = self.num_directions
         if states is None:
-            zeros = x.new_zeros(self.num_layers * dirs, N, self.hidden_size)
-            states = (zeros,) * (2 if self.has_cell else 1)
+            h0 = x.new_zeros(self.num_layers * dirs, N, self.output_size)
+            states = (h0, x.new_zeros(self.num_layers * dirs, N, self.hidden_size)
+                      ) if self.has_cell else (h0,)
         else:
             self._check_states(states, N)
         reverse_idx = None if dirs == 1 else _reverse_index(T, N, batch_sizes, x.device)
@@ -339,21 +369,24 @@ class _RNNBase(nn.Module):
     def _check_input(self, input: Tensor) -> None:
         name, w = type(self).__name__, self.weight_ih_l0
         if input.dtype != w.dtype:
-            raise ValueError(f"{name}: input dtype ({input.dtype}) does not match weight "
-                             f"dtype ({w.dtype}); convert one with .to()")
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
+                             f"model: model.to({input.dtype})")
         if input.device != w.device:
             raise RuntimeError(f"{name}: input is on {input.device} but the parameters "
                                f"are on {w.device}")
         if input.size(-1) != self.input_size:
-            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. "
+            raise RuntimeError("input.size(-1) must be equal to input_size. "
                                f"Expected {self.input_size}, got {input.size(-1)}")
 
     def _check_states(self, states: State, batch: int) -> None:
-        expected = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        for s, what in zip(states, ("hidden", "cell"), strict=False):
-            if tuple(s.shape) != expected:
-                raise RuntimeError(f"{type(self).__name__}: Expected {what} size "
-                                   f"{expected}, got {list(s.shape)}")
+        """torch.nn's shape check of ``hx``, with its messages."""
+        rows = self.num_layers * self.num_directions
+        expected = [(rows, batch, self.output_size), (rows, batch, self.hidden_size)]
+        for k, s in enumerate(states):
+            if tuple(s.shape) != expected[k]:
+                what = f"hidden[{k}]" if self.has_cell else "hidden"
+                raise RuntimeError(f"Expected {what} size {expected[k]}, got {list(s.shape)}")
 
     def _check_lengths(self, lengths: Tensor | Sequence[int], T: int, N: int) -> Tensor:
         name = type(self).__name__
@@ -424,7 +457,7 @@ class RNN(_RNNBase):
         nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
         dropout: float = 0.0, bidirectional: bool = False,
         device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-        *, init: str = "pytorch", proj_size: int = 0,
+        *, init: str = "pytorch", proj_size: int = 0, compiled: bool | None = None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
@@ -433,11 +466,12 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
         self.mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, device, dtype, init=init)
+                         bidirectional, proj_size, device, dtype, init=init, compiled=compiled)
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.rnn_layer(x, state[0], *self._weights(layer, direction),
-                             nonlinearity=self.nonlinearity, batch_sizes=batch_sizes)
+                             nonlinearity=self.nonlinearity, batch_sizes=batch_sizes,
+                             compile=self.compiled)
         return out, (h,)
 
 
@@ -453,7 +487,9 @@ class LSTM(_RNNBase):
     Args:
         input_size, hidden_size, num_layers, bias, batch_first, dropout,
             bidirectional, device, dtype: as in ``torch.nn.LSTM``.
-        proj_size: only 0; projections are not implemented (``ValueError``).
+        proj_size: 0 (default), or ``P < hidden_size`` for an LSTM with projections
+            (LSTMP, Sak et al., 2014): ``h_t = (o_t * tanh(c_t)) W_hr^T`` is ``P`` wide,
+            with ``weight_hr_l{k}[_reverse]: (P, H)`` as in ``torch.nn.LSTM``.
         init: ``"pytorch"`` (default) or ``"orthogonal"``; see
             :mod:`rnncourse.torch.init`.
         forget_bias: if given, ``b_if`` is set to it and ``b_hf`` to 0 (after
@@ -473,15 +509,22 @@ class LSTM(_RNNBase):
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
         proj_size: int = 0, device: torch.device | str | None = None,
         dtype: torch.dtype | None = None, *, init: str = "pytorch",
-        forget_bias: float | None = None,
+        forget_bias: float | None = None, compiled: bool | None = None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, proj_size, device, dtype, init=init,
-                         forget_bias=forget_bias)
+                         forget_bias=forget_bias, compiled=compiled)
+
+    def _projection(self, layer: int, direction: int) -> Tensor | None:
+        """``W_hr`` of one layer and direction, or None without a projection."""
+        if not self.proj_size:
+            return None
+        return getattr(self, f"weight_hr_l{layer}{'_reverse' if direction else ''}")
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h, c = F.lstm_layer(x, state[0], state[1], *self._weights(layer, direction),
-                                 batch_sizes=batch_sizes)
+                                 batch_sizes=batch_sizes,
+                                 w_hr=self._projection(layer, direction), compile=self.compiled)
         return out, (h, c)
 
 
@@ -508,14 +551,14 @@ class GRU(_RNNBase):
         self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
         batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
         device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-        *, init: str = "pytorch", proj_size: int = 0,
+        *, init: str = "pytorch", proj_size: int = 0, compiled: bool | None = None,
     ) -> None:
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, device, dtype, init=init)
+                         bidirectional, proj_size, device, dtype, init=init, compiled=compiled)
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.gru_layer(x, state[0], *self._weights(layer, direction),
-                             batch_sizes=batch_sizes)
+                             batch_sizes=batch_sizes, compile=self.compiled)
         return out, (h,)
 
 
@@ -556,6 +599,8 @@ class PeepholeLSTM(LSTM):
         w_peep = getattr(self, f"weight_peep_l{layer}{suffix}")
         out, h, c = F.peephole_lstm_layer(x, state[0], state[1],
                                           *self._weights(layer, direction), w_peep,
-                                          batch_sizes=batch_sizes)
+                                          batch_sizes=batch_sizes,
+                                          w_hr=self._projection(layer, direction),
+                                          compile=self.compiled)
         return out, (h, c)
 
