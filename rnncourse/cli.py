@@ -19,7 +19,6 @@ with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import sys
@@ -176,9 +175,6 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
                    help="write a gradebook: one row per submission, one column per exercise")
     p.add_argument("--fail-under", type=percent, metavar="PERCENT",
                    help="exit with status 1 if a submission scores below PERCENT of its points")
-    p.add_argument("--classroom", action="store_true",
-                   help="write GitHub Classroom's result (for autograding-grading-reporter) "
-                        "to $GITHUB_OUTPUT as 'result'")
     p.add_argument("--all-notebooks", action="store_true",
                    help="every notebook with checks counts (those of --tests when given): a "
                         "missing one scores 0, so the maximum is the assignment's")
@@ -211,8 +207,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
         for out in (args.json, args.csv, args.classroom50):
             if out is not None and out.resolve() in inputs:
                 raise GradeError(f"refusing to overwrite the submission {out}")
-        if args.classroom and len(submissions) != 1:
-            raise GradeError("--classroom grades exactly one submission")
         if args.classroom50 is not None and len(submissions) != 1:
             raise GradeError("--classroom50 grades exactly one submission")
         limits = Limits(timeout=args.timeout, memory_mb=args.memory,
@@ -248,14 +242,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
             f.write(report.markdown(results))
-    if args.classroom:
-        record = base64.b64encode(json.dumps(report.classroom(results[0])).encode()).decode()
-        target = os.environ.get("GITHUB_OUTPUT")
-        if target:
-            with open(target, "a", encoding="utf-8") as f:
-                f.write(f"result={record}\n")
-        else:
-            print(f"result={record}")
     if args.fail_under is not None:
         low = [r for r in results
                if r.max_score and 100 * r.score / r.max_score < args.fail_under]

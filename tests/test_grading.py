@@ -7,7 +7,6 @@ written out by hand.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -448,13 +447,11 @@ def test_cli_grade_writes_json_csv_summary_and_never_touches_the_submission(
         tmp_path, fixture_nb, monkeypatch, capsys):
     summary = tmp_path / "summary.md"
     summary.write_text("earlier step\n")
-    output = tmp_path / "github_output"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
     before = fixture_nb.read_bytes(), fixture_nb.stat().st_mtime_ns
     rc = main(["grade", str(fixture_nb), "--tests", str(FIXTURES), "--json",
                str(tmp_path / "results.json"), "--csv", str(tmp_path / "grades.csv"),
-               "--classroom", "--jobs", "3"])
+               "--jobs", "3"])
     out = capsys.readouterr().out
     assert rc == 0
     assert (fixture_nb.read_bytes(), fixture_nb.stat().st_mtime_ns) == before
@@ -476,10 +473,6 @@ def test_cli_grade_writes_json_csv_summary_and_never_touches_the_submission(
     text = summary.read_text()
     assert text.startswith("earlier step\n### rnncourse grade: student: 6 / 6 points")
     assert "| fx_rnn | `rnn_step_backward` | 3 / 3 | ✅ pass |" in text
-    key, value = output.read_text().strip().split("=", 1)
-    record = json.loads(base64.b64decode(value))
-    assert key == "result" and record["status"] == "pass" and record["max_score"] == 6
-    assert sum(t["score"] for t in record["tests"]) == 6
 
 
 def test_cli_exit_status_is_the_graders_decision(tmp_path, capsys):
@@ -536,7 +529,6 @@ def test_class_reports(tmp_path):
     text = report.text(results)
     assert "3 submissions graded, mean score 3.67 / 6" in text
     assert "| =cmd | 5 / 6 | 1 |" in report.markdown(results)
-    assert report.classroom(results[0])["status"] == "fail"
 
 
 def test_python_dash_m_rnncourse_grade(fixture_nb):

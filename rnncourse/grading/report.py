@@ -1,11 +1,9 @@
-"""Reports of a grading run: text, Gradescope JSON, GitHub Classroom, Markdown, CSV.
+"""Reports of a grading run: text, Gradescope JSON, Markdown, CSV.
 
 * :func:`text` -- the table printed on the terminal;
 * :func:`gradescope` -- one submission in Gradescope's ``results.json`` shape
   (``score``, ``max_score``, ``output``, ``tests: [{name, score, max_score,
   status, output}]``); :func:`json_report` wraps several;
-* :func:`classroom` -- the result record that GitHub Classroom's
-  ``autograding-grading-reporter`` reads (base64 JSON in a step output);
 * :func:`markdown` -- the summary appended to ``$GITHUB_STEP_SUMMARY``;
 * :func:`csv_text` -- a gradebook, one row per submission, one column per exercise.
 """
@@ -18,7 +16,7 @@ from collections.abc import Sequence
 
 from .engine import ExerciseResult, SubmissionResult
 
-__all__ = ["text", "gradescope", "json_report", "classroom", "markdown", "csv_text"]
+__all__ = ["text", "gradescope", "json_report", "markdown", "csv_text"]
 
 
 def _pts(x: float) -> str:
@@ -108,18 +106,6 @@ def json_report(results: Sequence[SubmissionResult]) -> dict:
     if len(results) == 1:
         return gradescope(results[0])
     return dict(submissions=[dict(name=r.name, **gradescope(r)) for r in results])
-
-
-def classroom(r: SubmissionResult) -> dict:
-    """The record GitHub Classroom's grading reporter expects from a runner."""
-    tests = [dict(name=_test_name(e), status="pass" if e.passed else "fail",
-                  message=_output(e), score=e.points, max_score=e.max_points,
-                  test_code="rnncourse grade", filename=e.notebook + ".ipynb", line_no=0,
-                  duration=round(e.seconds * 1000))
-             for e in r.exercises]
-    full = all(e.passed for e in r.exercises)
-    return dict(version=1, status="pass" if full else "fail", max_score=r.max_score,
-                tests=tests)
 
 
 def _md(s: str) -> str:
