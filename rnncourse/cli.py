@@ -194,13 +194,19 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_grade)
 
 
+def tests_dir(path: Path | None) -> Path | None:
+    """``--tests``: None, or a folder of the instructor's checks (else a clear error)."""
+    if path is not None and not path.is_dir():
+        raise ValueError(f"--tests {path}: not a directory")
+    return path
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grading import report
     from .grading.engine import GradeError, Options, find_submissions, grade
     from .grading.runner import Limits
 
-    if args.tests is not None and not args.tests.is_dir():
-        raise ValueError(f"--tests {args.tests}: not a directory")
+    tests_dir(args.tests)
     try:
         submissions = find_submissions(args.submissions)
         inputs = {p.resolve() for s in submissions for p in s.notebooks}

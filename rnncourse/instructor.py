@@ -45,12 +45,6 @@ def _notebook_list(text: str) -> list[str]:
     return names
 
 
-def _tests_dir(path: Path | None) -> Path | None:
-    if path is not None and not path.is_dir():
-        raise ValueError(f"--tests {path}: not a directory")
-    return path
-
-
 def add_commands(commands: argparse._SubParsersAction) -> None:
     from .cli import positive_int
 
@@ -113,11 +107,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_grade_class(args: argparse.Namespace) -> int:
+    from .cli import tests_dir
     from .grading.engine import GradeError, Options
     from .grading.roster import grade_class, parse_deadline, read_roster, write_outputs
 
     try:
-        tests = _tests_dir(args.tests)
+        tests = tests_dir(args.tests)
         deadline = parse_deadline(args.deadline) if args.deadline else None
         students = read_roster(args.roster)
 
@@ -144,6 +139,7 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
+    from .cli import tests_dir
     from .grading import gradescope
     from .grading.engine import GradeError
 
@@ -157,7 +153,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
             raise GradeError("--source is required: the pip requirement setup.sh installs, "
                              "e.g. 'rnncourse @ git+https://github.com/ORG/rnncourse@v0.1.0'")
         config = gradescope.build_bundle(args.out, source=args.source,
-                                         tests_dir=_tests_dir(args.tests),
+                                         tests_dir=tests_dir(args.tests),
                                          notebooks=args.notebooks, limits=_make_limits(args),
                                          allow_weak_sandbox=args.allow_weak_sandbox)
     except GradeError as exc:
