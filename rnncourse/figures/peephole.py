@@ -29,14 +29,14 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from rnncourse.evidence import mean_std
 from rnncourse.figures import white_subplots
 from rnncourse.torch import LSTM, PeepholeLSTM
 from rnncourse.train import fit
 
 __all__ = [
     "PulseData", "make_pulse_data", "PulseNet", "pulse_loss", "Result", "METRICS", "train_pulse",
-    "evaluate",
-    "compare", "summarise", "plot_cell", "plot_predictions", "plot_comparison",
+    "evaluate", "summarise", "plot_cell", "plot_predictions", "plot_comparison",
 ]
 
 CELLS = {"lstm": LSTM, "peephole": PeepholeLSTM}
@@ -202,33 +202,12 @@ def train_pulse(
     return model, history
 
 
-def compare(
-    train: PulseData, test: PulseData, seeds: list[int], *,
-    cells: tuple[str, ...] = ("lstm", "peephole"), **kwargs: Any,
-) -> tuple[list[Result], dict[tuple[str, int], PulseNet]]:
-    """Train every cell with every seed on ``train``; measure each on ``test``.
-
-    Returns the results and the trained models, keyed by ``(cell, seed)``.
-    ``kwargs`` go to :func:`train_pulse`.
-    """
-    results, models = [], {}
-    for seed in seeds:
-        for cell in cells:
-            model, _ = train_pulse(cell, seed, train, **kwargs)
-            models[cell, seed] = model
-            results.append(Result(cell, seed, **evaluate(model, test)))
-    return results, models
-
-
 def summarise(results: list[Result]) -> dict[str, dict[str, tuple[float, float]]]:
     """Per cell, ``{metric: (mean, std)}`` over the seeds (std with ``ddof=1``)."""
     out: dict[str, dict[str, tuple[float, float]]] = {}
     for cell in dict.fromkeys(r.cell for r in results):
         rows = [r for r in results if r.cell == cell]
-        out[cell] = {}
-        for metric in METRICS:
-            v = np.array([getattr(r, metric) for r in rows])
-            out[cell][metric] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0)
+        out[cell] = {metric: mean_std([getattr(r, metric) for r in rows]) for metric in METRICS}
     return out
 
 
