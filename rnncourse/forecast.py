@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from rnncourse.train import History, fit
 
-__all__ = ["Forecaster", "predict", "train_forecaster"]
+__all__ = ["Forecaster", "linear_forecast", "predict", "train_forecaster"]
 
 
 class Forecaster(nn.Module):
@@ -78,3 +78,18 @@ def predict(model: Forecaster, x: np.ndarray) -> np.ndarray:
     """The model's forecasts for ``x: (N, T)``, as float64 NumPy (computed on the CPU)."""
     with torch.no_grad():
         return model.cpu().eval()(_as_input(x)).double().numpy()
+
+
+def linear_forecast(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
+    """The least-squares baseline: ``y = x w + w_0`` fitted on the training series.
+
+    ``x: (N, T)`` past values, ``y: (N,)`` or ``(N, horizon)`` (then one set of weights per
+    horizon). Returns the forecasts for ``x_test``, shaped like ``y`` per row.
+    """
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be (N, T) series, got shape {x.shape}")
+    if len(y_train) != len(x_train):
+        raise ValueError(f"y_train has {len(y_train)} rows, x_train {len(x_train)}")
+    w, *_ = np.linalg.lstsq(np.c_[x_train, np.ones(len(x_train))], y_train, rcond=None)
+    return np.c_[x_test, np.ones(len(x_test))] @ w

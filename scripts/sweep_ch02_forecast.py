@@ -18,7 +18,7 @@ import _sweep  # first: one thread for every library
 import numpy as np
 
 from rnncourse.data import sine_series, split_next_value
-from rnncourse.forecast import predict, train_forecaster
+from rnncourse.forecast import linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM, RNN
 
 OUT = _sweep.DATA / "ch02"
@@ -34,9 +34,7 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def baselines(x_train, y_train, x_test, y_test) -> dict[str, float]:
     """Test MSE of the naive (last value) and the least-squares linear forecasts."""
-    A = np.c_[x_train, np.ones(len(x_train))]
-    w, *_ = np.linalg.lstsq(A, y_train, rcond=None)
-    linear = np.c_[x_test, np.ones(len(x_test))] @ w
+    linear = linear_forecast(x_train, y_train, x_test)
     return {"naive": float(np.mean((x_test[:, -1] - y_test) ** 2)),
             "linear": float(np.mean((linear - y_test) ** 2))}
 

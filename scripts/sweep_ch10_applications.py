@@ -24,7 +24,7 @@ import numpy as np
 
 from rnncourse.data import sine_series
 from rnncourse.figures import applications as A
-from rnncourse.forecast import predict, train_forecaster
+from rnncourse.forecast import linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM
 
 OUT = _sweep.DATA / "ch10"
@@ -44,9 +44,7 @@ def forecast_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def forecast_baselines(past_train, future_train, past_test, future_test) -> dict[str, list]:
     """MSE per horizon of the naive and the per-horizon least-squares forecasts."""
     naive = np.repeat(past_test[:, -1:], HORIZON, axis=1)
-    w, *_ = np.linalg.lstsq(np.c_[past_train, np.ones(len(past_train))], future_train,
-                            rcond=None)
-    linear = np.c_[past_test, np.ones(len(past_test))] @ w
+    linear = linear_forecast(past_train, future_train, past_test)
     return {name: ((f - future_test) ** 2).mean(axis=0).tolist()
             for name, f in (("naive", naive), ("linear", linear))}
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.forecast import Forecaster, predict, train_forecaster
+from rnncourse.forecast import Forecaster, linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM, RNN
 
 
@@ -47,3 +47,18 @@ def test_training_is_seeded_and_learns_a_linear_rule():
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match=r"x must be \(N, T\) series, got shape \(3,\)"):
         predict(Forecaster(RNN, 2), np.zeros(3))
+
+
+def test_linear_forecast_recovers_an_exact_linear_rule():
+    # Futures that are exact linear functions of the past (hand-chosen weights and offsets):
+    # least squares must reproduce them on new series, one rule per horizon.
+    rng = np.random.default_rng(2)
+    x_train, x_test = rng.standard_normal((40, 5)), rng.standard_normal((7, 5))
+    W = np.array([[0.5, 0.0], [-1.0, 2.0], [0.0, 0.0], [0.25, -0.5], [1.0, 1.0]])
+    b = np.array([0.1, -3.0])
+    np.testing.assert_allclose(linear_forecast(x_train, x_train @ W + b, x_test),
+                               x_test @ W + b, atol=1e-10)
+    np.testing.assert_allclose(linear_forecast(x_train, x_train @ W[:, 0], x_test),
+                               x_test @ W[:, 0], atol=1e-10)
+    with pytest.raises(ValueError, match="y_train has 3 rows, x_train 40"):
+        linear_forecast(x_train, np.zeros(3), x_test)
