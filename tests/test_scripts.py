@@ -34,11 +34,17 @@ def _stored(path: str) -> dict:
     return json.loads((DATA / path).read_text())
 
 
+def _stored_run(path: str, **match: object) -> dict:
+    """The one stored run of ``path`` whose fields equal ``match``."""
+    runs = [r for r in _stored(path)["runs"] if all(r[k] == v for k, v in match.items())]
+    assert len(runs) == 1, f"{path}: {len(runs)} runs match {match}"
+    return runs[0]
+
+
 def test_ch02_first_epoch():
     loss = _rerun("import sweep_ch02_forecast as S\n"
                   "print(json.dumps(S.run('RNN', 0, epochs=1)[1]))")
-    stored = next(r for r in _stored("ch02/forecast_results.json")["runs"]
-                  if r["model"] == "RNN" and r["seed"] == 0)
+    stored = _stored_run("ch02/forecast_results.json", model="RNN", seed=0)
     assert loss[0] == pytest.approx(stored["train_loss"][0], rel=1e-3)
 
 
@@ -51,35 +57,32 @@ def test_ch04_start_losses_and_one_adam_run():
     out = _rerun("import sweep_ch04_optimisers as S\n"
                  "print(json.dumps([S.run(n, s, steps=1)[0] for n in S.OPTIMISERS "
                  "for s in S.SEEDS] + [S.run('Adam', 0)[-1]]))")
-    runs = _stored("ch04/optimiser_results.json")["runs"]
-    starts = [next(r["start"] for r in runs if r["optimiser"] == n and r["seed"] == s)
+    path = "ch04/optimiser_results.json"
+    starts = [_stored_run(path, optimiser=n, seed=s)["start"]
               for n in ("SGD", "Adagrad", "Adam") for s in range(10)]
     assert out[:-1] == pytest.approx(starts, rel=1e-12)      # one forward pass: exact
-    adam0 = next(r["final"] for r in runs if r["optimiser"] == "Adam" and r["seed"] == 0)
+    adam0 = _stored_run(path, optimiser="Adam", seed=0)["final"]
     assert out[-1] == pytest.approx(adam0, rel=1e-2)          # 300 smooth Adam steps
 
 
 def test_ch06_two_epochs():
     loss = _rerun("import train_ch06_lstm as S\n"
                   "print(json.dumps(S.run('lstm', 10, 0, epochs=2)['history'].loss))")
-    stored = next(r for r in _stored("ch06_lstm/adding_results.json")["runs"]
-                  if r["cell"] == "lstm" and r["T"] == 10 and r["seed"] == 0)
+    stored = _stored_run("ch06_lstm/adding_results.json", cell="lstm", T=10, seed=0)
     assert loss == pytest.approx(stored["loss"][:2], rel=1e-3)
 
 
 def test_ch07_first_epoch():
     loss = _rerun("import sweep_ch07_peephole as S\n"
                   "print(json.dumps(S.run('peephole', 3, epochs=1)[2]))")
-    stored = next(r for r in _stored("ch07/pulse_results.json")["runs"]
-                  if r["cell"] == "peephole" and r["seed"] == 3)
+    stored = _stored_run("ch07/pulse_results.json", cell="peephole", seed=3)
     assert loss[0] == pytest.approx(stored["train_loss"][0], rel=1e-3)
 
 
 def test_ch08_gru_solves_t10_as_stored():
     # The sweep stores test errors only: rerun one short, smooth run in full and compare.
     mse = _rerun("import sweep_ch08_gru as S\nprint(json.dumps(S.run('gru', 10, 0)['test_mse']))")
-    stored = next(r for r in _stored("ch08/adding_results.json")["runs"]
-                  if r["cell"] == "gru" and r["T"] == 10 and r["seed"] == 0)
+    stored = _stored_run("ch08/adding_results.json", cell="gru", T=10, seed=0)
     assert mse == pytest.approx(stored["test_mse"], rel=0.25)
     assert mse < 0.1 * stored["baseline_mse"]
 
@@ -101,6 +104,5 @@ def test_ch10_forecast_baselines_exactly():
 def test_ch09_bottleneck_first_epoch():
     loss = _rerun("import train_seq2seq as S\n"
                   "print(json.dumps(S.train('attention', 2, epochs=1)[1]))")
-    stored = next(r for r in _stored("ch09/bottleneck_results.json")["runs"]
-                  if r["model"] == "attention" and r["seed"] == 2)
+    stored = _stored_run("ch09/bottleneck_results.json", model="attention", seed=2)
     assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)
