@@ -151,11 +151,12 @@ def make_batches(
 def _cells() -> dict[str, type[nn.Module]]:
     from rnncourse import torch as rt
 
-    return {"rnn": rt.RNN, "lstm": rt.LSTM, "gru": rt.GRU, "peephole": rt.PeepholeLSTM}
+    return {"rnn": rt.RNN, "lstm": rt.LSTM, "gru": rt.GRU, "peephole": rt.PeepholeLSTM,
+            "cifg": rt.CIFGLSTM}
 
 
 #: The names accepted as ``cell``.
-CELLS = ("rnn", "lstm", "gru", "peephole")
+CELLS = ("rnn", "lstm", "gru", "peephole", "cifg")
 
 
 def _make_layer(cell: str | type[nn.Module], input_size: int, hidden_size: int,
@@ -172,8 +173,8 @@ class SequenceRegressor(nn.Module):
     """A recurrent layer read at the last step, then a linear layer: ``y = h_T V + c``.
 
     Args:
-        cell: ``"rnn"``, ``"lstm"``, ``"gru"``, ``"peephole"`` (the layers of
-            :mod:`rnncourse.torch`) or any class with ``torch.nn.RNN``'s constructor.
+        cell: ``"rnn"``, ``"lstm"``, ``"gru"``, ``"peephole"``, ``"cifg"`` (the layers
+            of :mod:`rnncourse.torch`) or any class with ``torch.nn.RNN``'s constructor.
         input_size: ``D``.
         hidden_size: ``H``.
         output_size: ``K`` (default 1).

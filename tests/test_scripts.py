@@ -106,3 +106,11 @@ def test_ch09_bottleneck_first_epoch():
                   "print(json.dumps(S.train('attention', 2, epochs=1)[1]))")
     stored = _stored_run("ch09/bottleneck_results.json", model="attention", seed=2)
     assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)
+
+
+def test_ch08_cifg_solves_t40_as_stored():
+    # A full CIFG run at T = 40 (a few seconds) against the stored one: same error, solved.
+    mse = _rerun("import sweep_ch08_cifg as S\nprint(json.dumps(S.run('cifg', 40, 0)['test_mse']))")
+    stored = _stored_run("ch08/cifg_results.json", cell="cifg", T=40, seed=0)
+    assert mse == pytest.approx(stored["test_mse"], rel=0.25)
+    assert mse < 0.1 * stored["baseline_mse"]

@@ -2,7 +2,8 @@
 
 Drop-in replacements for ``torch.nn.RNN``, ``LSTM``, ``GRU`` and their cells
 (same arguments, parameter names, ``state_dict`` and return values), plus a
-:class:`PeepholeLSTM`, a ``lengths`` argument for padded batches, and the
+:class:`PeepholeLSTM`, a one-layer :class:`CIFGLSTM` (coupled input and
+forget gates, chapter 8), a ``lengths`` argument for padded batches, and the
 initialisations of :mod:`rnncourse.torch.init`. The per-layer sequence
 functions are in :mod:`rnncourse.torch.functional`.
 """
@@ -10,11 +11,12 @@ functions are in :mod:`rnncourse.torch.functional`.
 from __future__ import annotations
 
 from .cells import GRUCell, LSTMCell, RNNCell
+from .cifg import CIFGLSTM
 from .init import INIT_SCHEMES, init_rnn_, set_forget_bias_
 from .modules import GRU, LSTM, RNN, PeepholeLSTM
 
 __all__ = [
-    "RNN", "LSTM", "GRU", "PeepholeLSTM",
+    "RNN", "LSTM", "GRU", "PeepholeLSTM", "CIFGLSTM",
     "RNNCell", "LSTMCell", "GRUCell",
     "INIT_SCHEMES", "init_rnn_", "set_forget_bias_",
 ]
