@@ -3,15 +3,16 @@ beside an LSTM started with a forget bias of 1.
 
 Run from the repository root::
 
-    python scripts/sweep_ch08_cifg.py        (under a minute on one CPU core)
+    python scripts/sweep_ch08_cifg.py        (about a minute on one CPU core)
 
 The same runs as ``scripts/sweep_ch08_gru.py`` (its seeds 0..9, T in (10, 40), every default
 of :func:`rnncourse.tasks.run_adding_experiment`: hidden size 16, 1024 training sequences,
 10 epochs of batches of 32, Adam lr 0.01, gradient norm clipped at 1) for
 :class:`rnncourse.torch.CIFGLSTM` with PyTorch's default initialisation, so the results pair
 seed by seed with that sweep's LSTM and GRU; and, as a control, the LSTM of that sweep with
-``forget_bias=1.0`` (chapter 6's advice), the other way to start a cell that keeps its memory. Writes ``book/data/ch08/cifg_results.json``
-and its log ``cifg_results.log``; an interrupted run resumes from ``cifg_results.partial.json``.
+``forget_bias=1.0`` (chapter 6's advice), the other way to start a cell that keeps its
+memory. Writes ``book/data/ch08/cifg_results.json`` and its log ``cifg_results.log``; an
+interrupted run resumes from ``cifg_results.partial.json``.
 """
 
 from __future__ import annotations
