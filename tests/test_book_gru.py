@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -125,3 +126,64 @@ def test_figures_smoke():
     assert list(mean_line.get_ydata()) == pytest.approx([0.02, 0.03])    # the means
     assert len(fig.axes[0].collections) == 2                             # dots per seed
     matplotlib.pyplot.close("all")
+
+
+# ---- the cell diagram: no label sits on a line, an arrow, a box or another label ----
+
+
+def _free_label_clashes(fig) -> list[str]:
+    """Labels of ``fig`` (texts that are not centred inside a box or circle) that overlap
+    another text, a line, an arrow or the edge of a patch, in display coordinates."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    clashes = []
+    for ax in fig.axes:
+        texts = [(t.get_text(), t.get_window_extent(renderer).shrunk(0.9, 0.8))
+                 for t in ax.texts]
+        shapes = []                                   # (name, display path, filled)
+        for p in ax.patches:
+            path = p.get_transform().transform_path(p.get_path())
+            if isinstance(p, FancyArrowPatch):
+                shapes.append(("arrow", path, False))
+            else:
+                shapes.append(("patch", path, p.get_facecolor()[3] > 0))
+        for line in ax.lines:
+            shapes.append(("line", line.get_transform().transform_path(line.get_path()), False))
+        for i, (label, box) in enumerate(texts):
+            c = ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+            # a text centred in a filled box or circle is that shape's name: not a free label
+            if any(filled and path.contains_point(c) for _, path, filled in shapes):
+                continue
+            for j, (other, obox) in enumerate(texts):
+                if j != i and box.overlaps(obox):
+                    clashes.append(f"{label!r} overlaps the text {other!r}")
+            for name, path, filled in shapes:
+                # polylines, curves flattened (a CLOSEPOLY vertex holds no real point)
+                polys = path.to_polygons(closed_only=False)
+                if any(Path(poly).intersects_bbox(box, filled=filled) for poly in polys):
+                    clashes.append(f"{label!r} overlaps a {name}")
+    return clashes
+
+
+def test_gru_diagram_labels_do_not_overlap() -> None:
+    fig = G.gru_cell_figure()
+    try:
+        assert _free_label_clashes(fig) == []
+    finally:
+        plt.close(fig)
+
+
+def test_label_clash_checker_finds_a_planted_overlap() -> None:
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_xlim(0, 4)
+    ax.set_ylim(0, 4)
+    ax.plot([1, 1], [0, 4])
+    ax.text(1, 2, "$r_t$", ha="center", fontsize=11)      # on the line
+    ax.text(3, 3, "$z_t$", ha="center", fontsize=11)      # clear of everything
+    try:
+        assert _free_label_clashes(fig) == ["'$r_t$' overlaps a line"]
+    finally:
+        plt.close(fig)

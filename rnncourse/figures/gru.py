@@ -260,7 +260,8 @@ def _cell(ax: Axes, form: str) -> None:
         _arrow(ax, (xg, 3.3), (xg, 2.4))
     _box(ax, (2.0, 2.1), r"$\sigma$", GATE)
     _box(ax, (4.0, 2.1), r"$\sigma$", GATE)
-    ax.text(2.0, 1.45, r"$r_t$", ha="center", fontsize=11, color=INK)
+    # gate names beside (not on) the arrows that bring x_t up to the gates
+    ax.text(2.45, 1.45, r"$r_t$", ha="center", fontsize=11, color=INK)
     ax.text(4.45, 1.45, r"$z_t$", ha="center", fontsize=11, color=INK)
     # update gate: z ⊙ h_{t-1}, and 1 - z ⊙ n
     _line(ax, [(4.5, 2.1), (5.0, 2.1), (5.0, 4.3), (7.2, 4.3)])
@@ -272,7 +273,7 @@ def _cell(ax: Axes, form: str) -> None:
     _arrow(ax, (8.5, 3.46), (8.5, top - 0.26))
     # candidate n: tanh box fed by x (through Wx_n) and the reset path
     _box(ax, (8.5, 1.3), r"$\tanh$", CAND)
-    ax.text(9.2, 1.75, r"$n_t$", fontsize=11, color=INK)
+    ax.text(8.65, 2.1, r"$n_t$", fontsize=11, color=INK)   # inside the frame, by its arrow
     _arrow(ax, (8.5, 1.6), (8.5, 2.94))
     _line(ax, [(6.0, 0.8), (8.5, 0.8)])
     _arrow(ax, (8.5, 0.8), (8.5, 1.0))
@@ -294,8 +295,11 @@ def _cell(ax: Axes, form: str) -> None:
         _arrow(ax, (6.0, first[1] - 0.28), (6.0, second[1] + 0.26))
         r_to = second
         out = (second[0] + 0.26, second[1])
-    _line(ax, [(2.0, 2.4), (2.0, 2.75), (3.1, 2.75), (3.1, r_to[1] - 0.55),
-               (5.4, r_to[1] - 0.55), (5.4, r_to[1])], ACCENT)
+    if form == "cho":   # above the z box, straight to the ⊙ before W_{h,n}
+        _line(ax, [(2.3, 2.4), (2.3, 2.75), (5.4, 2.75), (5.4, r_to[1])], ACCENT)
+    else:               # below the z box, down to the ⊙ after W_{h,n}
+        _line(ax, [(2.3, 2.4), (2.3, 2.75), (3.1, 2.75), (3.1, r_to[1] - 0.55),
+                   (5.4, r_to[1] - 0.55), (5.4, r_to[1])], ACCENT)
     _arrow(ax, (5.4, r_to[1]), (r_to[0] - 0.26, r_to[1]), ACCENT)
     _line(ax, [out, (7.6, out[1]), (7.6, 1.3)])
     _arrow(ax, (7.6, 1.3), (7.95, 1.3))
