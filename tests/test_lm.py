@@ -250,3 +250,25 @@ def test_sample_bad_arguments(rng):
         sample(p, 0, 3, g, h0=np.zeros(3))
     with pytest.raises(ValueError, match=r"sample_next: scores must have shape \(N, K\)"):
         sample_next(np.zeros((1, 2, 3)), g)
+
+
+# ---------------------------------------------------------------------- the graders' references
+
+
+def test_ch04_grading_references_against_torch(rng):
+    """The two references that rnncourse/grading/checks/ch04_bptt.py writes itself."""
+    from rnncourse.grading.checks.ch04_bptt import language_model_metrics, sample_with_temperature
+
+    scores, y = 800 + 3 * rng.standard_normal((2, 5, 7)), rng.integers(0, 7, size=(2, 5))
+    L, ppl, bpc = language_model_metrics(scores, y)
+    ref = torch.nn.functional.cross_entropy(torch.from_numpy(scores).reshape(-1, 7),
+                                            torch.from_numpy(y).reshape(-1)).item()
+    assert L == pytest.approx(ref, rel=1e-12)
+    assert ppl == pytest.approx(math.exp(ref), rel=1e-12)
+    assert bpc == pytest.approx(ref / math.log(2), rel=1e-12)
+    # By hand: p = (1/2, 1/4, 1/4) at temperature 1, (2/3, 1/6, 1/6) at temperature 1/2.
+    s = np.tile(np.log([0.5, 0.25, 0.25]), (4, 1))
+    assert sample_with_temperature(s, 1.0, np.array([0.1, 0.55, 0.7, 0.8])).tolist() == \
+        [0, 1, 1, 2]
+    assert sample_with_temperature(s, 0.5, np.array([0.6, 0.7, 0.8, 0.9])).tolist() == \
+        [0, 1, 1, 2]

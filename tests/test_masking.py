@@ -305,3 +305,23 @@ def test_last_states_and_mask_errors():
         lengths_mask([[1, 2]], 3)
     with pytest.raises(TypeError, match="lengths_mask: T must be an int"):
         lengths_mask([1, 2], 3.0)
+
+
+def test_ch02_grading_reference_against_torch(rng):
+    """rnncourse/grading/checks/ch02_rnn.py's rnn_forward_masked is torch's packed RNN."""
+    from rnncourse.grading.checks.ch02_rnn import NOTEBOOK, rnn_forward_masked
+
+    ex = next(e for e in NOTEBOOK.exercises if e.grade_id == "rnn_forward_masked")
+    for case in ex.cases(rng):
+        x, h0, lengths = case["x"], case["h0"], case["lengths"]
+        D, H = case["Wx"].shape
+        m = torch.nn.RNN(D, H, batch_first=True).double()
+        with torch.no_grad():
+            m.weight_ih_l0.copy_(torch.from_numpy(case["Wx"].T.copy()))
+            m.weight_hh_l0.copy_(torch.from_numpy(case["Wh"].T.copy()))
+            m.bias_ih_l0.copy_(torch.from_numpy(case["b"]))
+            m.bias_hh_l0.zero_()
+        out, h_n, _ = packed_run(m, x, lengths, torch.from_numpy(h0[None].copy()))
+        h, h_last = rnn_forward_masked(**case)
+        np.testing.assert_allclose(h, out.detach().numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(h_last, h_n[0].detach().numpy(), rtol=0, atol=1e-12)
