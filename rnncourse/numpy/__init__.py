@@ -11,8 +11,11 @@ float64 is the default; float32 inputs give float32 results.
 
 Modules: :mod:`.rnn`, :mod:`.lstm`, :mod:`.peephole`, :mod:`.gru` (the cells);
 :mod:`.layers` (embedding, output layer), :mod:`.losses` (softmax
-cross-entropy), :mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt`
-(truncated backpropagation through time), :mod:`.gradcheck`.
+cross-entropy), :mod:`.padding` (batches of sequences of different lengths:
+``lengths=`` in the RNN and LSTM), :mod:`.lm` (language modelling as
+probability: log-likelihood, bits per character, sampling with temperature),
+:mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt` (truncated
+backpropagation through time), :mod:`.gradcheck`.
 """
 
 from .activations import relu, sigmoid, tanh
@@ -24,9 +27,17 @@ from .layers import (
     temporal_affine_backward,
     temporal_affine_forward,
 )
+from .lm import (
+    bits_per_char,
+    sample,
+    sample_next,
+    sequence_log_likelihood,
+    temperature_softmax,
+)
 from .losses import log_softmax, perplexity, softmax, temporal_softmax_cross_entropy
 from .lstm import lstm_backward, lstm_forward, lstm_init, lstm_step_backward, lstm_step_forward
 from .optim import SGD, Adagrad, Adam, clip_grad_norm, clip_grad_value
+from .padding import last_states, lengths_mask
 from .peephole import (
     peephole_lstm_backward,
     peephole_lstm_forward,
@@ -50,6 +61,8 @@ __all__ = [
     "embedding_forward", "embedding_backward",
     "temporal_affine_forward", "temporal_affine_backward",
     "log_softmax", "softmax", "temporal_softmax_cross_entropy", "perplexity",
+    "lengths_mask", "last_states",
+    "sequence_log_likelihood", "bits_per_char", "temperature_softmax", "sample_next", "sample",
     "clip_grad_value", "clip_grad_norm", "SGD", "Adagrad", "Adam",
     "Chunk", "tbptt_chunks", "truncated_bptt",
 ]

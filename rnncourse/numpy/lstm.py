@@ -37,7 +37,11 @@ product before the loop; ``lstm_backward`` runs the step backward from
 ``t = T-1`` down to ``0`` and leaves the weight gradients, sums over time, to
 single large products after the loop.  Inside, the sequence functions keep
 their arrays time-major, ``(T, N, .)``, so that each step touches one
-contiguous block of memory; inputs and outputs stay batch-first.  The peephole variant
+contiguous block of memory; inputs and outputs stay batch-first.  Like
+:func:`rnncourse.numpy.rnn_forward`, the sequence functions take batches of
+sequences of different lengths (``lengths=``, PyTorch's packed-sequence
+semantics: at a padded step ``h`` and ``c`` are carried unchanged and the
+output is 0; see :mod:`rnncourse.numpy.padding`).  The peephole variant
 (:mod:`rnncourse.numpy.peephole`) reuses these pieces.
 """
 
@@ -47,6 +51,7 @@ import numpy as np
 
 from ._validate import Cache, get_cache, prepare, upstream
 from .activations import sigmoid
+from .padding import check_lengths
 
 __all__ = [
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "lstm_init",
@@ -231,7 +236,7 @@ def lstm_step_backward(
 
 def lstm_forward(
     x: np.ndarray, h0: np.ndarray, c0: np.ndarray,
-    Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+    Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray, *, lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, Cache]:
     """Run the LSTM over a whole sequence.
 
@@ -240,12 +245,18 @@ def lstm_forward(
         h0: ``(N, H)`` initial hidden state.
         c0: ``(N, H)`` initial cell state (zeros, unless you carry one over).
         Wx, Wh, b: as in :func:`lstm_step_forward`.
+        lengths: optional ``(N,)`` integers in ``[1, T]``, the number of real
+            steps of each sequence.  At a padded step ``h`` and ``c`` are
+            carried unchanged and the output is 0 (a packed sequence in
+            ``torch.nn.LSTM``, unpacked by ``pad_packed_sequence``).
 
     Returns:
         ``h: (N, T, H)``, the hidden state at every step (``h[:, -1]`` is
         ``h_T``), ``c_T: (N, H)``, the final cell state, and the cache for
         :func:`lstm_backward`.  Like ``torch.nn.LSTM``'s ``output, (h_n, c_n)``
-        with ``h_n = h[:, -1]``; only the last cell state is returned.
+        with ``h_n = h[:, -1]``; only the last cell state is returned.  With
+        ``lengths``, ``c_T`` is each sequence's cell state after its last real
+        step and ``h_n`` is ``last_states(h, lengths)``.
     """
     where = "lstm_forward"
     x, h0, c0, Wx, Wh, b = prepare(
@@ -254,6 +265,10 @@ def lstm_forward(
     )
     N, T, D = x.shape
     H = h0.shape[1]
+    mask = None
+    if lengths is not None:
+        lengths = check_lengths(where, lengths, N, T)
+        mask = (np.arange(T)[:, None] < lengths)[..., None]  # (T, N, 1): the real steps
     # Inside, arrays are time-major, (T, N, .), so that every step reads and
     # writes one contiguous block.  hs[t] is h_{t-1}: hs[0] = h0, hs[t+1] = h_t.
     xt = np.ascontiguousarray(x.transpose(1, 0, 2))
@@ -265,10 +280,16 @@ def lstm_forward(
     for t in range(T):
         a = gates[t]
         a += hs[t] @ Wh  # the pre-activations of step t, turned into gates in place
-        _cell_forward(a, cs[t], next_c=cs[t + 1], next_h=hs[t + 1])
-    h = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))  # back to (N, T, H)
+        if mask is None:
+            _cell_forward(a, cs[t], next_c=cs[t + 1], next_h=hs[t + 1])
+        else:  # padding: carry h and c unchanged
+            _, next_c, next_h = _cell_forward(a, cs[t])
+            cs[t + 1] = np.where(mask[t], next_c, cs[t])
+            hs[t + 1] = np.where(mask[t], next_h, hs[t])
+    out = hs[1:] if mask is None else np.where(mask, hs[1:], 0)  # padded outputs are 0
+    h = np.ascontiguousarray(out.transpose(1, 0, 2))  # back to (N, T, H)
     c_T = cs[T].copy()
-    cache = dict(kind="lstm", xt=xt, Wx=Wx, Wh=Wh, gates=gates, hs=hs, cs=cs)
+    cache = dict(kind="lstm", xt=xt, Wx=Wx, Wh=Wh, gates=gates, hs=hs, cs=cs, mask=mask)
     return h, c_T, cache
 
 
@@ -284,7 +305,11 @@ def lstm_backward(
         cache: from :func:`lstm_forward`.
         dc_T: optional ``(N, H)`` gradient on the final cell state ``c_T``, e.g.
             when the LSTM is an encoder whose ``(h_T, c_T)`` start a decoder.
-            (A gradient on ``h_T`` from outside goes into ``dh[:, -1]``.)
+            (A gradient on ``h_T`` from outside goes into ``dh[:, -1]``;
+            with ``lengths``, into ``dh[n, lengths[n] - 1]``.)  With
+            ``lengths``, the gradient ``dh`` sends into padded outputs is
+            ignored (they are constant zeros), and a padded step passes the
+            gradients on its carried ``h`` and ``c`` straight back.
 
     Returns:
         ``(dx, dh0, dc0, dWx, dWh, db)``. The weight gradients are sums over
@@ -300,11 +325,20 @@ def lstm_backward(
     WhT = np.ascontiguousarray(ca["Wh"].T)  # a contiguous copy: far faster products
     da = np.empty_like(gates)  # gradient w.r.t. the pre-activations a_t, every t
     dprev_h = np.zeros_like(hs[0])
+    mask = ca.get("mask")
     for t in reversed(range(T)):
         # h_t and c_t receive gradient from the outputs and from step t+1.
-        _, dprev_c = _cell_backward(dht[t] + dprev_h, dprev_c, gates[t], cs[t], cs[t + 1],
-                                    out=da[t])
-        dprev_h = da[t] @ WhT
+        if mask is None:
+            _, dprev_c = _cell_backward(dht[t] + dprev_h, dprev_c, gates[t], cs[t], cs[t + 1],
+                                        out=da[t])
+            dprev_h = da[t] @ WhT
+        else:  # at a padded step h_t = h_{t-1}, c_t = c_{t-1}: the gradients pass through
+            m = mask[t]
+            _, dc = _cell_backward(dht[t] + dprev_h, dprev_c, gates[t], cs[t], cs[t + 1],
+                                   out=da[t])
+            da[t] = np.where(m, da[t], 0)
+            dprev_c = np.where(m, dc, dprev_c)
+            dprev_h = np.where(m, da[t] @ WhT, dprev_h)
     # The sums over time: one product each over all T*N rows.
     da2 = da.reshape(T * N, 4 * H)
     dWx = xt.reshape(T * N, -1).T @ da2

@@ -16,6 +16,11 @@ previous state; only ``h_{t-1} Wh`` has to wait for the recurrence.
 ``rnn_backward`` runs the same step-backward equations from ``t = T-1`` down to
 ``0`` but leaves the weight gradients, which are sums over time, to one large
 product after the loop.
+
+Both take batches of sequences of different lengths: ``rnn_forward(...,
+lengths=...)`` runs sequence ``n`` for its first ``lengths[n]`` steps only,
+carries its state unchanged through the padding and outputs zeros there, as
+PyTorch does for a packed sequence (see :mod:`rnncourse.numpy.padding`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 
 from ._validate import Cache, get_cache, prepare, upstream
 from .activations import ACTIVATIONS, activation_grad, check_nonlinearity
+from .padding import check_lengths
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
 
@@ -93,7 +99,7 @@ def rnn_step_backward(
 
 def rnn_forward(
     x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
-    nonlinearity: str = "tanh",
+    nonlinearity: str = "tanh", *, lengths: np.ndarray | None = None,
 ) -> tuple[np.ndarray, Cache]:
     """Run the recurrence over a whole sequence.
 
@@ -101,10 +107,16 @@ def rnn_forward(
         x: ``(N, T, D)`` inputs, batch first.
         h0: ``(N, H)`` initial hidden state (zeros if you have nothing better).
         Wx, Wh, b, nonlinearity: as in :func:`rnn_step_forward`.
+        lengths: optional ``(N,)`` integers in ``[1, T]``: sequence ``n`` is
+            real for its first ``lengths[n]`` steps, the rest is padding.  At
+            a padded step the state is carried unchanged (``h_t = h_{t-1}``)
+            and the output is 0, as ``pad_packed_sequence`` returns it; the
+            padded inputs are never read.
 
     Returns:
         ``h: (N, T, H)``, the hidden state at every step (``h[:, -1]`` is
-        ``h_T``), and the cache for :func:`rnn_backward`.
+        ``h_T``; with ``lengths``, ``last_states(h, lengths)`` is each
+        sequence's final state), and the cache for :func:`rnn_backward`.
     """
     where = "rnn_forward"
     nonlinearity = check_nonlinearity(where, nonlinearity)
@@ -114,13 +126,22 @@ def rnn_forward(
     )
     phi = ACTIVATIONS[nonlinearity]
     N, T, _ = x.shape
+    mask = None
+    if lengths is not None:
+        lengths = check_lengths(where, lengths, N, T)
+        mask = (np.arange(T) < lengths[:, None])[..., None]  # (N, T, 1): the real steps
     xa = x @ Wx + b  # (N, T, H): x_t Wx + b for every t at once
     h = np.empty((N, T, h0.shape[1]), dtype=xa.dtype)
     prev_h = h0
     for t in range(T):
-        prev_h = phi(xa[:, t] + prev_h @ Wh)
-        h[:, t] = prev_h
-    cache = dict(kind="rnn", x=x, h0=h0, Wx=Wx, Wh=Wh, h=h, nonlinearity=nonlinearity)
+        next_h = phi(xa[:, t] + prev_h @ Wh)
+        if mask is None:
+            prev_h = h[:, t] = next_h
+        else:  # padding: carry the state, output 0
+            prev_h = np.where(mask[:, t], next_h, prev_h)
+            h[:, t] = np.where(mask[:, t], next_h, 0)
+    cache = dict(kind="rnn", x=x, h0=h0, Wx=Wx, Wh=Wh, h=h, nonlinearity=nonlinearity,
+                 mask=mask)
     return h, cache
 
 
@@ -134,15 +155,19 @@ def rnn_backward(
             state *through the outputs only* (e.g. from the output layer);
             the gradient that flows from ``h_{t+1}`` back into ``h_t`` is added
             here.
-        cache: from :func:`rnn_forward`.
+        cache: from :func:`rnn_forward`.  With ``lengths``, the padded
+            outputs are constants (zeros): the gradient ``dh`` sends into them is
+            ignored, and a padded step passes the gradient on its carried state
+            straight back to the step before.
 
     Returns:
         ``(dx, dh0, dWx, dWh, db)``. The weight gradients are sums over all
-        time steps, because the same weights are used at every step.
+        time steps, because the same weights are used at every step (and
+        ``dx`` is 0 at padded steps).
     """
     where = "rnn_backward"
     c = get_cache(where, cache, "rnn")
-    h, h0, x, Wx, Wh = c["h"], c["h0"], c["x"], c["Wx"], c["Wh"]
+    h, h0, x, Wx, Wh, mask = c["h"], c["h0"], c["x"], c["Wx"], c["Wh"], c.get("mask")
     dh = upstream(where, "dh", dh, h)
     N, T, H = h.shape
     da = np.empty_like(h)  # gradient w.r.t. the pre-activation a_t, every t
@@ -150,8 +175,13 @@ def rnn_backward(
     WhT = np.ascontiguousarray(Wh.T)  # a contiguous copy: far faster products in the loop
     for t in reversed(range(T)):
         # h_t receives gradient from its output and from h_{t+1}.
-        da[:, t] = (dh[:, t] + dprev_h) * activation_grad(c["nonlinearity"], h[:, t])
-        dprev_h = da[:, t] @ WhT
+        dh_t = dh[:, t] + dprev_h
+        da[:, t] = dh_t * activation_grad(c["nonlinearity"], h[:, t])
+        if mask is None:
+            dprev_h = da[:, t] @ WhT
+        else:  # a padded step copied h_{t-1}: its gradient goes straight back
+            da[:, t] = np.where(mask[:, t], da[:, t], 0)
+            dprev_h = np.where(mask[:, t], da[:, t] @ WhT, dprev_h)
     dh0 = dprev_h
     # Sums over time as single products over the flattened (N*T) axis.
     h_prev = np.concatenate([h0[:, None, :], h[:, :-1]], axis=1)  # h_{t-1} for every t

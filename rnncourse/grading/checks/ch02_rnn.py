@@ -1,7 +1,8 @@
 """Grading spec of ``ch02_rnn.ipynb``: the forward pass of the basic recurrent layer.
 
-The references are :mod:`rnncourse.numpy.rnn`, narrowed to the notebook's
-signatures (the notebook's functions return the hidden states only, no cache).
+The references are :mod:`rnncourse.numpy.rnn` and :mod:`rnncourse.numpy.padding`,
+narrowed to the notebook's signatures (the notebook's functions return the hidden
+states only, no cache).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
+from rnncourse.numpy.padding import last_states as _last_states
 from rnncourse.numpy.rnn import rnn_forward as _rnn_forward
 from rnncourse.numpy.rnn import rnn_step_forward as _rnn_step_forward
 
@@ -25,6 +27,12 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 def rnn_forward(x, h0, Wx, Wh, b):
     """Every hidden state, ``(N, T, H)``."""
     return _rnn_forward(x, h0, Wx, Wh, b)[0]
+
+
+def rnn_forward_masked(x, h0, Wx, Wh, b, lengths):
+    """Packed-sequence semantics: ``(h with zeros at padding, state after each last real step)``."""
+    h = _rnn_forward(x, h0, Wx, Wh, b, lengths=lengths)[0]
+    return h, _last_states(h, lengths)
 
 
 def stack_weights(Wx, Wh):
@@ -78,6 +86,22 @@ def _concat_cases(rng: np.random.Generator) -> list[dict]:
     return cases
 
 
+# The lengths of each case of _SHAPES (N of them, each in [1, T]): a batch of one that is
+# all padding after its first step, one where every sequence is full (T = 1), mixed ones.
+_LENGTHS = ((1,), (2,), (1, 1, 1), (5, 2), (3, 1, 2, 3))
+
+
+def _masked_cases(rng: np.random.Generator) -> list[dict]:
+    cases = []
+    for (N, T, D, H), lengths in zip(_SHAPES, _LENGTHS, strict=True):
+        lengths = np.array(lengths, dtype=np.int64)
+        x = rng.standard_normal((N, T, D))
+        x[np.arange(T) >= lengths[:, None]] = 100.0  # padding that must never be read
+        cases.append(dict(x=x, h0=rng.standard_normal((N, H)), lengths=lengths,
+                          **_weights(rng, D, H)))
+    return cases
+
+
 # --------------------------------------------------------------------------- the spec
 
 NOTEBOOK = Notebook(
@@ -120,12 +144,23 @@ NOTEBOOK = Notebook(
             outputs=("next_h",),
             description="one step in the concatenated form tanh([h, x] W + b)",
         ),
+        Exercise(
+            grade_id="rnn_forward_masked",
+            function="rnn_forward_masked",
+            points=3,
+            call="rnn_forward_masked(x, h0, Wx, Wh, b, lengths)",
+            cases=_masked_cases,
+            outputs=("h", "h_last"),
+            requires=("rnn_step_forward",),
+            description="a padded batch of sequences of different lengths",
+        ),
     ),
     reference=dict(
         rnn_step_forward=rnn_step_forward,
         rnn_forward=rnn_forward,
         stack_weights=stack_weights,
         rnn_step_forward_concat=rnn_step_forward_concat,
+        rnn_forward_masked=rnn_forward_masked,
     ),
     helpers="import numpy as np\n",
     seed=202,

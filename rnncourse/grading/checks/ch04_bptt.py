@@ -1,7 +1,8 @@
 """Grading spec of ``ch04_bptt.ipynb``: backpropagation through time.
 
-The references are :mod:`rnncourse.numpy.rnn` and
-:func:`rnncourse.numpy.gradcheck.numerical_gradient`.  The backward exercises
+The references are :mod:`rnncourse.numpy.rnn`,
+:func:`rnncourse.numpy.gradcheck.numerical_gradient` and, for language modelling
+as probability, :mod:`rnncourse.numpy.lm` and :mod:`rnncourse.numpy.losses`.  The backward exercises
 are driven through the student's own forward functions (their caches are theirs
 to design): ``rnn_step_backward(dnext_h, rnn_step_forward(...)[1])``.
 """
@@ -12,6 +13,10 @@ import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
 from rnncourse.numpy.gradcheck import numerical_gradient as _numerical_gradient
+from rnncourse.numpy.lm import bits_per_char as _bits_per_char
+from rnncourse.numpy.lm import temperature_softmax as _temperature_softmax
+from rnncourse.numpy.losses import perplexity as _perplexity
+from rnncourse.numpy.losses import temporal_softmax_cross_entropy as _cross_entropy
 from rnncourse.numpy.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = ["NOTEBOOK"]
@@ -22,6 +27,19 @@ __all__ = ["NOTEBOOK"]
 def numerical_gradient(f, x, h=1e-5):
     """Central differences of the scalar ``f()`` with respect to ``x`` (perturbed in place)."""
     return _numerical_gradient(f, x, h=h)
+
+
+def language_model_metrics(scores, y):
+    """``(L, exp(L), L / ln 2)``: mean negative log-likelihood in nats, perplexity, bits/char."""
+    L = _cross_entropy(scores, y)[0]
+    return L, _perplexity(L), _bits_per_char(L)
+
+
+def sample_with_temperature(scores, temperature, u):
+    """Inversion: the first k with ``u < cumsum(softmax(scores / temperature))[k]``."""
+    cdf = np.cumsum(_temperature_softmax(scores, temperature), axis=-1)
+    k = np.sum(cdf <= np.asarray(u)[:, None], axis=-1)
+    return np.minimum(k, cdf.shape[-1] - 1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- hidden cases
@@ -58,6 +76,30 @@ def _sequence_cases(rng: np.random.Generator) -> list[dict]:
     return [dict(x=rng.standard_normal((N, T, D)), h0=rng.standard_normal((N, H)),
                  dh=rng.standard_normal((N, T, H)), **_weights(rng, D, H))
             for N, T, D, H in _SHAPES]
+
+
+# (N, T, K, scale, offset of the scores): one step and two symbols, a batch of one, a
+# single symbol (certain: L = 0), scores near 800 that overflow exp() unless the largest is
+# subtracted first (log-sum-exp; softmax does not change when a constant is added).
+_LM_SHAPES = ((1, 1, 2, 1.0, 0.0), (1, 6, 5, 2.0, 0.0), (3, 4, 1, 1.0, 0.0),
+              (2, 5, 7, 3.0, 800.0), (4, 3, 3, 0.5, -5.0))
+
+
+def _metrics_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(scores=offset + scale * rng.standard_normal((N, T, K)),
+                 y=rng.integers(0, K, size=(N, T)))
+            for N, T, K, scale, offset in _LM_SHAPES]
+
+
+# (N, K, temperature): a single symbol; near-argmax; the model's own distribution; flattened.
+_SAMPLE_SHAPES = ((3, 1, 1.0), (5, 4, 0.01), (1, 6, 1.0), (8, 3, 3.0), (6, 5, 0.5))
+
+
+def _sample_cases(rng: np.random.Generator) -> list[dict]:
+    # u stays below 0.999: no case depends on how the last cumulative sum rounds near 1.
+    return [dict(scores=2 * rng.standard_normal((N, K)), temperature=float(t),
+                 u=0.999 * rng.random(N))
+            for N, K, t in _SAMPLE_SHAPES]
 
 
 # --------------------------------------------------------------------------- the spec
@@ -118,6 +160,25 @@ NOTEBOOK = Notebook(
             requires=("rnn_step_forward", "rnn_step_backward", "rnn_forward"),
             description="backpropagation through time over a sequence",
         ),
+        Exercise(
+            grade_id="language_model_metrics",
+            function="language_model_metrics",
+            points=2,
+            call="language_model_metrics(scores, y)",
+            cases=_metrics_cases,
+            outputs=("mean_nll", "perplexity", "bits_per_char"),
+            rtol=1e-9, atol=1e-12,
+            description="average negative log-likelihood, perplexity and bits per character",
+        ),
+        Exercise(
+            grade_id="sample_with_temperature",
+            function="sample_with_temperature",
+            points=2,
+            call="sample_with_temperature(scores, temperature, u)",
+            cases=_sample_cases,
+            outputs=("ids",),
+            description="drawing the next symbol at a temperature, by inversion",
+        ),
     ),
     reference=dict(
         numerical_gradient=numerical_gradient,
@@ -125,6 +186,8 @@ NOTEBOOK = Notebook(
         rnn_step_backward=rnn_step_backward,
         rnn_forward=rnn_forward,
         rnn_backward=rnn_backward,
+        language_model_metrics=language_model_metrics,
+        sample_with_temperature=sample_with_temperature,
     ),
     helpers="import numpy as np\n",
     seed=404,
