@@ -106,3 +106,12 @@ def test_ch09_bottleneck_first_epoch():
                   "print(json.dumps(S.train('attention', 2, epochs=1)[1]))")
     stored = _stored_run("ch09/bottleneck_results.json", model="attention", seed=2)
     assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)
+
+
+def test_ch09_attention_variants_first_epoch():
+    losses = _rerun("import sweep_ch09_attention as S\n"
+                    "print(json.dumps({n: S.train(n, 1, epochs=1)[1] for n in "
+                    "('plain+context', 'dot', 'bidirectional+additive')}))")
+    for name, loss in losses.items():
+        stored = _stored_run("ch09/attention_results.json", model=name, seed=1)
+        assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3), name
