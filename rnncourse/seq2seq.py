@@ -17,14 +17,38 @@ The plain encoder–decoder (Sutskever et al. 2014; Cho et al. 2014)::
     z_t   = RNN_dec(E_tgt[y_{t-1}], z_{t-1})        decoder state
     p(y_t | y_<t, x) = softmax(z_t V + c)
 
-Bahdanau-style additive attention (Bahdanau, Cho & Bengio 2015), at every
-decoder step ``t``::
+With ``context_every_step=True`` the decoder also reads the summary
+``c = h_S`` at every step, as in Cho et al. 2014, instead of only through ``z_0``::
 
-    e_{t,s} = v . tanh(z_{t-1} W_q + h_s W_k)       one score per source position
+    z_t   = RNN_dec([E_tgt[y_{t-1}], c], z_{t-1})
+    p(y_t | y_<t, x) = softmax([z_t, c] V + b)
+
+Attention (Bahdanau, Cho & Bengio 2015), at every decoder step ``t``::
+
+    e_{t,s} = score(z_{t-1}, h_s)                   one score per source position
     a_t     = softmax_s(e_t)                        attention weights, sum to 1
     c_t     = sum_s a_{t,s} h_s                      context vector
     z_t     = GRUCell([E_tgt[y_{t-1}], c_t], z_{t-1})
     p(y_t | y_<t, x) = softmax([z_t, c_t] V + c)
+
+with one of three scores (``score=`` ``"additive"``, ``"dot"`` or ``"general"``;
+the last two after Luong, Pham & Manning 2015)::
+
+    additive   e_{t,s} = v . tanh(z_{t-1} W_q + h_s W_k)    W_q (H, A), W_k (H_enc, A), v (A,)
+    dot        e_{t,s} = z_{t-1} . h_s                       no parameters (needs H_enc = H)
+    general    e_{t,s} = z_{t-1} W_a h_s                     W_a (H, H_enc)
+
+Cost of the scores for one source of length ``S`` (``h_s W_k`` and ``W_a h_s`` are
+computed once per source, not once per step): additive ``O(S·H·A)`` per source
+plus ``O(H·A + S·A)`` per decoder step (a tanh of an ``(S, A)`` array);
+dot ``O(S·H)`` per step, one matrix–vector product; general ``O(S·H·H_enc)`` per
+source, then ``O(S·H)`` per step like dot.
+
+With ``bidirectional=True`` the encoder is a bidirectional GRU (Bahdanau et al.
+2015): ``h_s = [h_s^fwd, h_s^bwd]``, each direction of width ``H/2`` so that
+``h_s`` has width ``H``; the decoder starts from
+``z_0 = tanh([h_S^fwd, h_1^bwd] W_init + b_init)`` (both directions' final states;
+Bahdanau et al. used the backward one only).
 
 Every decoder state here is batch-first: a tensor ``(N, H)`` (GRU) or a pair of
 them ``(h, c)`` (LSTM), so that decoding can select beams with ``state[idx]``.
@@ -44,9 +68,11 @@ from rnncourse.torch import GRU, LSTM, GRUCell
 
 __all__ = [
     "PAD", "BOS", "EOS",
-    "Encoder", "Decoder", "Seq2Seq", "AdditiveAttention", "AttentionDecoder",
+    "Encoder", "Decoder", "Seq2Seq", "AdditiveAttention", "DotAttention",
+    "GeneralAttention", "ATTENTION_SCORES", "make_attention", "AttentionDecoder",
     "AttentionSeq2Seq", "AlignedTagger",
     "sequence_loss", "greedy_decode", "beam_search", "beam_search_fn", "exhaustive_search",
+    "length_penalty", "normalised_score",
     "sequence_accuracy", "token_accuracy", "model_step_fn",
 ]
 
@@ -56,19 +82,21 @@ State = Any  # Tensor (N, H), or a tuple (h, c) of them
 Memory = Any  # what the decoder reads from the encoder at each step (None: nothing)
 
 
-def _rnn(cell: str, input_size: int, hidden_size: int) -> nn.Module:
+def _rnn(cell: str, input_size: int, hidden_size: int, bidirectional: bool = False
+         ) -> nn.Module:
     if cell == "gru":
-        return GRU(input_size, hidden_size, batch_first=True)
+        return GRU(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
     if cell == "lstm":
-        return LSTM(input_size, hidden_size, batch_first=True)
+        return LSTM(input_size, hidden_size, batch_first=True, bidirectional=bidirectional)
     raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
 
 
 def _to_batch_first(state: Any) -> State:
-    """``h_n (1, N, H)`` (or ``(h_n, c_n)``) of a one-layer RNN -> ``(N, H)`` (or a pair)."""
+    """``h_n (dirs, N, H)`` (or ``(h_n, c_n)``) of a one-layer RNN -> ``(N, dirs·H)``
+    (or a pair): one direction's state, or both directions' concatenated."""
     if isinstance(state, tuple):
-        return tuple(s[0] for s in state)
-    return state[0]
+        return tuple(_to_batch_first(s) for s in state)
+    return state[0] if state.shape[0] == 1 else torch.cat(tuple(state), dim=-1)
 
 
 def _to_layer_first(state: State) -> Any:
@@ -103,17 +131,21 @@ class Encoder(nn.Module):
         embed_size: embedding width ``D``.
         hidden_size: state width ``H``.
         cell: ``"gru"`` (:class:`rnncourse.torch.GRU`) or ``"lstm"``.
+        bidirectional: run a second RNN from the last token back to the first.
 
     ``forward(src (N, S), lengths (N,) or None) -> (outputs (N, S, H), state)``:
     ``outputs[:, s]`` is ``h_s`` (zeros past a sequence's length) and ``state``
     its last state ``h_S`` (at each sequence's own length), ``(N, H)`` or a pair.
+    Bidirectional: ``outputs[:, s] = [h_s^fwd, h_s^bwd]`` ``(N, S, 2H)``, where the
+    backward RNN starts at each sequence's own last token, and ``state`` is
+    ``[h_S^fwd, h_1^bwd]`` ``(N, 2H)``, the two directions' final states.
     """
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int,
-                 cell: str = "gru") -> None:
+                 cell: str = "gru", bidirectional: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)
-        self.rnn = _rnn(cell, embed_size, hidden_size)
+        self.rnn = _rnn(cell, embed_size, hidden_size, bidirectional)
 
     def forward(self, src: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, State]:
         _check_tokens("src", src)
@@ -124,21 +156,37 @@ class Encoder(nn.Module):
 class Decoder(nn.Module):
     """Vector-to-sequence: a recurrent layer started from the encoder's summary.
 
-    ``forward(tokens (N, T), state) -> (logits (N, T, K), state)``: reads the
-    tokens ``y_0 = BOS, y_1, ...`` and scores the next token after each one,
-    ``logits[:, t] = z_{t+1} V + c``.
+    ``forward(tokens (N, T), state, context=None) -> (logits (N, T, K), state)``:
+    reads the tokens ``y_0 = BOS, y_1, ...`` and scores the next token after each
+    one, ``logits[:, t] = z_{t+1} V + b``.
+
+    With ``context_size > 0`` (Cho et al. 2014) it also reads a fixed context
+    vector ``c (N, context_size)`` at every step: the RNN's input is
+    ``[E[y_t], c]`` and the output layer reads ``[z_{t+1}, c]``.
     """
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int,
-                 cell: str = "gru") -> None:
+                 cell: str = "gru", context_size: int = 0) -> None:
         super().__init__()
+        self.context_size = context_size
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)
-        self.rnn = _rnn(cell, embed_size, hidden_size)
-        self.out = nn.Linear(hidden_size, vocab_size)
+        self.rnn = _rnn(cell, embed_size + context_size, hidden_size)
+        self.out = nn.Linear(hidden_size + context_size, vocab_size)
 
-    def forward(self, tokens: Tensor, state: State) -> tuple[Tensor, State]:
+    def forward(self, tokens: Tensor, state: State, context: Tensor | None = None
+                ) -> tuple[Tensor, State]:
         _check_tokens("tokens", tokens)
-        z, state = self.rnn(self.embed(tokens), _to_layer_first(state))
+        x = self.embed(tokens)
+        if self.context_size:
+            if context is None or context.shape != (tokens.shape[0], self.context_size):
+                got = None if context is None else tuple(context.shape)
+                raise ValueError(f"context must be ({tokens.shape[0]}, {self.context_size}), "
+                                 f"got {got}")
+            c = context[:, None, :].expand(-1, tokens.shape[1], -1)
+            x = torch.cat([x, c], dim=-1)
+        z, state = self.rnn(x, _to_layer_first(state))
+        if self.context_size:
+            z = torch.cat([z, c], dim=-1)
         return self.out(z), _to_batch_first(state)
 
 
@@ -148,28 +196,37 @@ class Seq2Seq(nn.Module):
     ``forward(src, lengths, tgt_in) -> logits (N, T, K_tgt)`` is the teacher-forced
     pass used in training (the decoder reads the *true* previous tokens).
     ``encode`` and ``step`` are what the decoding functions call.
+
+    ``context_every_step=True``: the decoder also reads ``c = h_S`` (the ``h`` of
+    an LSTM's pair) at every step (Cho et al. 2014), see :class:`Decoder`.
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_size: int = 16,
-                 hidden_size: int = 64, cell: str = "gru") -> None:
+                 hidden_size: int = 64, cell: str = "gru",
+                 context_every_step: bool = False) -> None:
         super().__init__()
+        self.context_every_step = context_every_step
         self.encoder = Encoder(src_vocab, embed_size, hidden_size, cell)
-        self.decoder = Decoder(tgt_vocab, embed_size, hidden_size, cell)
+        self.decoder = Decoder(tgt_vocab, embed_size, hidden_size, cell,
+                               context_size=hidden_size if context_every_step else 0)
 
     def encode(self, src: Tensor, lengths: Tensor | None = None) -> tuple[State, Memory]:
-        """Initial decoder state ``z_0 = h_S`` and the memory (None: nothing more)."""
+        """Initial decoder state ``z_0 = h_S`` and the memory: the context ``c = h_S``
+        ``(N, H)`` with ``context_every_step``, else None (nothing more)."""
         _, state = self.encoder(src, lengths)
-        return state, None
+        if not self.context_every_step:
+            return state, None
+        return state, (state[0] if isinstance(state, tuple) else state)
 
     def step(self, token: Tensor, state: State, memory: Memory = None
              ) -> tuple[Tensor, State, Tensor | None]:
         """One decoder step: ``token (N,)`` -> ``(logits (N, K), new state, None)``."""
-        logits, state = self.decoder(token[:, None], state)
+        logits, state = self.decoder(token[:, None], state, memory)
         return logits[:, 0], state, None
 
     def forward(self, src: Tensor, lengths: Tensor | None, tgt_in: Tensor) -> Tensor:
-        state, _ = self.encode(src, lengths)
-        logits, _ = self.decoder(tgt_in, state)
+        state, memory = self.encode(src, lengths)
+        logits, _ = self.decoder(tgt_in, state, memory)
         return logits
 
 
@@ -197,26 +254,95 @@ class AdditiveAttention(nn.Module):
         """``h_s W_k`` for every source position at once: ``(N, S, H) -> (N, S, A)``."""
         return self.W_k(encoder_outputs)
 
+    def scores(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``e_s = v . tanh(query W_q + keys_s)``: ``(N, Hq), (N, S, A) -> (N, S)``."""
+        return self.v(torch.tanh(self.W_q(query)[:, None, :] + keys))[..., 0]
+
     def forward(self, query: Tensor, keys: Tensor, values: Tensor,
                 mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        scores = self.v(torch.tanh(self.W_q(query)[:, None, :] + keys))[..., 0]  # (N, S)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
-        weights = torch.softmax(scores, dim=1)
-        context = torch.bmm(weights[:, None, :], values)[:, 0]  # (N, H)
-        return context, weights
+        return _attend(self.scores(query, keys), values, mask)
+
+
+def _attend(scores: Tensor, values: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Softmax of ``scores (N, S)`` over the unmasked positions, then the weighted
+    sum of ``values (N, S, H)``: ``(context (N, H), weights (N, S))``."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=1)
+    context = torch.bmm(weights[:, None, :], values)[:, 0]  # (N, H)
+    return context, weights
+
+
+class DotAttention(nn.Module):
+    """Luong's dot-product score, ``e_s = query . h_s``: no parameters.
+
+    Same interface as :class:`AdditiveAttention`; the keys are the encoder
+    states themselves, so ``query_size`` must equal ``key_size``. (The
+    Transformer's scaled version divides by ``sqrt(H)``; not here.)
+    """
+
+    def __init__(self, query_size: int, key_size: int, attn_size: int | None = None) -> None:
+        super().__init__()
+        if query_size != key_size:
+            raise ValueError(f"dot-product attention needs query_size == key_size, got "
+                             f"{query_size} and {key_size} (use 'general')")
+
+    def project_keys(self, encoder_outputs: Tensor) -> Tensor:
+        return encoder_outputs
+
+    def scores(self, query: Tensor, keys: Tensor) -> Tensor:
+        """``e_s = query . keys_s``: ``(N, H), (N, S, H) -> (N, S)``."""
+        return torch.bmm(keys, query[:, :, None])[..., 0]
+
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor,
+                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        return _attend(self.scores(query, keys), values, mask)
+
+
+class GeneralAttention(DotAttention):
+    """Luong's "general" score, ``e_s = query W_a h_s`` with ``W_a (Hq, Hk)``.
+
+    The keys are ``W_a h_s`` for every source position, computed once per
+    source (:meth:`project_keys`); each step is then a dot product.
+    """
+
+    def __init__(self, query_size: int, key_size: int, attn_size: int | None = None) -> None:
+        nn.Module.__init__(self)
+        self.W_a = nn.Linear(key_size, query_size, bias=False)  # weight: (Hq, Hk) = W_a
+
+    def project_keys(self, encoder_outputs: Tensor) -> Tensor:
+        """``W_a h_s`` for every source position: ``(N, S, Hk) -> (N, S, Hq)``."""
+        return self.W_a(encoder_outputs)
+
+
+ATTENTION_SCORES = {"additive": AdditiveAttention, "dot": DotAttention,
+                    "general": GeneralAttention}
+
+
+def make_attention(score: str, query_size: int, key_size: int,
+                   attn_size: int | None = None) -> nn.Module:
+    """The attention module named ``score``: ``"additive"``, ``"dot"`` or ``"general"``."""
+    if score not in ATTENTION_SCORES:
+        raise ValueError(f"score must be one of {sorted(ATTENTION_SCORES)}, got {score!r}")
+    return ATTENTION_SCORES[score](query_size, key_size, attn_size or query_size)
 
 
 class AttentionDecoder(nn.Module):
-    """A GRU decoder that reads a fresh context vector ``c_t`` at every step."""
+    """A GRU decoder that reads a fresh context vector ``c_t`` at every step.
+
+    ``score`` names the attention score (:data:`ATTENTION_SCORES`); the encoder
+    states it reads have width ``memory_size`` (default ``hidden_size``).
+    """
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int,
-                 attn_size: int | None = None) -> None:
+                 attn_size: int | None = None, score: str = "additive",
+                 memory_size: int | None = None) -> None:
         super().__init__()
+        memory_size = memory_size or hidden_size
         self.embed = nn.Embedding(vocab_size, embed_size, padding_idx=PAD)
-        self.attention = AdditiveAttention(hidden_size, hidden_size, attn_size or hidden_size)
-        self.cell = GRUCell(embed_size + hidden_size, hidden_size)
-        self.out = nn.Linear(2 * hidden_size, vocab_size)
+        self.attention = make_attention(score, hidden_size, memory_size, attn_size)
+        self.cell = GRUCell(embed_size + memory_size, hidden_size)
+        self.out = nn.Linear(hidden_size + memory_size, vocab_size)
 
     def step(self, token: Tensor, state: Tensor, memory: tuple[Tensor, Tensor, Tensor]
              ) -> tuple[Tensor, Tensor, Tensor]:
@@ -231,20 +357,40 @@ class AttentionDecoder(nn.Module):
 class AttentionSeq2Seq(nn.Module):
     """Encoder (GRU) + :class:`AttentionDecoder`; the same interface as :class:`Seq2Seq`.
 
-    The decoder starts from the encoder's last state, as in the plain model
-    (Bahdanau et al. used a bidirectional encoder; one direction keeps the
-    comparison with :class:`Seq2Seq` fair).
+    ``score``: ``"additive"`` (Bahdanau), ``"dot"`` or ``"general"`` (Luong).
+    Only the score changes between them: the query is always the previous decoder
+    state ``z_{t-1}`` and the context always enters the GRU cell and the output
+    layer (Luong et al. query with the new state and combine differently).
+
+    By default the encoder runs one way and the decoder starts from its last
+    state, as in the plain model. ``bidirectional=True`` (Bahdanau et al.): a
+    bidirectional GRU with ``hidden_size // 2`` per direction (``hidden_size``
+    must be even), so that ``h_s = [h_s^fwd, h_s^bwd]`` has width
+    ``hidden_size``, and ``z_0 = tanh([h_S^fwd, h_1^bwd] W_init + b_init)``
+    (``self.init``).
     """
 
     def __init__(self, src_vocab: int, tgt_vocab: int, embed_size: int = 16,
-                 hidden_size: int = 64, attn_size: int | None = None) -> None:
+                 hidden_size: int = 64, attn_size: int | None = None,
+                 score: str = "additive", bidirectional: bool = False) -> None:
         super().__init__()
-        self.encoder = Encoder(src_vocab, embed_size, hidden_size, "gru")
-        self.decoder = AttentionDecoder(tgt_vocab, embed_size, hidden_size, attn_size)
+        self.bidirectional = bidirectional
+        if bidirectional:
+            if hidden_size % 2:
+                raise ValueError(f"a bidirectional encoder needs an even hidden_size, "
+                                 f"got {hidden_size}")
+            self.encoder = Encoder(src_vocab, embed_size, hidden_size // 2, "gru",
+                                   bidirectional=True)
+            self.init = nn.Linear(hidden_size, hidden_size)
+        else:
+            self.encoder = Encoder(src_vocab, embed_size, hidden_size, "gru")
+        self.decoder = AttentionDecoder(tgt_vocab, embed_size, hidden_size, attn_size, score)
 
     def encode(self, src: Tensor, lengths: Tensor | None = None
                ) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
         outputs, state = self.encoder(src, lengths)
+        if self.bidirectional:
+            state = torch.tanh(self.init(state))
         S = src.shape[1]
         if lengths is None:
             mask = torch.ones(src.shape, dtype=torch.bool, device=src.device)
@@ -369,27 +515,60 @@ def greedy_decode(model: nn.Module, src: Tensor, lengths: Tensor | None = None,
 StepFn = Callable[[Tensor, State], tuple[Tensor, State]]
 """``step(tokens (B,), state) -> (log_probs (B, K), new state)`` for B hypotheses."""
 
+LENGTH_PENALTIES = ("power", "gnmt")
+
+
+def length_penalty(length: int, alpha: float, kind: str = "power") -> float:
+    """The divisor of a hypothesis's log-probability, for ``length`` tokens (``eos`` counted).
+
+    ``"power"``: ``length ** alpha`` (``alpha = 1``: the mean log-probability per
+    token; ``alpha = 0``: no normalisation). ``"gnmt"``: ``((5 + length) / 6) ** alpha``,
+    the length penalty of Wu et al. 2016 (GNMT), which they used with ``alpha``
+    between 0.6 and 0.7. Both are 1 for ``alpha = 0``.
+    """
+    if kind not in LENGTH_PENALTIES:
+        raise ValueError(f"kind must be one of {LENGTH_PENALTIES}, got {kind!r}")
+    if length < 1 or alpha < 0:
+        raise ValueError(f"need length >= 1 and alpha >= 0, got {length}, {alpha}")
+    base = length if kind == "power" else (5 + length) / 6
+    return float(base) ** alpha
+
+
+def normalised_score(log_prob: float, length: int, alpha: float, kind: str = "power") -> float:
+    """``log_prob / length_penalty(length, alpha, kind)``: what length-normalised
+    beam search (and :func:`exhaustive_search` with the same ``alpha``) maximise."""
+    return log_prob / length_penalty(length, alpha, kind)
+
 
 def beam_search_fn(step: StepFn, state: State, *, beam_width: int, max_len: int,
-                   bos: int = BOS, eos: int = EOS) -> tuple[list[int], float]:
+                   bos: int = BOS, eos: int = EOS, alpha: float = 0.0,
+                   penalty: str = "power") -> tuple[list[int], float]:
     """Beam search over any step function; returns ``(tokens, log-probability)``.
 
-    A hypothesis is ``(score, tokens)``, the score being ``log p(tokens)``, the
-    sum of the log-probabilities of its tokens; it is *finished* once its last
-    token is ``eos``. Starting from one empty hypothesis (state ``state``, a batch
-    of one), at most ``max_len`` times:
+    A hypothesis is ``(log p, tokens)``, ``log p(tokens)`` being the sum of the
+    log-probabilities of its tokens; it is *finished* once its last token is
+    ``eos``. Hypotheses are ranked by :func:`normalised_score`,
+    ``log p / length_penalty(len(tokens), alpha, penalty)`` — by ``log p`` itself
+    with the default ``alpha = 0``. Starting from one empty hypothesis (state
+    ``state``, a batch of one), at most ``max_len`` times:
 
     1. expand: every unfinished hypothesis becomes its ``K`` one-token
        extensions (one call of ``step`` for all of them); a finished one stays;
-    2. prune: keep the ``beam_width`` best candidates (ties: first come);
+    2. prune: keep the ``beam_width`` best candidates by that rank (ties: first come);
     3. stop early when all of them are finished.
 
-    Returns the best hypothesis of the last beam (``eos`` included if written).
-    With ``beam_width = 1`` this is greedy decoding; with ``beam_width >= K**max_len``
-    nothing is ever pruned and it is exhaustive search.
+    Returns the best-ranked hypothesis of the last beam (``eos`` included if
+    written) and its *raw* ``log p``. With ``beam_width = 1`` and ``alpha = 0`` this
+    is greedy decoding; with ``beam_width >= K**max_len`` nothing is ever pruned and
+    it is exhaustive search under the same score (:func:`exhaustive_search`).
     """
     if beam_width < 1 or max_len < 1:
         raise ValueError(f"beam_width and max_len must be >= 1, got {beam_width}, {max_len}")
+    length_penalty(1, alpha, penalty)  # validates alpha and penalty
+
+    def rank(hyp: tuple[float, list[int], int]) -> float:
+        return normalised_score(hyp[0], len(hyp[1]), alpha, penalty)
+
     beam: list[tuple[float, list[int], int]] = [(0.0, [], 0)]  # (score, tokens, row of state)
     for _ in range(max_len):
         live = [hyp for hyp in beam if not (hyp[1] and hyp[1][-1] == eos)]
@@ -402,31 +581,37 @@ def beam_search_fn(step: StepFn, state: State, *, beam_width: int, max_len: int,
         candidates = [hyp for hyp in beam if hyp[1] and hyp[1][-1] == eos]
         for j, (score, tokens, _) in enumerate(live):
             candidates += [(score + lp, tokens + [k], j) for k, lp in enumerate(log_probs[j])]
-        candidates.sort(key=lambda hyp: hyp[0], reverse=True)  # stable
+        candidates.sort(key=rank, reverse=True)  # stable
         beam = candidates[:beam_width]
     score, tokens, _ = beam[0]
     return tokens, float(score)
 
 
 def exhaustive_search(step: StepFn, state: State, *, max_len: int, vocab_size: int,
-                      bos: int = BOS, eos: int = EOS) -> tuple[list[int], float]:
-    """The most probable output of all, by scoring every sequence (``K**max_len`` of them).
+                      bos: int = BOS, eos: int = EOS, alpha: float = 0.0,
+                      penalty: str = "power") -> tuple[list[int], float]:
+    """The best output of all, by scoring every sequence (``K**max_len`` of them).
 
-    A sequence stops at its first ``eos`` or at ``max_len`` tokens. Only for tiny
+    A sequence stops at its first ``eos`` or at ``max_len`` tokens. "Best" is the
+    highest ``normalised_score(log p, length, alpha, penalty)``: the most probable
+    sequence for ``alpha = 0``. Returns ``(tokens, log p(tokens))``. Only for tiny
     ``K`` and ``max_len``: this is the reference beam search approximates.
     """
+    length_penalty(1, alpha, penalty)  # validates alpha and penalty
     best: tuple[list[int], float] = ([], -math.inf)
+    best_score = -math.inf
 
     def visit(prefix: list[int], logp: float, st: State) -> None:
-        nonlocal best
+        nonlocal best, best_score
         last = prefix[-1] if prefix else bos
         log_probs, new_state = step(torch.tensor([last]), st)
         for tok in range(vocab_size):
             lp = logp + float(log_probs[0, tok])
             seq = prefix + [tok]
             if tok == eos or len(seq) == max_len:
-                if lp > best[1]:
-                    best = (seq, lp)
+                score = normalised_score(lp, len(seq), alpha, penalty)
+                if score > best_score:
+                    best, best_score = (seq, lp), score
             else:
                 visit(seq, lp, new_state)
 
@@ -449,10 +634,12 @@ def model_step_fn(model: nn.Module, memory: Memory) -> StepFn:
 
 @torch.no_grad()
 def beam_search(model: nn.Module, src: Tensor, *, beam_width: int = 5,
-                max_len: int = 20) -> tuple[list[int], float]:
+                max_len: int = 20, alpha: float = 0.0, penalty: str = "power"
+                ) -> tuple[list[int], float]:
     """Beam search for one source sequence ``src (S,)`` with a :class:`Seq2Seq`-like model.
 
-    Returns ``(tokens, log p(tokens | src))``; see :func:`beam_search_fn`.
+    Returns ``(tokens, log p(tokens | src))``; see :func:`beam_search_fn` (``alpha``
+    and ``penalty``: its length normalisation).
     """
     _check_tokens("src", src, ndim=1)
     was_training = model.training
@@ -460,6 +647,6 @@ def beam_search(model: nn.Module, src: Tensor, *, beam_width: int = 5,
     state, memory = model.encode(src[None], None)
     try:
         return beam_search_fn(model_step_fn(model, memory), state, beam_width=beam_width,
-                              max_len=max_len)
+                              max_len=max_len, alpha=alpha, penalty=penalty)
     finally:
         model.train(was_training)

@@ -76,3 +76,17 @@ def test_figures():
     ax = D.plot_position_accuracy([0.1, 0.2, 1.0])
     assert len(ax.patches) == 3
     plt.close("all")
+
+
+def test_accuracy_bands_plot_mean_and_range():
+    runs = {"a": np.array([[1.0, 0.5, 0.0], [0.8, 0.7, 0.2]]), "b": np.ones((5, 3))}
+    ax = D.plot_accuracy_bands([1, 2, 3], runs, (1, 2))
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    np.testing.assert_allclose(lines[0].get_ydata(), [0.9, 0.6, 0.1])
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 0.0 and band.max() == 1.0          # min of seed 1 .. max of seed 1
+    assert "5 seeds" in ax.get_legend().get_texts()[1].get_text()
+    with pytest.raises(ValueError, match="must be"):
+        D.plot_accuracy_bands([1, 2], runs)
+    plt.close("all")

@@ -29,7 +29,7 @@ from rnncourse.seq2seq import BOS, EOS, PAD
 __all__ = [
     "DIGITS", "VOCAB", "ReversalData", "reversal_data", "batches", "decode_digits",
     "spell_date", "random_dates", "accuracy_by_length", "plot_encoder_decoder",
-    "plot_accuracy_by_length", "plot_attention", "plot_position_accuracy",
+    "plot_accuracy_by_length", "plot_accuracy_bands", "plot_attention", "plot_position_accuracy",
 ]
 
 DIGITS = 3  # id of the digit 0; digit d has id DIGITS + d
@@ -224,6 +224,34 @@ def plot_accuracy_by_length(lengths: Sequence[int], curves: dict[str, Sequence[f
     ax.set_ylim(-0.03, 1.03)
     ax.set_facecolor("white")
     ax.legend(loc="lower left")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_accuracy_bands(lengths: Sequence[int], runs: dict[str, np.ndarray],
+                        train_range: tuple[int, int] | None = None,
+                        ax: Axes | None = None) -> Axes:
+    """Sequence accuracy against source length over seeds: for each model, ``runs[name]``
+    ``(seeds, len(lengths))``; the line is the mean over the seeds, the band min to max."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 4), facecolor="white")
+    for i, (name, acc) in enumerate(runs.items()):
+        acc = np.asarray(acc, dtype=float)
+        if acc.ndim != 2 or acc.shape[1] != len(lengths):
+            raise ValueError(f"runs[{name!r}] must be (seeds, {len(lengths)}), got {acc.shape}")
+        color = f"C{i}"
+        ax.plot(lengths, acc.mean(0), marker="o", markersize=3, color=color,
+                label=f"{name} ({len(acc)} seeds)")
+        ax.fill_between(lengths, acc.min(0), acc.max(0), color=color, alpha=0.15, linewidth=0)
+    if train_range is not None:
+        ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color="0.96", zorder=0,
+                   label="lengths seen in training")
+    ax.set_xlabel("source length (digits)")
+    ax.set_ylabel("sequence accuracy (mean; band: min–max)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xticks(list(lengths))
+    ax.set_facecolor("white")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
     ax.grid(alpha=0.3)
     return ax
 

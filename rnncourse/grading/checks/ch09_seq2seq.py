@@ -1,4 +1,5 @@
-"""Grading spec of ``ch09_seq2seq.ipynb``: encoding, greedy and beam decoding, teacher forcing.
+"""Grading spec of ``ch09_seq2seq.ipynb``: encoding, greedy and beam decoding, teacher forcing,
+length-normalised beam search, dot-product attention and corpus BLEU.
 
 The toy encoder-decoder has no biases and works on one sequence at a time
 (vectors, not batches).  Its decoder step is part of the notebook's setup and
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncourse.bleu import corpus_bleu as _corpus_bleu
 from rnncourse.grading.spec import Exercise, Notebook
 
 __all__ = ["NOTEBOOK"]
@@ -107,6 +109,50 @@ def teacher_forcing_loss(h0, E, Wx, Wh, V, bos, target):
     return total / len(target)
 
 
+def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):
+    """:func:`beam_search` ranking every hypothesis by ``log p / len(tokens) ** alpha``.
+
+    Returns the tokens of the best-ranked hypothesis of the final beam and that
+    normalised score (``alpha = 0``: the plain log-probability).
+    """
+    eos, alpha = int(eos), float(alpha)
+
+    def rank(candidate):
+        return candidate[0] / len(candidate[1]) ** alpha
+
+    beam: list[tuple[float, list[int], np.ndarray]] = [(0.0, [], h0)]
+    for _ in range(int(max_len)):
+        candidates = []
+        for logp_sum, tokens, h in beam:
+            if tokens and tokens[-1] == eos:
+                candidates.append((logp_sum, tokens, h))
+                continue
+            scores, h_next = decoder_step(tokens[-1] if tokens else int(bos), h, E, Wx, Wh, V)
+            logp = log_softmax(scores)
+            candidates += [(logp_sum + float(logp[k]), [*tokens, k], h_next)
+                           for k in range(len(logp))]
+        candidates.sort(key=lambda c: -rank(c))  # stable: ties keep their order
+        beam = candidates[:int(beam_width)]
+        if all(tokens[-1] == eos for _, tokens, _ in beam):
+            break
+    best = beam[0]
+    return np.array(best[1], dtype=np.int64), float(rank(best))
+
+
+def dot_attention(query, keys, values):
+    """``e = keys query``, ``a = softmax(e)``, ``context = a values``: ``(context, a)``."""
+    e = np.asarray(keys, dtype=np.float64) @ np.asarray(query, dtype=np.float64)
+    a = np.exp(e - e.max())
+    a = a / a.sum()
+    return a @ np.asarray(values, dtype=np.float64), a
+
+
+def corpus_bleu(hypotheses, references):
+    """Corpus BLEU up to 4-grams, no smoothing (:func:`rnncourse.bleu.corpus_bleu`)."""
+    return _corpus_bleu([[int(t) for t in h] for h in hypotheses],
+                        [[int(t) for t in r] for r in references], max_n=4, smooth="none")
+
+
 # --------------------------------------------------------------------------- hidden cases
 
 
@@ -151,6 +197,74 @@ def _loss_cases(rng: np.random.Generator) -> list[dict]:
             for K, D, H, L, _, sharp in _DECODERS]
 
 
+# (K, D, H, max_len, beam_width, sharpness, alpha): random decoders with alpha 1.5 (H = 1),
+# 1 (a beam of one) and 0 (plain beam search, a beam as wide as the vocabulary).
+_NORMALISED = ((3, 2, 1, 4, 2, 2.0, 1.5), (5, 2, 4, 6, 1, 2.0, 1.0), (4, 2, 3, 5, 4, 1.5, 0.0))
+
+
+# A decoder that is a table of next-token log-probabilities (E = 20 I, Wx = I, Wh = 0: the
+# state after a token is its one-hot vector), built so that raw scores pick the short output:
+# p(eos) = 0.3 beats p(a b eos) = 0.7 * 0.6 * 0.6 = 0.252, not per token (0.632).
+_TABLE = np.log(np.array([[1e-12, 0.3, 0.7, 1e-12],     # after bos: eos or a
+                          [0.25, 0.25, 0.25, 0.25],     # after eos (never read)
+                          [1e-12, 0.4, 1e-12, 0.6],     # after a: b or eos
+                          [1e-12, 0.6, 0.4, 1e-12]]))   # after b: eos or a
+
+
+def _normalised_cases(rng: np.random.Generator) -> list[dict]:
+    table = dict(h0=np.zeros(4), E=20.0 * np.eye(4), Wx=np.eye(4), Wh=np.zeros((4, 4)),
+                 V=_TABLE.copy(), bos=0, eos=1)
+    return [dict(**_decoder(rng, K, D, H, sharp), bos=0, eos=1, max_len=L, beam_width=B,
+                 alpha=alpha)
+            for K, D, H, L, B, sharp, alpha in _NORMALISED] + [
+        dict(**table, max_len=3, beam_width=2, alpha=1.0),
+        dict(**table, max_len=5, beam_width=3, alpha=0.5),
+        dict(**table, max_len=5, beam_width=3, alpha=0.0)]
+
+
+def _attention_cases(rng: np.random.Generator) -> list[dict]:
+    """(S, H, D_v, scale): one source position, a square case, and scores large enough
+    (scale 30) that an unstabilised softmax overflows."""
+    cases = []
+    for S, H, Dv, scale in ((1, 3, 2, 1.0), (4, 4, 4, 1.0), (6, 2, 5, 1.0), (5, 3, 3, 30.0),
+                            (7, 5, 1, 0.1)):
+        cases.append(dict(query=scale * rng.standard_normal(H),
+                          keys=scale * rng.standard_normal((S, H)),
+                          values=rng.standard_normal((S, Dv))))
+    return cases
+
+
+def _bleu_cases(rng: np.random.Generator) -> list[dict]:
+    """Corpora of digit strings: noisy copies, a perfect copy, a too-short output (brevity
+    penalty), a repeated token (clipping), outputs without a matching 4-gram (BLEU 0).
+
+    Within a corpus, the hypotheses have one length and the references one length (the
+    lengths differ between the two and between corpora), so that each side is a plain
+    2-D array once stacked."""
+    def noisy(ref: np.ndarray, p: float) -> np.ndarray:
+        flip = rng.random(len(ref)) < p
+        return np.where(flip, rng.integers(0, 10, size=len(ref)), ref).astype(np.int64)
+
+    def refs(n: int, length: int) -> list[np.ndarray]:
+        return [rng.integers(0, 10, size=length) for _ in range(n)]
+
+    cases = []
+    for n, length, p in ((6, 9, 0.3), (20, 12, 0.2)):
+        r = refs(n, length)
+        cases.append(dict(hypotheses=[noisy(x, p) for x in r], references=r))
+    r = refs(4, 6)
+    cases.append(dict(hypotheses=[x.copy() for x in r], references=r))          # BLEU 1
+    r = refs(3, 9)
+    cases.append(dict(hypotheses=[noisy(x[:5], 0.2) for x in r], references=r))  # too short
+    r = [np.array([7, 3, 7, 2, 7, 5, 1]), np.array([4, 4, 1, 0, 9, 2, 9])]
+    cases.append(dict(hypotheses=[np.array([7, 7, 7, 2, 7, 5, 1]),
+                                  np.array([4, 4, 4, 1, 0, 9, 9])], references=r))  # clipping
+    r = [np.array([1, 2, 3, 4, 5]), np.array([6, 7, 8, 9, 0])]
+    cases.append(dict(hypotheses=[np.array([1, 2, 3, 9, 5]), np.array([6, 7, 8, 0, 9])],
+                      references=r))                                              # no 4-gram match
+    return cases
+
+
 # --------------------------------------------------------------------------- the spec
 
 NOTEBOOK = Notebook(
@@ -192,12 +306,42 @@ NOTEBOOK = Notebook(
             outputs=("loss",),
             description="the cross-entropy loss with teacher forcing",
         ),
+        Exercise(
+            grade_id="normalised_beam_search",
+            function="normalised_beam_search",
+            points=3,
+            call="normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha)",
+            cases=_normalised_cases,
+            outputs=("tokens", "score"),
+            description="beam search normalised for length",
+        ),
+        Exercise(
+            grade_id="dot_attention",
+            function="dot_attention",
+            points=2,
+            call="dot_attention(query, keys, values)",
+            cases=_attention_cases,
+            outputs=("context", "weights"),
+            description="dot-product attention",
+        ),
+        Exercise(
+            grade_id="corpus_bleu",
+            function="corpus_bleu",
+            points=4,
+            call="corpus_bleu(hypotheses, references)",
+            cases=_bleu_cases,
+            outputs=("bleu",),
+            description="corpus BLEU",
+        ),
     ),
     reference=dict(
         encode=encode,
         greedy_decode=greedy_decode,
         beam_search=beam_search,
         teacher_forcing_loss=teacher_forcing_loss,
+        normalised_beam_search=normalised_beam_search,
+        dot_attention=dot_attention,
+        corpus_bleu=corpus_bleu,
     ),
     helpers=HELPERS,
     seed=900,
