@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python scripts/sweep_ch10_charlm.py        (about six minutes on one CPU core)
+    python scripts/sweep_ch10_charlm.py        (about ten minutes on one CPU core)
 
 On the frozen corpus of the book's prose (``book/data/ch10/corpus.txt``; training,
 validation and test parts as recorded in ``corpus.json``):

@@ -1,6 +1,6 @@
 """Train chapter 10's character-level language model on the book's own prose.
 
-    .venv/bin/python scripts/train_charlm.py        (about a minute on one CPU core)
+    .venv/bin/python scripts/train_charlm.py        (two or three minutes on one CPU core)
 
 Trains a :class:`rnncourse.figures.applications.CharLM` (embedding 32, LSTM 128, linear
 read-out) on the training part of the frozen corpus ``book/data/ch10/corpus.txt`` (see
