@@ -145,7 +145,9 @@ def test_figures() -> None:
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
     assert all(len(ax.patches) == 5 for ax in fig.axes)
-    fig = A.perplexity_figure([20, 10, 8], [21, 12, 11], {"uniform": 50, "unigram": 30})
+    assert [ax.get_title().split()[:3] for ax in fig.axes] == [
+        ["τ", "=", "0.5"], ["τ", "=", "1"], ["τ", "=", "2"]]        # the text's symbol
+    fig = A.bpc_figure([4.0, 3.0, 2.5], [3.9, 3.1, 2.8], {"uniform": 6.6, "4-gram": 2.2})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 4
     fig = A.horizon_figure({"a": np.ones(10), "b": np.arange(10.0)})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
@@ -173,3 +175,127 @@ def test_train_line_classifier_is_seeded_and_beats_chance():
     assert not a.training
     torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
     assert A.classifier_scores(a, x, y)["accuracy"] == 1.0
+
+
+def test_book_corpus_matches_its_recorded_hash_and_split() -> None:
+    import hashlib
+    import json
+
+    from rnncourse import bookdata
+
+    raw = bookdata.path("ch10/corpus.txt").read_bytes()
+    info = json.loads(bookdata.path("ch10/corpus.json").read_text(encoding="utf-8"))
+    assert hashlib.sha256(raw).hexdigest() == info["sha256"]
+    text = raw.decode("utf-8")
+    assert len(text) == info["chars"]
+    corpus = A.book_corpus()
+    assert corpus.text == text
+    # the blocks tile the text: every character in exactly one part
+    blocks = sorted(b for part in info["split"].values() for b in part)
+    assert blocks[0][0] == 0 and blocks[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    assert (len(corpus.train), len(corpus.validation), len(corpus.test)) == (
+        info["split_chars"]["train"], info["split_chars"]["validation"],
+        info["split_chars"]["test"])
+    assert corpus.vocab.chars == "".join(sorted(set(text)))
+    assert "recurrent" in corpus.train and "{cite:" not in text and "**" not in text
+
+
+def test_book_corpus_refuses_a_changed_text(tmp_path, monkeypatch) -> None:
+    from rnncourse import bookdata
+
+    (tmp_path / "ch10").mkdir()
+    for name in ("corpus.txt", "corpus.json"):
+        (tmp_path / "ch10" / name).write_bytes(bookdata.path(f"ch10/{name}").read_bytes())
+    (tmp_path / "ch10" / "corpus.txt").write_text("tampered", encoding="utf-8")
+    monkeypatch.setattr(bookdata, "locations", lambda: [tmp_path])
+    with pytest.raises(ValueError, match="SHA-256"):
+        A.book_corpus()
+
+
+def test_bits_per_char_is_log2_of_perplexity() -> None:
+    model = _model(11)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    assert A.bits_per_char(model, np.arange(30) % 11) == pytest.approx(math.log2(11), rel=1e-9)
+
+
+def test_lstm_states_match_torch_lstmcell_step_by_step() -> None:
+    model = _model(7).eval()
+    ids = np.array([0, 3, 1, 4, 1, 5, 2, 6, 5, 3])
+    h, c = A.lstm_states(model, ids)
+    cell = torch.nn.LSTMCell(4, 8).double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(cell, name).copy_(getattr(model.rnn, name + "_l0").double())
+        emb = model.embed(torch.tensor(ids)).double()
+        state = (torch.zeros(1, 8, dtype=torch.float64), torch.zeros(1, 8, dtype=torch.float64))
+        for t in range(len(ids)):
+            state = cell(emb[t:t + 1], state)
+            np.testing.assert_allclose(h[t], state[0][0].numpy(), atol=1e-6)
+            np.testing.assert_allclose(c[t], state[1][0].numpy(), atol=1e-6)
+
+
+def test_text_features_by_hand() -> None:
+    text = "a `b` $c$ (d)\n\n`e"
+    f = A.text_features(text)
+    inside = {name: "".join(ch for ch, v in zip(text, f[name], strict=True) if v)
+              for name in ("inside `code`", "inside $math$", "inside (brackets)")}
+    assert inside == {"inside `code`": "`b`e", "inside $math$": "$c", "inside (brackets)": "(d"}
+    assert f["position in the line"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                  0, 0, 1, 2]
+    # a backtick left open does not leak past a blank line
+    assert A.text_features("`a\n\nb")["inside `code`"].tolist() == [1, 1, 1, 0, 0]
+
+
+def test_unit_correlations_against_numpy() -> None:
+    rng = np.random.default_rng(0)
+    feature = rng.integers(0, 2, 200).astype(float)
+    states = np.c_[rng.standard_normal((200, 3)), feature * 2 - 1, np.ones(200)]
+    r = A.unit_correlations(states, feature)
+    for j in range(4):
+        assert r[j] == pytest.approx(np.corrcoef(states[:, j], feature)[0, 1], abs=1e-12)
+    assert r[3] == pytest.approx(1.0) and r[4] == 0.0          # exact copy; constant unit
+
+
+def test_unit_search_finds_a_planted_unit() -> None:
+    # A hand-set LSTM whose cell unit 2 toggles between 0 and 1 at every backtick: off a
+    # backtick it keeps its value (f = 1, i = 0); on one it forgets (f = 0) and writes
+    # g = tanh(10 - 13.2 h_2), which is 1 when the cell was 0 and about 0 when it was 1
+    # (h_2 = tanh(1) = 0.76 with the output gate open).
+    vocab = A.CharVocab("`ab")
+    model = _model(len(vocab)).eval()
+    H = 8
+    with torch.no_grad():
+        for p in model.rnn.parameters():
+            p.zero_()
+        model.embed.weight.zero_()
+        model.embed.weight[0, 0] = 1.0                 # '`' -> e = (1, 0, 0, 0)
+        w, b, u = model.rnn.weight_ih_l0, model.rnn.bias_ih_l0, model.rnn.weight_hh_l0
+        w[2, 0], b[2] = 20.0, -10.0                    # input gate: open on '`' only
+        w[H + 2, 0], b[H + 2] = -20.0, 10.0            # forget gate: closed on '`' only
+        b[2 * H + 2], u[2 * H + 2, 2] = 10.0, -13.2    # candidate: 1 - (the cell, about)
+        b[3 * H:] = 10.0                               # output gates open
+    text = "ab`ab`aa`bbb`a" * 5
+    found = A.unit_search(model, vocab, text)
+    best = found["inside `code`"][0]
+    assert (best["state"], best["unit"]) in {("c", 2), ("h", 2)}
+    assert abs(best["r"]) > 0.9
+
+
+def test_unit_text_figure_and_temperature_sliders() -> None:
+    fig = A.unit_text_figure("ab\ncd", [0.0, 1.0, 0.0, -1.0, 0.5], width=10, title="unit")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["a", "b", "c", "d"]
+    assert len(ax.patches) == 4 and ax.get_title() == "unit"
+    with pytest.raises(ValueError, match="one activation per character"):
+        A.unit_text_figure("abc", [1.0])
+    fig = A.unit_text_figure("abcde", [0.0] * 5, width=2)       # a long line wraps
+    assert [t.get_position()[1] for t in fig.axes[0].texts] == [-0.5, -0.5, -1.5, -1.5, -2.5]
+    assert fig.get_size_inches()[0] <= 6.4
+    with pytest.raises(ValueError, match="too wide"):
+        A.unit_text_figure("abc", [0.0] * 3, width=200)
+    sliders = A.temperature_sliders()
+    assert sliders["temperature"].description == "temperature τ"
+    assert sliders["temperature"].style.description_width == "initial"   # not "temperat…"

@@ -125,3 +125,22 @@ def test_ch09_attention_variants_first_epoch():
     for name, loss in losses.items():
         stored = _stored_run("ch09/attention_results.json", model=name, seed=1)
         assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3), name
+
+def test_ch10_charlm_first_epoch():
+    out = _rerun("import train_charlm as S\n"
+                 "h = S.train(0, epochs=1)[1]\n"
+                 "print(json.dumps([h['train_bpc'][0], h['val_bpc'][0]]))")
+    stored = _stored("ch10/charlm_history.json")
+    assert stored["seed"] == 0
+    assert out == pytest.approx([stored["train_bpc"][0], stored["val_bpc"][0]], rel=1e-3)
+
+
+def test_ch10_ngram_baselines_exactly():
+    out = _rerun("import sweep_ch10_charlm as S\n"
+                 "print(json.dumps(S.ngram_baselines(max_order=4)['orders']))")
+    stored = _stored("ch10/charlm_results.json")["ngram"]["orders"][:4]
+    assert [r["order"] for r in out] == [1, 2, 3, 4]
+    for key in ("val_bpc", "test_bpc"):
+        assert [r[key] for r in out] == pytest.approx([r[key] for r in stored], rel=1e-9)
+    for mine, theirs in zip(out, stored, strict=True):
+        assert mine["discounts"] == pytest.approx(theirs["discounts"], rel=1e-12)

@@ -3,28 +3,36 @@
 Everything the chapter needs beyond the layers of :mod:`rnncourse.torch` and the loop
 :func:`rnncourse.train.fit`:
 
-Text (no downloads: the corpus is the source code of a few standard-library modules,
-read with :func:`inspect.getsource`, so it depends on the Python version):
+Text (no downloads). The language model's corpus is the book's own prose, frozen into
+``book/data/ch10/corpus.txt`` by ``scripts/extract_corpus.py``, the same on every machine;
+the classifier's lines come from the source of a few standard-library modules, read with
+:func:`inspect.getsource` (so they depend on the Python version):
 
-- :func:`stdlib_corpus` -- the text; :func:`code_and_prose_lines` -- lines of code and
-  lines of docstring prose, for the classification task.
+- :func:`book_corpus` -- the frozen corpus, checked against its SHA-256, and its split;
+- :func:`stdlib_corpus`, :func:`code_and_prose_lines` -- lines of code and lines of
+  docstring prose, for the classification task.
 - :class:`CharVocab` -- characters <-> integer ids.
 - :func:`char_batches` -- ``(inputs, targets)`` windows for next-character prediction.
 - :class:`CharLM` -- embedding, recurrent layer, linear read-out.
 - :func:`temperature_softmax`, :func:`sample` -- sampling with a temperature.
-- :func:`perplexity`, :func:`unigram_perplexity` -- the model and its baselines.
+- :func:`perplexity`, :func:`bits_per_char`, :func:`unigram_perplexity` -- the model and
+  its baselines (the smoothed n-gram baseline is :class:`rnncourse.ngram.KneserNey`).
+- :func:`lstm_states`, :func:`text_features`, :func:`unit_correlations`,
+  :func:`unit_search` -- looking for a unit of the trained cell that tracks something.
 - :func:`encode_lines`, :class:`LineClassifier` -- many-to-one classification of lines.
 
 Figures (white background, for the light and dark themes; each returns the Figure):
-:func:`temperature_figure`, :func:`perplexity_figure`, :func:`horizon_figure`, and the
-widget :func:`temperature_explorer`.
+:func:`temperature_figure`, :func:`bpc_figure`, :func:`unit_text_figure`,
+:func:`horizon_figure`, and the widget :func:`temperature_explorer`.
 """
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import inspect
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,15 +46,17 @@ from rnncourse.figures import white_subplots
 from rnncourse.torch import GRU, LSTM
 
 __all__ = [
+    "BookCorpus", "book_corpus", "bits_per_char", "lstm_states", "text_features",
+    "unit_correlations", "unit_search", "bpc_figure", "unit_text_figure",
     "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "CharVocab", "char_batches",
     "CharLM", "temperature_softmax", "sample", "perplexity", "unigram_perplexity",
     "encode_lines", "LineClassifier", "TEST_MODULES", "HAND_WRITTEN", "line_data",
     "train_line_classifier", "classifier_scores", "p_prose",
-    "temperature_figure", "perplexity_figure",
-    "horizon_figure", "temperature_explorer",
+    "temperature_figure",
+    "horizon_figure", "temperature_explorer", "temperature_sliders",
 ]
 
-#: The modules whose source is the language model's corpus (about 90,000 characters).
+#: The modules whose source gives the classifier its training lines.
 CORPUS_MODULES: tuple[str, ...] = (
     "textwrap", "shlex", "heapq", "string", "glob", "fnmatch", "colorsys", "bisect",
 )
@@ -62,6 +72,45 @@ def stdlib_corpus(modules: Sequence[str] = CORPUS_MODULES) -> str:
     machine with the same Python version, and differs (slightly) between versions.
     """
     return "\n\n".join(inspect.getsource(importlib.import_module(m)) for m in modules)
+
+
+@dataclass(frozen=True)
+class BookCorpus:
+    """The frozen corpus: ``text``, its ``train``/``validation``/``test`` parts, ``vocab``."""
+
+    text: str
+    train: str
+    validation: str
+    test: str
+    vocab: CharVocab
+    info: dict
+
+
+def book_corpus() -> BookCorpus:
+    """The book's prose as frozen in ``book/data/ch10/corpus.txt``, checked and split.
+
+    ``corpus.json`` (written with it by ``scripts/extract_corpus.py``) records the text's
+    SHA-256, which is checked here, and its split: blocks of characters dealt out eight to
+    training, one to validation, one to test. Each part is its blocks joined in order. The
+    vocabulary is every character of the whole text.
+
+    Raises:
+        ValueError: if the text does not match its recorded hash.
+    """
+    from rnncourse import bookdata
+
+    info = json.loads(bookdata.path("ch10/corpus.json").read_text(encoding="utf-8"))
+    raw = bookdata.path("ch10/corpus.txt").read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != info["sha256"]:
+        raise ValueError(f"ch10/corpus.txt has SHA-256 {digest}, but corpus.json records "
+                         f"{info['sha256']}: the frozen corpus was changed (rerun "
+                         "scripts/extract_corpus.py and retrain, or restore the file)")
+    text = raw.decode("utf-8")
+    parts = {name: "".join(text[a:b] for a, b in blocks)
+             for name, blocks in info["split"].items()}
+    return BookCorpus(text, parts["train"], parts["validation"], parts["test"],
+                      CharVocab.from_text(text), info)
 
 
 def _docstring_lines(tree: ast.AST) -> set[int]:
@@ -262,6 +311,112 @@ def perplexity(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
     return math.exp(total / count)
 
 
+def bits_per_char(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
+    """The cross-entropy in bits per character: ``log2(perplexity(model, ids))``.
+
+    Perplexity is ``2 ** bits_per_char``: 2.0 bits per character is a perplexity of 4.
+    """
+    return math.log2(perplexity(model, ids, seq_len))
+
+
+# --------------------------------------------------------------------------- inside the cells
+
+
+@torch.no_grad()
+def lstm_states(model: CharLM, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hidden states ``h_t`` and cell states ``c_t`` of ``model``'s LSTM over ``ids``.
+
+    ``h_t`` comes from the layer itself, from a zero state; ``c_t`` is recomputed from the
+    gates, ``c_t = f_t * c_{t-1} + i_t * g_t``, with the pre-activations
+    ``e_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` (gate order i, f, g, o).
+
+    Returns:
+        ``(h, c)``, each ``(len(ids), H)`` float64: the states after reading each character.
+    """
+    rnn = model.rnn
+    x = model.embed(torch.as_tensor(np.asarray(ids), dtype=torch.int64)[None])
+    h = rnn(x)[0][0].double()                                    # (T, H)
+    h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])
+    a = (x[0].double() @ rnn.weight_ih_l0.double().T + rnn.bias_ih_l0.double()
+         + h_prev @ rnn.weight_hh_l0.double().T + rnn.bias_hh_l0.double())
+    i, f, g, _ = a.chunk(4, dim=1)
+    i, f, g = torch.sigmoid(i).numpy(), torch.sigmoid(f).numpy(), torch.tanh(g).numpy()
+    c = np.empty_like(i)
+    prev = np.zeros(i.shape[1])
+    for t in range(len(c)):
+        prev = c[t] = f[t] * prev + i[t] * g[t]
+    return h.numpy(), c
+
+
+def text_features(text: str) -> dict[str, np.ndarray]:
+    """Things a reader can check at each character, after reading it: ``(len(text),)`` each.
+
+    - ``"inside `code`"``: 1 between an opening backtick and its closing one (the opening
+      backtick counts as inside, the closing one does not);
+    - ``"inside $math$"``: the same for dollar signs;
+    - ``"inside (brackets)"``: 1 while more ``(`` than ``)`` have been read;
+    - ``"position in the line"``: the number of characters since the last line break.
+
+    Backtick and dollar pairs, and bracket depth, restart at every blank line (a paragraph).
+    """
+    feats = {name: np.zeros(len(text)) for name in
+             ("inside `code`", "inside $math$", "inside (brackets)", "position in the line")}
+    code = math_ = False
+    depth = column = 0
+    for t, ch in enumerate(text):
+        if ch == "\n":
+            column = 0
+            if t > 0 and text[t - 1] == "\n":          # a blank line: a new paragraph
+                code = math_ = False
+                depth = 0
+        else:
+            column += 1
+        if ch == "`":
+            code = not code
+        elif ch == "$" and not code:
+            math_ = not math_
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth = max(depth - 1, 0)
+        feats["inside `code`"][t] = code
+        feats["inside $math$"][t] = math_
+        feats["inside (brackets)"][t] = depth > 0
+        feats["position in the line"][t] = column
+    return feats
+
+
+def unit_correlations(states: np.ndarray, feature: np.ndarray) -> np.ndarray:
+    """Pearson's correlation of each column of ``states (T, H)`` with ``feature (T,)``.
+
+    A constant column (or feature) has no correlation: its entry is 0.
+    """
+    s = states - states.mean(axis=0)
+    f = np.asarray(feature, dtype=np.float64) - np.mean(feature)
+    denom = np.sqrt((s ** 2).sum(axis=0) * (f ** 2).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (s * f[:, None]).sum(axis=0) / denom
+    return np.where(denom > 0, r, 0.0)
+
+
+def unit_search(model: CharLM, vocab: CharVocab, text: str) -> dict[str, list[dict]]:
+    """For each feature of :func:`text_features`, the units that track it best.
+
+    Every unit of ``h`` and of ``c`` (2H in all) is ranked by ``|r|``, its correlation with
+    the feature over ``text``. Returns ``{feature: [best, runner-up]}``, each a dict
+    ``{"state": "h" or "c", "unit": j, "r": r}``.
+    """
+    h, c = lstm_states(model, vocab.encode(text))
+    found = {}
+    for name, feature in text_features(text).items():
+        rows = [{"state": which, "unit": j, "r": float(r)}
+                for which, states in (("h", h), ("c", c))
+                for j, r in enumerate(unit_correlations(states, feature))]
+        rows.sort(key=lambda row: -abs(row["r"]))
+        found[name] = rows[:2]
+    return found
+
+
 def unigram_perplexity(train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> float:
     """Perplexity on ``test_ids`` of the character frequencies of ``train_ids``.
 
@@ -393,29 +548,80 @@ def temperature_figure(logits: Tensor | np.ndarray, vocab: CharVocab,
         ax.bar(range(top), p[order], color="#4a7ab5")
         ax.set_xticks(range(top), [_show_char(vocab.chars[i]) for i in order])
         ax.set_ylim(0, 1)
-        ax.set_title(f"T = {temp:g}   (others: {1 - p[order].sum():.2f})", fontsize=10)
+        ax.set_title(f"τ = {temp:g}   (others: {1 - p[order].sum():.2f})", fontsize=10)
         ax.set_ylabel("probability")
     axes[-1].set_xlabel("next character")
     fig.tight_layout()
     return fig
 
 
-def perplexity_figure(train_ppl: Sequence[float], val_ppl: Sequence[float],
-                      baselines: Mapping[str, float]) -> Figure:
-    """Training and validation perplexity per epoch, with horizontal baseline lines."""
+def bpc_figure(train_bpc: Sequence[float], val_bpc: Sequence[float],
+               baselines: Mapping[str, float]) -> Figure:
+    """Training and validation bits per character per epoch, with baseline lines."""
     fig, (ax,) = _figure(6.0, 3.5)
-    epochs = np.arange(1, len(train_ppl) + 1)
-    ax.plot(epochs, train_ppl, color="C0", label="training (epoch mean)")
-    ax.plot(epochs, val_ppl, color="C1", marker="o", markersize=3, label="validation")
+    epochs = np.arange(1, len(train_bpc) + 1)
+    ax.plot(epochs, train_bpc, color="C0", label="training (epoch mean)")
+    ax.plot(epochs, val_bpc, color="C1", marker="o", markersize=3, label="validation")
     for k, (name, value) in enumerate(baselines.items()):
         ax.axhline(value, color=f"C{k + 2}", linestyle="--", linewidth=1,
-                   label=f"{name} ({value:.1f})")
-    ax.set_yscale("log")
+                   label=f"{name} ({value:.2f})")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity (log scale)")
+    ax.set_ylabel("bits per character")
     ax.legend(fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def unit_text_figure(text: str, activation: Sequence[float], *, width: int = 72,
+                     title: str = "") -> Figure:
+    """``text`` in a fixed-width grid, each character on a background coloured by
+    ``activation`` (one value per character) relative to its mean: red above, blue below,
+    white at the mean, in pale shades so that the characters stay readable.
+
+    Line breaks start a new row, and so does a line longer than ``width`` characters (it
+    goes on in the next row). The figure is at most ``MAX_WIDTH_IN`` wide, in 9-point type.
+    """
+    from matplotlib import colormaps
+
+    from rnncourse.figures import MAX_WIDTH_IN, MIN_FONT_PT
+
+    values = np.asarray(activation, dtype=np.float64)
+    if values.shape != (len(text),):
+        raise ValueError(f"need one activation per character ({len(text)}), "
+                         f"got shape {values.shape}")
+    cell = 0.082                                 # inches per character at 9 points
+    if cell * width + 0.3 > MAX_WIDTH_IN:
+        raise ValueError(f"width {width} is too wide for {MAX_WIDTH_IN} inches")
+    deviation = values - values.mean()
+    scale = float(np.abs(deviation).max()) or 1.0
+    rows: list[list[tuple[str, float]]] = [[]]
+    for ch, v in zip(text, deviation / scale, strict=True):
+        if ch == "\n":
+            rows.append([])
+            continue
+        if len(rows[-1]) == width:
+            rows.append([])
+        rows[-1].append((ch, v))
+    cmap = colormaps["RdBu_r"]
+    fig, (ax,) = _figure(cell * width + 0.3, 0.19 * len(rows) + 0.5)
+    for y, row in enumerate(rows):
+        for x, (ch, v) in enumerate(row):
+            ax.add_patch(_rectangle((x, -y - 1), 1, 1, color=cmap(0.5 + 0.4 * v)))
+            ax.text(x + 0.5, -y - 0.5, ch, ha="center", va="center", family="monospace",
+                    fontsize=MIN_FONT_PT)
+    ax.set_xlim(0, width)
+    ax.set_ylim(-len(rows), 0)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _rectangle(*args, **kwargs):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(*args, linewidth=0, **kwargs)
 
 
 def horizon_figure(errors: Mapping[str, np.ndarray]) -> Figure:
@@ -436,11 +642,20 @@ def temperature_explorer(model: CharLM, vocab: CharVocab, prompt: str,
 
     Widgets are live only with a running kernel; the book prints static samples beside.
     """
-    from ipywidgets import FloatSlider, IntSlider, interact
+    from ipywidgets import interact
 
     def show(temperature: float, seed: int) -> None:
         print(prompt + sample(model, vocab, prompt, n_chars, temperature=temperature,
                               seed=seed))
 
-    interact(show, temperature=FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1),
-             seed=IntSlider(value=0, min=0, max=20))
+    interact(show, **temperature_sliders())
+
+
+def temperature_sliders() -> dict:
+    """The explorer's two sliders, labelled in full (``temperature τ``, ``seed``)."""
+    from ipywidgets import FloatSlider, IntSlider
+
+    wide = {"description_width": "initial"}      # the whole label, not "temperat…"
+    return {"temperature": FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1,
+                                       description="temperature τ", style=wide),
+            "seed": IntSlider(value=0, min=0, max=20, description="seed", style=wide)}
