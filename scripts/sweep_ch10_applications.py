@@ -13,8 +13,9 @@ Run from the repository root::
   held-out modules, and p(prose) for the four hand-written lines.
 
 On the CPU with one thread. Writes ``book/data/ch10/sweep_results.json`` and the log
-``sweep_results.log``. (The lines come from the standard library's source: they are those of
-the Python version in ``environment``.)
+``sweep_results.log``. (The lines are the frozen ones of ``book/data/ch10/lines.json``, cut
+from the standard library's source by ``scripts/extract_lines.py``: the same on every
+Python version.)
 """
 
 from __future__ import annotations

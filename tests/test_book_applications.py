@@ -299,3 +299,35 @@ def test_unit_text_figure_and_temperature_sliders() -> None:
     sliders = A.temperature_sliders()
     assert sliders["temperature"].description == "temperature τ"
     assert sliders["temperature"].style.description_width == "initial"   # not "temperat…"
+
+
+def test_frozen_lines_match_their_hash_and_a_changed_line_is_refused(monkeypatch, tmp_path):
+    import json
+
+    from rnncourse import bookdata
+
+    info = A.frozen_lines()
+    assert info["counts"] == {k: len(v) for k, v in info["lines"].items()}
+    assert set(info["lines"]) == {"train_code", "train_prose", "test_code", "test_prose"}
+    x_train, y_train, x_test, y_test = A.line_data()
+    counts = info["counts"]
+    assert len(x_train) == len(y_train) == counts["train_code"] + counts["train_prose"]
+    assert int(y_test.sum()) == info["counts"]["test_prose"]
+    info["lines"]["test_prose"][0] += "!"
+    (tmp_path / "ch10").mkdir()
+    (tmp_path / "ch10" / "lines.json").write_text(json.dumps(info), encoding="utf-8")
+    monkeypatch.setattr(bookdata, "path", lambda name: tmp_path / name)
+    with pytest.raises(ValueError, match="the frozen lines were changed"):
+        A.frozen_lines()
+
+
+def test_frozen_lines_are_what_the_extractor_cuts_on_their_python() -> None:
+    import platform
+
+    info = A.frozen_lines()
+    if platform.python_version() != info["python"]:
+        pytest.skip(f"the lines were cut from Python {info['python']}'s standard library")
+    train_code, train_prose = A.code_and_prose_lines(A.CORPUS_MODULES)
+    test_code, test_prose = A.code_and_prose_lines(A.TEST_MODULES)
+    assert info["lines"] == dict(train_code=train_code, train_prose=train_prose,
+                                 test_code=test_code, test_prose=test_prose)

@@ -48,7 +48,8 @@ from rnncourse.torch import GRU, LSTM
 __all__ = [
     "BookCorpus", "book_corpus", "bits_per_char", "lstm_states", "text_features",
     "unit_correlations", "unit_search", "bpc_figure", "unit_text_figure",
-    "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "CharVocab", "char_batches",
+    "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "frozen_lines", "lines_digest",
+    "CharVocab", "char_batches",
     "CharLM", "temperature_softmax", "sample", "perplexity", "unigram_perplexity",
     "encode_lines", "LineClassifier", "TEST_MODULES", "HAND_WRITTEN", "line_data",
     "train_line_classifier", "classifier_scores", "p_prose",
@@ -472,10 +473,43 @@ HAND_WRITTEN = (
 )
 
 
+_LINE_KEYS = ("train_code", "train_prose", "test_code", "test_prose")
+
+
+def lines_digest(lines: Mapping[str, Sequence[str]]) -> str:
+    """SHA-256 of the classifier's four lists of lines (``train_code``, ``train_prose``,
+    ``test_code``, ``test_prose``), as recorded in ``book/data/ch10/lines.json``."""
+    blob = json.dumps([list(lines[k]) for k in _LINE_KEYS], ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def frozen_lines() -> dict:
+    """The classifier's lines as frozen by ``scripts/extract_lines.py``, checked.
+
+    Returns the whole record: ``lines`` (a dict of the four lists ``train_code``,
+    ``train_prose``, ``test_code``, ``test_prose``), ``python`` (the version whose standard
+    library they were cut from), the module names, ``counts`` and ``sha256``.
+
+    Raises:
+        ValueError: if the lines do not match their recorded hash.
+    """
+    from rnncourse import bookdata
+
+    info = json.loads(bookdata.path("ch10/lines.json").read_text(encoding="utf-8"))
+    digest = lines_digest(info["lines"])
+    if digest != info["sha256"]:
+        raise ValueError(f"ch10/lines.json: its lines have SHA-256 {digest}, but the file "
+                         f"records {info['sha256']}: the frozen lines were changed (rerun "
+                         "scripts/extract_lines.py and the sweep, or restore the file)")
+    return info
+
+
 def line_data() -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``x_train, y_train, x_test, y_test`` of the classifier (label 0 code, 1 prose)."""
-    train_code, train_prose = code_and_prose_lines(CORPUS_MODULES)
-    test_code, test_prose = code_and_prose_lines(TEST_MODULES)
+    """``x_train, y_train, x_test, y_test`` of the classifier (label 0 code, 1 prose),
+    from the frozen lines (:func:`frozen_lines`)."""
+    lines = frozen_lines()["lines"]
+    train_code, train_prose = lines["train_code"], lines["train_prose"]
+    test_code, test_prose = lines["test_code"], lines["test_prose"]
     return (encode_lines(train_code + train_prose),
             torch.tensor([0] * len(train_code) + [1] * len(train_prose)),
             encode_lines(test_code + test_prose),
