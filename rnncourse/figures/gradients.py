@@ -419,8 +419,9 @@ def plot_remedies(runs: list[dict], solved_ratio: float = 0.1) -> Figure:
             jitter = np.linspace(-0.3, 0.3, len(ratio)) * width
             bottom.semilogy(x + jitter, ratio, "o", ms=3.5, color=f"C{j}", alpha=0.8)
     top.set_ylabel("share of seeds solved")
-    top.set_ylim(0, 1.05)
-    top.legend(fontsize=8, ncol=2, loc="upper right")
+    top.set_ylim(0, 1.4)  # room for the legend above the bars
+    top.set_yticks(np.linspace(0, 1, 6))
+    top.legend(fontsize=8, ncol=3, loc="upper center")
     top.set_title("The adding problem: each remedy, trained")
     bottom.axhline(solved_ratio, color="gray", ls="--", lw=0.8,
                    label=f"solved: below {solved_ratio:g} of the baseline")
