@@ -409,7 +409,7 @@ def plot_remedies(runs: list[dict], solved_ratio: float = 0.1) -> Figure:
     configs = list(dict.fromkeys(c for c, _ in summary))
     lengths = sorted({T for _, T in summary})
     width = 0.8 / len(configs)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.4), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True)
     for j, config in enumerate(configs):
         xs = [i - 0.4 + width * (j + 0.5) for i in range(len(lengths))]
         rate = [summary[config, T]["solved"] / summary[config, T]["n"] for T in lengths]
@@ -421,13 +421,15 @@ def plot_remedies(runs: list[dict], solved_ratio: float = 0.1) -> Figure:
     top.set_ylabel("share of seeds solved")
     top.set_ylim(0, 1.4)  # room for the legend above the bars
     top.set_yticks(np.linspace(0, 1, 6))
-    top.legend(fontsize=8, ncol=3, loc="upper center")
+    top.legend(fontsize=9, ncol=3, loc="upper center")
     top.set_title("The adding problem: each remedy, trained")
     bottom.axhline(solved_ratio, color="gray", ls="--", lw=0.8,
                    label=f"solved: below {solved_ratio:g} of the baseline")
     bottom.axhline(1.0, color="gray", ls=":", lw=0.8, label="the baseline (predict the mean)")
     bottom.set_ylabel("test MSE / baseline MSE")
-    bottom.legend(fontsize=8, loc="lower left")
+    lowest = min(min(s["ratio"]) for s in summary.values())
+    bottom.set_ylim(bottom=min(lowest, solved_ratio) / 30)  # room for the legend below the dots
+    bottom.legend(fontsize=9, loc="lower left")
     bottom.set_xticks(range(len(lengths)), [f"T = {T}" for T in lengths])
     for ax in (top, bottom):
         ax.grid(True, axis="y", alpha=0.3)
