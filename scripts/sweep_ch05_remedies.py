@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python scripts/sweep_ch05_remedies.py        (about eight minutes on one CPU core)
+    python scripts/sweep_ch05_remedies.py        (about seven minutes of one CPU core)
 
 For T in (15, 30, 60), each configuration below and each seed 0..9,
 :func:`rnncourse.tasks.run_adding_experiment` trains a 16-unit model for 40 epochs of 1024
