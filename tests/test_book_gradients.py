@@ -211,3 +211,59 @@ def test_radius_slider_smoke():
     w = G.radius_slider(T=5, H=3)
     assert w.children[0].description == "radius"
     plt.close("all")
+
+
+# ------------------------------------------------------------------ the singular-value bound
+
+
+@pytest.mark.parametrize("kind", ["orthogonal", "gaussian"])
+@pytest.mark.parametrize("nonlinearity", ["linear", "tanh", "relu"])
+def test_jacobian_norms_obey_the_singular_value_bound(kind, nonlinearity):
+    # Pascanu et al. (2013): ||prod_k diag(phi'_k) Wh^T|| <= (gamma sigma_max(Wh))^(T-t), with
+    # gamma = sup |phi'| = 1 for these three. Each factor's norm is at most gamma sigma_max.
+    T = 40
+    for radius in (0.8, 1.0, 1.3):
+        W = G.matrix_with_spectral_radius(6, radius, 3, kind=kind)
+        sigma = np.linalg.svd(W, compute_uv=False)[0]
+        norms = G.jacobian_norms(W, T, nonlinearity, rng=4)[::-1]  # index: the distance
+        assert np.all(norms <= sigma ** np.arange(T + 1) * (1 + 1e-9))
+        if kind == "orthogonal" and nonlinearity == "linear":  # sigma = rho: equality
+            np.testing.assert_allclose(norms, radius ** np.arange(T + 1), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- the remedies trained
+
+
+REMEDY_RUNS = [
+    dict(config="a", T=10, seed=0, test_mse=0.01, baseline_mse=0.2, solved=True),
+    dict(config="a", T=10, seed=1, test_mse=0.03, baseline_mse=0.2, solved=False),
+    dict(config="a", T=20, seed=0, test_mse=0.16, baseline_mse=0.16, solved=False),
+    dict(config="b", T=10, seed=0, test_mse=0.002, baseline_mse=0.1, solved=True),
+    dict(config="b", T=10, seed=1, test_mse=0.004, baseline_mse=0.1, solved=True),
+    dict(config="b", T=20, seed=0, test_mse=0.001, baseline_mse=0.1, solved=True),
+]
+
+
+def test_summarise_remedies_by_hand():
+    s = G.summarise_remedies(REMEDY_RUNS)
+    assert list(s) == [("a", 10), ("a", 20), ("b", 10), ("b", 20)]
+    a10 = s["a", 10]
+    assert (a10["n"], a10["solved"]) == (2, 1)
+    assert a10["mean"] == pytest.approx(0.02)
+    assert a10["sd"] == pytest.approx(np.sqrt(2) * 0.01)       # sample sd of 0.01, 0.03
+    assert (a10["min"], a10["max"]) == (0.01, 0.03)
+    assert a10["ratio"] == pytest.approx([0.05, 0.15])
+    assert s["a", 20]["sd"] == 0.0 and s["b", 10]["solved"] == 2
+
+
+def test_plot_remedies_bars_are_the_shares_solved():
+    fig = G.plot_remedies(REMEDY_RUNS)
+    top, bottom = fig.axes
+    heights = [p.get_height() for p in top.patches]
+    assert heights == pytest.approx([0.5, 0.0, 1.0, 1.0])   # a: T=10, T=20; b: T=10, T=20
+    dots = np.concatenate([line.get_ydata() for line in bottom.get_lines()
+                           if line.get_marker() == "o"])
+    assert sorted(dots) == pytest.approx(sorted(r["test_mse"] / r["baseline_mse"]
+                                                for r in REMEDY_RUNS))
+    assert bottom.get_yscale() == "log"
+    plt.close(fig)

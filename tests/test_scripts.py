@@ -144,3 +144,31 @@ def test_ch10_ngram_baselines_exactly():
         assert [r[key] for r in out] == pytest.approx([r[key] for r in stored], rel=1e-9)
     for mine, theirs in zip(out, stored, strict=True):
         assert mine["discounts"] == pytest.approx(theirs["discounts"], rel=1e-12)
+
+def test_ch04_clipping_plain_rows_are_the_optimiser_sweeps_sgd_runs():
+    # Without clipping the clipping sweep repeats the optimiser sweep's SGD runs exactly.
+    path = "ch04/clipping_results.json"
+    for seed in range(10):
+        plain = _stored_run(path, clipped=False, seed=seed)
+        sgd = _stored_run("ch04/optimiser_results.json", optimiser="SGD", seed=seed)
+        for key in ("start", "final", "largest_rise"):
+            assert plain[key] == sgd[key]
+
+
+def test_ch04_clipped_sgd_run():
+    # seed 3 clipped: a smooth run (its largest one-update rise is small), so it repeats
+    # closely on another CPU.
+    out = _rerun("import sweep_ch04_clipping as S\n"
+                 "print(json.dumps(S.summary(*S.run(3, S.MAX_NORM))))")
+    stored = _stored_run("ch04/clipping_results.json", clipped=True, seed=3)
+    assert out["start"] == pytest.approx(stored["start"], rel=1e-12)
+    assert out["final"] == pytest.approx(stored["final"], rel=1e-2)
+    assert out["largest_rise"] == pytest.approx(stored["largest_rise"], rel=1e-2)
+
+
+@pytest.mark.parametrize("config", ["tanh", "IRNN", "LSTM"])
+def test_ch05_remedies_two_epochs(config):
+    out = _rerun("import sweep_ch05_remedies as S\n"
+                 f"print(json.dumps(S.run({config!r}, 30, 1, epochs=2)['loss']))")
+    stored = _stored_run("ch05/remedies_results.json", config=config, T=30, seed=1)
+    assert out == pytest.approx(stored["loss"][:2], rel=1e-3)

@@ -44,7 +44,7 @@ __all__ = [
     "matrix_with_spectral_radius", "spectral_radius", "RNNRun", "run_rnn",
     "step_jacobians", "jacobian_products", "jacobian_norms", "lstm_cell_jacobian_norms",
     "wh_gradient_by_step", "plot_jacobian_norms", "plot_radius_sweep", "plot_clipping",
-    "radius_slider",
+    "radius_slider", "summarise_remedies", "plot_remedies",
 ]
 
 NONLINEARITIES = ("linear", "tanh", "relu")
@@ -365,3 +365,73 @@ def radius_slider(T: int = 60, H: int = 32, seed: int = 0) -> Any:
     slider = widgets.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05,
                                  description="radius", continuous_update=False)
     return widgets.interact(draw, radius=slider).widget
+
+
+# --------------------------------------------------------------------------- the remedies trained
+
+
+def summarise_remedies(runs: list[dict]) -> dict[tuple[str, int], dict[str, Any]]:
+    """Group the runs of ``scripts/sweep_ch05_remedies.py`` by configuration and length.
+
+    Args:
+        runs: dicts with at least ``config``, ``T``, ``test_mse``, ``baseline_mse`` and
+            ``solved`` (one per seed).
+
+    Returns:
+        ``{(config, T): dict(n, solved, mean, sd, min, max, ratio)}`` in the order the
+        pairs first appear: ``solved`` counts the solved runs, ``mean`` and ``sd`` (sample
+        standard deviation) and ``min``/``max`` are of the test MSE, ``ratio`` is the list of
+        ``test_mse / baseline_mse`` of every run.
+    """
+    from rnncourse.evidence import mean_std
+
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["config"], int(r["T"])), []).append(r)
+    out = {}
+    for key, rows in groups.items():
+        mse = [float(r["test_mse"]) for r in rows]
+        mean, sd = mean_std(mse)
+        out[key] = dict(n=len(rows), solved=sum(bool(r["solved"]) for r in rows), mean=mean,
+                        sd=sd, min=min(mse), max=max(mse),
+                        ratio=[float(r["test_mse"]) / float(r["baseline_mse"]) for r in rows])
+    return out
+
+
+def plot_remedies(runs: list[dict], solved_ratio: float = 0.1) -> Figure:
+    """Two panels: the share of solved runs, and every run's test MSE over its baseline.
+
+    One group per sequence length ``T``, one colour per configuration (in the order of
+    :func:`summarise_remedies`). The lower panel draws each seed as a dot on a log scale,
+    with the line ``test_mse / baseline_mse = solved_ratio`` below which a run is solved.
+    """
+    summary = summarise_remedies(runs)
+    configs = list(dict.fromkeys(c for c, _ in summary))
+    lengths = sorted({T for _, T in summary})
+    width = 0.8 / len(configs)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True)
+    for j, config in enumerate(configs):
+        xs = [i - 0.4 + width * (j + 0.5) for i in range(len(lengths))]
+        rate = [summary[config, T]["solved"] / summary[config, T]["n"] for T in lengths]
+        top.bar(xs, rate, width, color=f"C{j}", label=config)
+        for x, T in zip(xs, lengths, strict=True):
+            ratio = summary[config, T]["ratio"]
+            jitter = np.linspace(-0.3, 0.3, len(ratio)) * width
+            bottom.semilogy(x + jitter, ratio, "o", ms=3.5, color=f"C{j}", alpha=0.8)
+    top.set_ylabel("share of seeds solved")
+    top.set_ylim(0, 1.4)  # room for the legend above the bars
+    top.set_yticks(np.linspace(0, 1, 6))
+    top.legend(fontsize=9, ncol=3, loc="upper center")
+    top.set_title("The adding problem: each remedy, trained")
+    bottom.axhline(solved_ratio, color="gray", ls="--", lw=0.8,
+                   label=f"solved: below {solved_ratio:g} of the baseline")
+    bottom.axhline(1.0, color="gray", ls=":", lw=0.8, label="the baseline (predict the mean)")
+    bottom.set_ylabel("test MSE / baseline MSE")
+    lowest = min(min(s["ratio"]) for s in summary.values())
+    bottom.set_ylim(bottom=min(lowest, solved_ratio) / 30)  # room for the legend below the dots
+    bottom.legend(fontsize=9, loc="lower left")
+    bottom.set_xticks(range(len(lengths)), [f"T = {T}" for T in lengths])
+    for ax in (top, bottom):
+        ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return on_white(fig)
