@@ -78,7 +78,7 @@ def test_a_book_claim_cell_fails_when_its_claim_is_false(capsys):
 
 
 LIVE_RUN_MARKERS = ("fit(", "train(", "run_adding_experiment(", "train_forecaster(",
-                    "train_line_classifier(", "train_pulse(")
+                    "train_line_classifier(", "train_pulse(", "sgd_run(", "sample(")
 
 
 @pytest.mark.parametrize("path", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.name)
