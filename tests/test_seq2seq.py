@@ -23,9 +23,12 @@ def table_step(table: torch.Tensor):
     return step
 
 
-def brute_force(step, state, vocab_size, max_len, bos=S.BOS, eos=S.EOS):
-    """Score every sequence with itertools; independent of exhaustive_search's recursion."""
-    best, best_lp = None, -math.inf
+def brute_force(step, state, vocab_size, max_len, alpha=0.0, kind="power",
+                bos=S.BOS, eos=S.EOS):
+    """Score every sequence with itertools (independent of exhaustive_search's recursion):
+    the best ``log p / lp(L)``, with ``lp(L) = L**alpha`` (``kind="power"``; alpha 0: the raw
+    log-probability) or ``((5 + L) / 6)**alpha`` (``kind="gnmt"``), and that score."""
+    best, best_score = None, -math.inf
     for n in range(1, max_len + 1):
         for seq in itertools.product(range(vocab_size), repeat=n):
             if eos in seq[:-1] or (n < max_len and seq[-1] != eos):
@@ -35,9 +38,10 @@ def brute_force(step, state, vocab_size, max_len, bos=S.BOS, eos=S.EOS):
                 log_probs, st = step(torch.tensor([last]), st)
                 lp += float(log_probs[0, tok])
                 last = tok
-            if lp > best_lp:
-                best, best_lp = list(seq), lp
-    return best, best_lp
+            lp_len = n ** alpha if kind == "power" else ((5 + n) / 6) ** alpha
+            if lp / lp_len > best_score:
+                best, best_score = list(seq), lp / lp_len
+    return best, best_score
 
 
 def test_beam_on_hand_table():

@@ -8,12 +8,12 @@ search over every output written with itertools.
 
 from __future__ import annotations
 
-import itertools
 import math
 from fractions import Fraction
 
 import pytest
 import torch
+from test_seq2seq import brute_force  # every output scored with itertools
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -196,24 +196,6 @@ def test_length_penalty_values():
         S.length_penalty(3, 1.0, "cube")
     with pytest.raises(ValueError, match="alpha >= 0"):
         S.length_penalty(3, -1.0)
-
-
-def brute_force(step, state, vocab_size, max_len, alpha, kind, bos=S.BOS, eos=S.EOS):
-    """Every output (stopped at eos or max_len) scored with itertools; best normalised score."""
-    best, best_score = None, -math.inf
-    for n in range(1, max_len + 1):
-        for seq in itertools.product(range(vocab_size), repeat=n):
-            if eos in seq[:-1] or (n < max_len and seq[-1] != eos):
-                continue
-            lp, st, last = 0.0, state, bos
-            for tok in seq:
-                log_probs, st = step(torch.tensor([last]), st)
-                lp += float(log_probs[0, tok])
-                last = tok
-            lp_len = n ** alpha if kind == "power" else ((5 + n) / 6) ** alpha
-            if lp / lp_len > best_score:
-                best, best_score = list(seq), lp / lp_len
-    return best, best_score
 
 
 @pytest.mark.parametrize("seed,alpha,kind", [(s, a, k) for s in range(4)

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float, as_index, check_finite, check_shapes
-from .losses import _mask, log_softmax, softmax
+from ._validate import as_float, check_finite, check_shapes
+from .losses import _scores_targets_mask, log_softmax, softmax
 from .rnn import rnn_step_forward
 
 __all__ = [
@@ -68,14 +68,7 @@ def sequence_log_likelihood(scores: Any, y: Any, mask: Any = None) -> np.ndarray
         :func:`rnncourse.numpy.temporal_softmax_cross_entropy`.
     """
     where = "sequence_log_likelihood"
-    scores = as_float(f"{where}: scores", scores)
-    check_finite(f"{where}: scores", scores)
-    check_shapes(where, dict(scores=(scores, ("N", "T", "K"))))
-    N, T, K = scores.shape
-    y = as_index(f"{where}: y", y, upper=K)
-    m = np.ones((N, T), scores.dtype) if mask is None else _mask(where, mask, scores.dtype)
-    check_shapes(where, dict(scores=(scores, ("N", "T", "K")), y=(y, ("N", "T")),
-                             mask=(m, ("N", "T"))))
+    scores, y, m = _scores_targets_mask(where, scores, y, mask)
     logp_y = np.take_along_axis(log_softmax(scores), y[..., None], axis=-1)[..., 0]
     return np.sum(m * logp_y, axis=1)
 

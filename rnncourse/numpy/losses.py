@@ -88,6 +88,21 @@ def _mask(where: str, mask: Any, dtype: np.dtype) -> np.ndarray:
     return m.astype(dtype)
 
 
+def _scores_targets_mask(where: str, scores: Any, y: Any, mask: Any
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checked ``scores (N, T, K)`` floats, ``y (N, T)`` ids in ``[0, K)`` and a 0/1 mask
+    ``(N, T)`` of the scores' dtype (all ones when ``mask`` is None); errors name ``where``."""
+    scores = as_float(f"{where}: scores", scores)
+    check_finite(f"{where}: scores", scores)
+    check_shapes(where, dict(scores=(scores, ("N", "T", "K"))))
+    N, T, K = scores.shape
+    y = as_index(f"{where}: y", y, upper=K)
+    m = np.ones((N, T), scores.dtype) if mask is None else _mask(where, mask, scores.dtype)
+    check_shapes(where, dict(scores=(scores, ("N", "T", "K")), y=(y, ("N", "T")),
+                             mask=(m, ("N", "T"))))
+    return scores, y, m
+
+
 def temporal_softmax_cross_entropy(
     scores: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None, reduction: str = "mean",
 ) -> tuple[float, np.ndarray]:
@@ -120,14 +135,8 @@ def temporal_softmax_cross_entropy(
     where = "temporal_softmax_cross_entropy"
     if reduction not in ("mean", "sum"):
         raise ValueError(f"{where}: reduction must be 'mean' or 'sum', got {reduction!r}")
-    scores = as_float(f"{where}: scores", scores)
-    check_finite(f"{where}: scores", scores)
-    check_shapes(where, dict(scores=(scores, ("N", "T", "K"))))
-    N, T, K = scores.shape
-    y = as_index(f"{where}: y", y, upper=K)
-    m = np.ones((N, T), scores.dtype) if mask is None else _mask(where, mask, scores.dtype)
-    check_shapes(where, dict(scores=(scores, ("N", "T", "K")), y=(y, ("N", "T")),
-                             mask=(m, ("N", "T"))))
+    scores, y, m = _scores_targets_mask(where, scores, y, mask)
+    K = scores.shape[-1]
     Z = m.sum() if reduction == "mean" else 1.0
     if Z == 0:
         raise ValueError(f"{where}: the mask has no unmasked position, so the mean over "
