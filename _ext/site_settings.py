@@ -14,6 +14,11 @@ empty:
   the course logo.
 * ``notfound_urls_prefix`` (sphinx-notfound-page): the path of the site on its
   server, so that the 404 page, served at any depth, finds its styles.
+
+It also keeps the sitemap whole on an incremental build: sphinx-sitemap lists the
+pages written by *this* build, so after editing one chapter ``make book`` would
+publish a sitemap of that chapter alone. :func:`_sitemap_every_page` adds the
+pages that this build did not rewrite.
 """
 
 from __future__ import annotations
@@ -72,7 +77,28 @@ def _derive(app: Sphinx, config: Config) -> None:
     }
 
 
+def _sitemap_every_page(app: Sphinx, exception: Exception | None) -> None:
+    """Before sphinx-sitemap writes ``sitemap.xml``, queue the pages it did not see."""
+    links = getattr(app, "sitemap_links", None)
+    if exception is not None or links is None or app.builder.format != "html":
+        return
+    from sphinx_sitemap import add_html_link
+
+    suffix = app.config.html_file_suffix or ".html"
+    seen = []  # a multiprocessing queue: drain it to see what it holds, then refill it
+    while not links.empty():
+        seen.append(links.get_nowait())
+    for item in seen:
+        links.put(item)
+    queued = {link for link, _ in seen}
+    for docname in sorted(app.env.found_docs):
+        if docname + suffix not in queued:
+            add_html_link(app, docname, None, None, None)
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     # After Jupyter Book has mapped _config.yml onto the Sphinx configuration.
     app.connect("config-inited", _derive, priority=900)
+    # Before sphinx-sitemap's own build-finished handler (priority 500).
+    app.connect("build-finished", _sitemap_every_page, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
