@@ -32,7 +32,7 @@ NAMED_AUTHORS = (
     "Vaswani", "Karpathy", "Olah", "Géron", "Elman", "Jordan", "Werbos", "Williams", "Zipser",
     "Jenkins", "Schuster", "Paliwal", "Papineni", "Chung", "Weiss", "Hinton", "Kingma",
     "Duchi", "Goodfellow", "Saxe", "Ghahramani", "Oord", "Bai", "Wu",
-    "Srivastava", "Gal",
+    "Srivastava", "Gal", "Mozer", "Hihi", "Kneser", "Shannon", "Goodman",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
