@@ -24,8 +24,7 @@ def _close_figures():
 
 
 def test_corpus_and_vocab_round_trip() -> None:
-    text = A.stdlib_corpus(("bisect",))
-    assert "def insort_right" in text
+    text = "def insort_right(a, x):\n    \"\"\"Insert item x in list a.\"\"\"\n"
     vocab = A.CharVocab.from_text(text)
     assert list(vocab.chars) == sorted(set(text))
     assert vocab.decode(vocab.encode(text)) == text
@@ -90,13 +89,6 @@ def test_uniform_model_has_perplexity_v() -> None:
         model.head.weight.zero_()
         model.head.bias.zero_()
     assert A.perplexity(model, np.arange(30) % 11) == pytest.approx(11.0, rel=1e-9)
-
-
-def test_unigram_perplexity() -> None:
-    train, test = np.array([0, 0, 0, 1]), np.array([0, 1, 2])
-    p = np.array([4, 2, 1]) / 7                        # add-one: (3+1, 1+1, 0+1) / (4+3)
-    expected = np.exp(-np.log(p).mean())
-    assert A.unigram_perplexity(train, test, 3) == pytest.approx(expected, rel=1e-12)
 
 
 def test_sample_is_seeded_and_greedy_at_low_temperature() -> None:

@@ -5,18 +5,20 @@ Everything the chapter needs beyond the layers of :mod:`rnncourse.torch` and the
 
 Text (no downloads). The language model's corpus is the book's own prose, frozen into
 ``book/data/ch10/corpus.txt`` by ``scripts/extract_corpus.py``, the same on every machine;
-the classifier's lines come from the source of a few standard-library modules, read with
-:func:`inspect.getsource` (so they depend on the Python version):
+the classifier's lines were cut once from the source of a few standard-library modules
+(which differs between Python versions) and frozen into ``book/data/ch10/lines.json`` by
+``scripts/extract_lines.py``:
 
 - :func:`book_corpus` -- the frozen corpus, checked against its SHA-256, and its split;
-- :func:`stdlib_corpus`, :func:`code_and_prose_lines` -- lines of code and lines of
-  docstring prose, for the classification task.
+- :func:`code_and_prose_lines` -- lines of code and lines of docstring prose of some
+  modules; :func:`frozen_lines`, :func:`line_data` -- the frozen ones, checked, for the
+  classification task.
 - :class:`CharVocab` -- characters <-> integer ids.
 - :func:`char_batches` -- ``(inputs, targets)`` windows for next-character prediction.
 - :class:`CharLM` -- embedding, recurrent layer, linear read-out.
 - :func:`temperature_softmax`, :func:`sample` -- sampling with a temperature.
-- :func:`perplexity`, :func:`bits_per_char`, :func:`unigram_perplexity` -- the model and
-  its baselines (the smoothed n-gram baseline is :class:`rnncourse.ngram.KneserNey`).
+- :func:`perplexity`, :func:`bits_per_char` -- the model on a text (its baseline, the
+  smoothed n-gram model, is :class:`rnncourse.ngram.KneserNey`).
 - :func:`lstm_states`, :func:`text_features`, :func:`unit_correlations`,
   :func:`unit_search` -- looking for a unit of the trained cell that tracks something.
 - :func:`encode_lines`, :class:`LineClassifier` -- many-to-one classification of lines.
@@ -43,14 +45,15 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from rnncourse.figures import white_subplots
+from rnncourse.numpy.lm import temperature_softmax as _temperature_softmax
 from rnncourse.torch import GRU, LSTM
 
 __all__ = [
     "BookCorpus", "book_corpus", "bits_per_char", "lstm_states", "text_features",
     "unit_correlations", "unit_search", "bpc_figure", "unit_text_figure",
-    "CORPUS_MODULES", "stdlib_corpus", "code_and_prose_lines", "frozen_lines", "lines_digest",
+    "CORPUS_MODULES", "code_and_prose_lines", "frozen_lines", "lines_digest",
     "CharVocab", "char_batches",
-    "CharLM", "temperature_softmax", "sample", "perplexity", "unigram_perplexity",
+    "CharLM", "temperature_softmax", "sample", "perplexity",
     "encode_lines", "LineClassifier", "TEST_MODULES", "HAND_WRITTEN", "line_data",
     "train_line_classifier", "classifier_scores", "p_prose",
     "temperature_figure",
@@ -64,15 +67,6 @@ CORPUS_MODULES: tuple[str, ...] = (
 
 
 # --------------------------------------------------------------------------- text
-
-
-def stdlib_corpus(modules: Sequence[str] = CORPUS_MODULES) -> str:
-    """The source code of ``modules``, joined by blank lines.
-
-    The text is whatever this Python installation ships, so it is the same on every
-    machine with the same Python version, and differs (slightly) between versions.
-    """
-    return "\n\n".join(inspect.getsource(importlib.import_module(m)) for m in modules)
 
 
 @dataclass(frozen=True)
@@ -243,18 +237,15 @@ def sequence_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
 
 
 def temperature_softmax(logits: Tensor | np.ndarray, temperature: float) -> np.ndarray:
-    """``softmax(logits / temperature)`` along the last axis, as a float64 array.
+    """``softmax(logits / temperature)`` along the last axis, as a float64 array: the
+    NumPy :func:`rnncourse.numpy.temperature_softmax`, for a tensor or an array.
 
     ``temperature`` 1 is the model's own distribution; below 1 it is sharper (in the
     limit 0, all the mass on the most likely character), above 1 flatter (in the limit,
     uniform).
     """
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
-    z = np.asarray(torch.as_tensor(logits).detach().double()) / temperature
-    z = z - z.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    return p / p.sum(axis=-1, keepdims=True)
+    return _temperature_softmax(np.asarray(torch.as_tensor(logits).detach().double()),
+                                temperature)
 
 
 @torch.no_grad()
@@ -416,17 +407,6 @@ def unit_search(model: CharLM, vocab: CharVocab, text: str) -> dict[str, list[di
         rows.sort(key=lambda row: -abs(row["r"]))
         found[name] = rows[:2]
     return found
-
-
-def unigram_perplexity(train_ids: np.ndarray, test_ids: np.ndarray, vocab_size: int) -> float:
-    """Perplexity on ``test_ids`` of the character frequencies of ``train_ids``.
-
-    Add-one (Laplace) smoothing: ``p(c) = (count(c) + 1) / (n + V)``, so that a character
-    unseen in training does not get probability 0 (infinite perplexity).
-    """
-    counts = np.bincount(np.asarray(train_ids), minlength=vocab_size) + 1.0
-    logp = np.log(counts / counts.sum())
-    return float(np.exp(-logp[np.asarray(test_ids)].mean()))
 
 
 # --------------------------------------------------------------------------- classification
