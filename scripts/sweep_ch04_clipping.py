@@ -18,51 +18,31 @@ exceeded 1 (those that clipping shortened). One thread. Writes
 from __future__ import annotations
 
 import _sweep  # first: one thread for every library
-import numpy as np
-
-from rnncourse.figures.bptt import char_dataset, init_rnn_classifier, rnn_classifier_loss
-from rnncourse.numpy import SGD, clip_grad_norm
+import sweep_ch04_optimisers as O
 
 OUT = _sweep.DATA / "ch04"
-TEXT = "the cat sat on the mat. the rat sat on the cat."
-HIDDEN = 24
-STEPS = 300
-LR = 0.5
 MAX_NORM = 1.0
-SEEDS = tuple(range(10))
+SEEDS = O.SEEDS
 
 
-def run(seed: int, max_norm: float | None, steps: int = STEPS) -> tuple[list[float], list[float]]:
-    """Loss and gradient norm (before clipping) at each of ``steps`` SGD updates.
-
-    ``max_norm=None``: plain SGD; otherwise the gradients are clipped to that global norm.
-    """
-    vocab, xs, ys = char_dataset(TEXT)
-    optimiser = SGD(lr=LR)
-    params = init_rnn_classifier(len(vocab), HIDDEN, len(vocab), seed=seed)
-    losses, norms = [], []
-    for _ in range(steps):
-        loss, grads, _ = rnn_classifier_loss(params, xs, ys, np.zeros((1, HIDDEN)))
-        grads = {k: grads[k] for k in params}
-        # the norm before clipping is recorded in both cases (plain SGD: of the step it takes)
-        clipped, norm = clip_grad_norm(grads, MAX_NORM if max_norm is None else max_norm)
-        optimiser.step(params, grads if max_norm is None else clipped)
-        losses.append(float(loss))
-        norms.append(norm)
-    return losses, norms
+def run(seed: int, max_norm: float | None, steps: int = O.STEPS
+        ) -> tuple[list[float], list[float]]:
+    """Loss and gradient norm (before clipping) at each of ``steps`` SGD updates of the
+    optimiser sweep; ``max_norm=None``: plain SGD, otherwise clipped to that global norm."""
+    return O.train("SGD", seed, steps, max_norm)
 
 
 def summary(losses: list[float], norms: list[float]) -> dict:
-    rise = max(b - a for a, b in zip(losses[:-1], losses[1:], strict=True))
-    return dict(start=losses[0], final=losses[-1], largest_rise=rise,
+    return dict(start=losses[0], final=losses[-1], largest_rise=O.largest_rise(losses),
                 largest_grad_norm=max(norms),
                 share_above_max_norm=sum(n > MAX_NORM for n in norms) / len(norms))
 
 
 def main() -> None:
     log = _sweep.Log(OUT / "clipping_results.log")
-    results = {"text": TEXT, "hidden": HIDDEN, "steps": STEPS, "lr": LR, "max_norm": MAX_NORM,
-               "seeds": list(SEEDS), "environment": _sweep.environment(), "runs": []}
+    results = {"text": O.TEXT, "hidden": O.HIDDEN, "steps": O.STEPS,
+               "lr": O.OPTIMISERS["SGD"][1], "max_norm": MAX_NORM, "seeds": list(SEEDS),
+               "environment": _sweep.environment(), "runs": []}
     for seed in SEEDS:
         for clip in (False, True):
             s = summary(*run(seed, MAX_NORM if clip else None))

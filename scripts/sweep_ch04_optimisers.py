@@ -19,7 +19,7 @@ import _sweep  # first: one thread for every library
 import numpy as np
 
 from rnncourse.figures.bptt import char_dataset, init_rnn_classifier, rnn_classifier_loss
-from rnncourse.numpy import SGD, Adagrad, Adam
+from rnncourse.numpy import SGD, Adagrad, Adam, clip_grad_norm
 
 OUT = _sweep.DATA / "ch04"
 TEXT = "the cat sat on the mat. the rat sat on the cat."
@@ -29,18 +29,35 @@ OPTIMISERS = {"SGD": (SGD, 0.5), "Adagrad": (Adagrad, 0.1), "Adam": (Adam, 0.01)
 SEEDS = tuple(range(10))
 
 
-def run(name: str, seed: int, steps: int = STEPS) -> list[float]:
-    """The loss before each of ``steps`` updates of optimiser ``name``."""
+def train(name: str, seed: int, steps: int = STEPS, max_norm: float | None = None
+          ) -> tuple[list[float], list[float]]:
+    """The loss and the global gradient norm before each of ``steps`` updates of optimiser
+    ``name``; with ``max_norm``, the gradients are clipped to that global norm first (the
+    recorded norm is the one before clipping)."""
     vocab, xs, ys = char_dataset(TEXT)
     optimiser_class, lr = OPTIMISERS[name]
     optimiser = optimiser_class(lr=lr)
     params = init_rnn_classifier(len(vocab), HIDDEN, len(vocab), seed=seed)
-    losses = []
+    losses, norms = [], []
     for _ in range(steps):
         loss, grads, _ = rnn_classifier_loss(params, xs, ys, np.zeros((1, HIDDEN)))
-        optimiser.step(params, {k: grads[k] for k in params})
+        grads = {k: grads[k] for k in params}
+        # unclipped, only the norm that clip_grad_norm returns is used (any threshold will do)
+        clipped, norm = clip_grad_norm(grads, 1.0 if max_norm is None else max_norm)
+        optimiser.step(params, grads if max_norm is None else clipped)
         losses.append(float(loss))
-    return losses
+        norms.append(norm)
+    return losses, norms
+
+
+def run(name: str, seed: int, steps: int = STEPS) -> list[float]:
+    """The loss before each of ``steps`` updates of optimiser ``name``."""
+    return train(name, seed, steps)[0]
+
+
+def largest_rise(losses: list[float]) -> float:
+    """The largest rise of the loss from one update to the next (a spike)."""
+    return max(b - a for a, b in zip(losses[:-1], losses[1:], strict=True))
 
 
 def main() -> None:
@@ -51,7 +68,7 @@ def main() -> None:
     for seed in SEEDS:
         for name in OPTIMISERS:
             losses = run(name, seed)
-            spike = max(b - a for a, b in zip(losses[:-1], losses[1:], strict=True))
+            spike = largest_rise(losses)
             results["runs"].append(dict(optimiser=name, seed=seed, start=losses[0],
                                         final=losses[-1], largest_rise=spike))
             log(f"seed {seed} {name:8s} loss {losses[0]:.3f} -> {losses[-1]:.4f}, "
