@@ -4,13 +4,13 @@ brute-force search (normalised beam search), torch's scaled_dot_product_attentio
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import sacrebleu
 import torch
-from test_solutions import _log_probability as log_probability  # the toy decoder by hand
+from test_solutions import _complete_outputs as complete_outputs  # the toy decoder by hand
+from test_solutions import _log_probability as log_probability
+from test_solutions import _toy_decoder as toy_decoder
 
 from rnncourse.grading.checks.ch09_seq2seq import (
     NOTEBOOK,
@@ -28,14 +28,9 @@ def cases(grade_id):
 
 @pytest.mark.parametrize("seed,alpha", [(s, a) for s in range(6) for a in (0.0, 0.5, 1.0, 2.0)])
 def test_normalised_beam_search_wide_beam_is_exhaustive(seed, alpha):
-    rng = np.random.default_rng(seed)
-    K, D, H, max_len, bos, eos = 3, 2, 2, 3, 0, 1
-    model = dict(h0=rng.standard_normal(H), E=rng.standard_normal((K, D)),
-                 Wx=rng.standard_normal((D, H)), Wh=rng.standard_normal((H, H)) / 2,
-                 V=2 * rng.standard_normal((H, K)))
-    complete = [list(seq) for n in range(1, max_len + 1)
-                for seq in itertools.product(range(K), repeat=n)
-                if eos not in seq[:-1] and (seq[-1] == eos or n == max_len)]
+    K, H, max_len, bos, eos = 3, 2, 3, 0, 1
+    model = toy_decoder(np.random.default_rng(seed), K, H)
+    complete = complete_outputs(K, max_len, eos)
     scores = [log_probability(seq, **model, bos=bos) / len(seq) ** alpha for seq in complete]
     best = int(np.argmax(scores))
     tokens, score = normalised_beam_search(**model, bos=bos, eos=eos, max_len=max_len,

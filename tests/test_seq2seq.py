@@ -58,15 +58,22 @@ def test_beam_on_hand_table():
     assert score == pytest.approx(float(lp[1, 4] + lp[4, 2]))
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_beam_search_matches_exhaustive_and_greedy(seed):
+def toy_search(seed):
+    """A small random Seq2Seq (4 symbols) with sharpened outputs, a source, and the
+    decoder's start state and step function on it: ``(model, src, state, step)``."""
     torch.manual_seed(seed)
     model = S.Seq2Seq(4, 4, embed_size=3, hidden_size=5)
     with torch.no_grad():
         model.decoder.out.weight.mul_(6)
         src = torch.tensor([[3, 1, 3]])
         state, memory = model.encode(src)
-        step = S.model_step_fn(model, memory)
+    return model, src, state, S.model_step_fn(model, memory)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_beam_search_matches_exhaustive_and_greedy(seed):
+    model, src, state, step = toy_search(seed)
+    with torch.no_grad():
         ref, ref_lp = brute_force(step, state, 4, 3)
         ex, ex_lp = S.exhaustive_search(step, state, max_len=3, vocab_size=4)
         wide, wide_lp = S.beam_search_fn(step, state, beam_width=4 ** 3, max_len=3)

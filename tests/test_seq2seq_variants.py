@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import pytest
 import torch
-from test_seq2seq import brute_force  # every output scored with itertools
+from test_seq2seq import brute_force, toy_search  # every output scored with itertools
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -202,13 +202,8 @@ def test_length_penalty_values():
                                              for a, k in ((0.5, "power"), (1.0, "power"),
                                                           (0.7, "gnmt"))])
 def test_normalised_beam_search_matches_exhaustive(seed, alpha, kind):
-    torch.manual_seed(seed)
-    model = S.Seq2Seq(4, 4, embed_size=3, hidden_size=5)
+    _, _, state, step = toy_search(seed)
     with torch.no_grad():
-        model.decoder.out.weight.mul_(6)
-        src = torch.tensor([[3, 1, 3]])
-        state, memory = model.encode(src)
-        step = S.model_step_fn(model, memory)
         ref, ref_score = brute_force(step, state, 4, 3, alpha, kind)
         ex, ex_lp = S.exhaustive_search(step, state, max_len=3, vocab_size=4, alpha=alpha,
                                         penalty=kind)

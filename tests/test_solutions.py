@@ -404,6 +404,20 @@ def test_ch05_jacobian_norms_match_torch_autograd(T, H, scale, seed):
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-14)
 
 
+def _toy_decoder(rng, K, H, D=2):
+    """Random weights of the ch09 exercises' toy decoder: K symbols, H units, D inputs."""
+    return dict(h0=rng.standard_normal(H), E=rng.standard_normal((K, D)),
+                Wx=rng.standard_normal((D, H)), Wh=rng.standard_normal((H, H)) / 2,
+                V=2 * rng.standard_normal((H, K)))
+
+
+def _complete_outputs(K, max_len, eos):
+    """Every complete output: eos only at its end; without eos only at the full length."""
+    return [list(seq) for n in range(1, max_len + 1)
+            for seq in itertools.product(range(K), repeat=n)
+            if eos not in seq[:-1] and (seq[-1] == eos or n == max_len)]
+
+
 def _log_probability(tokens, h0, E, Wx, Wh, V, bos):
     """log p(tokens) of the toy decoder, written out again without the spec's helpers."""
     h, previous, total = h0, bos, 0.0
@@ -420,15 +434,9 @@ def _log_probability(tokens, h0, E, Wx, Wh, V, bos):
 def test_ch09_beam_search_matches_exhaustive_search(K, H, max_len, seed):
     from rnncourse.grading.checks.ch09_seq2seq import beam_search, greedy_decode
 
-    rng = np.random.default_rng(seed)
-    D, bos, eos = 2, 0, 1
-    model = dict(h0=rng.standard_normal(H), E=rng.standard_normal((K, D)),
-                 Wx=rng.standard_normal((D, H)), Wh=rng.standard_normal((H, H)) / 2,
-                 V=2 * rng.standard_normal((H, K)))
-    # Every complete output: eos only at its end; without eos only at the full length.
-    complete = [list(seq) for n in range(1, max_len + 1)
-                for seq in itertools.product(range(K), repeat=n)
-                if eos not in seq[:-1] and (seq[-1] == eos or n == max_len)]
+    bos, eos = 0, 1
+    model = _toy_decoder(np.random.default_rng(seed), K, H)
+    complete = _complete_outputs(K, max_len, eos)
     scores = [_log_probability(seq, **model, bos=bos) for seq in complete]
     best = int(np.argmax(scores))
     # A beam as wide as the number of hypotheses never prunes: it is exhaustive.
