@@ -208,6 +208,19 @@ def plot_encoder_decoder(src: Sequence[str] = ("3", "1", "4"),
     return fig
 
 
+def _accuracy_axes(ax: Axes, train_range: tuple[int, int] | None, shade: str,
+                   ylabel: str) -> None:
+    """Accuracy against source length: the training lengths shaded, labels, limits, grid."""
+    if train_range is not None:
+        ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color=shade, zorder=0,
+                   label="lengths seen in training")
+    ax.set_xlabel("source length (digits)")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_facecolor("white")
+    ax.grid(alpha=0.3)
+
+
 def plot_accuracy_by_length(lengths: Sequence[int], curves: dict[str, Sequence[float]],
                             train_range: tuple[int, int] | None = None,
                             ax: Axes | None = None) -> Axes:
@@ -216,15 +229,8 @@ def plot_accuracy_by_length(lengths: Sequence[int], curves: dict[str, Sequence[f
         fig, ax = plt.subplots(figsize=(6, 3.5), facecolor="white")
     for name, acc in curves.items():
         ax.plot(lengths, acc, marker="o", label=name)
-    if train_range is not None:
-        ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color="0.9", zorder=0,
-                   label="lengths seen in training")
-    ax.set_xlabel("source length (digits)")
-    ax.set_ylabel("sequence accuracy")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_facecolor("white")
+    _accuracy_axes(ax, train_range, "0.9", "sequence accuracy")
     ax.legend(loc="lower left")
-    ax.grid(alpha=0.3)
     return ax
 
 
@@ -243,16 +249,9 @@ def plot_accuracy_bands(lengths: Sequence[int], runs: dict[str, np.ndarray],
         ax.plot(lengths, acc.mean(0), marker="o", markersize=3, color=color,
                 label=f"{name} ({len(acc)} seeds)")
         ax.fill_between(lengths, acc.min(0), acc.max(0), color=color, alpha=0.15, linewidth=0)
-    if train_range is not None:
-        ax.axvspan(train_range[0] - 0.5, train_range[1] + 0.5, color="0.96", zorder=0,
-                   label="lengths seen in training")
-    ax.set_xlabel("source length (digits)")
-    ax.set_ylabel("sequence accuracy (mean; band: min–max)")
-    ax.set_ylim(-0.03, 1.03)
+    _accuracy_axes(ax, train_range, "0.96", "sequence accuracy (mean; band: min–max)")
     ax.set_xticks(list(lengths))
-    ax.set_facecolor("white")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
-    ax.grid(alpha=0.3)
     return ax
 
 
