@@ -51,7 +51,7 @@ import numpy as np
 
 from ._validate import Cache, get_cache, prepare, upstream
 from .activations import sigmoid
-from .padding import check_lengths
+from .padding import real_steps
 
 __all__ = [
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "lstm_init",
@@ -265,10 +265,8 @@ def lstm_forward(
     )
     N, T, D = x.shape
     H = h0.shape[1]
-    mask = None
-    if lengths is not None:
-        lengths = check_lengths(where, lengths, N, T)
-        mask = (np.arange(T)[:, None] < lengths)[..., None]  # (T, N, 1): the real steps
+    # (T, N, 1), time-major like the arrays below: the real steps
+    mask = None if lengths is None else real_steps(where, lengths, N, T).T[..., None]
     # Inside, arrays are time-major, (T, N, .), so that every step reads and
     # writes one contiguous block.  hs[t] is h_{t-1}: hs[0] = h0, hs[t+1] = h_t.
     xt = np.ascontiguousarray(x.transpose(1, 0, 2))

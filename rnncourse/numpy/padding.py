@@ -51,6 +51,11 @@ def check_lengths(where: str, lengths: Any, N: int, T: int) -> np.ndarray:
     return arr.astype(np.intp, copy=False)
 
 
+def real_steps(where: str, lengths: Any, N: int, T: int) -> np.ndarray:
+    """``m[n, t] = t < lengths[n]``, booleans ``(N, T)``, after :func:`check_lengths`."""
+    return np.arange(T) < check_lengths(where, lengths, N, T)[:, None]
+
+
 def lengths_mask(lengths: Any, T: int | None = None) -> np.ndarray:
     """The mask of the real steps: ``m[n, t] = t < lengths[n]``, booleans ``(N, T)``.
 
@@ -74,8 +79,7 @@ def lengths_mask(lengths: Any, T: int | None = None) -> np.ndarray:
         T = int(arr.max())
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)):
         raise TypeError(f"lengths_mask: T must be an int, got {type(T).__name__}")
-    arr = check_lengths("lengths_mask", arr, arr.shape[0], int(T))
-    return np.arange(int(T)) < arr[:, None]
+    return real_steps("lengths_mask", arr, arr.shape[0], int(T))
 
 
 def last_states(h: Any, lengths: Any) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ._validate import Cache, get_cache, prepare, upstream
 from .activations import ACTIVATIONS, activation_grad, check_nonlinearity
-from .padding import check_lengths
+from .padding import real_steps
 
 __all__ = ["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward"]
 
@@ -126,10 +126,8 @@ def rnn_forward(
     )
     phi = ACTIVATIONS[nonlinearity]
     N, T, _ = x.shape
-    mask = None
-    if lengths is not None:
-        lengths = check_lengths(where, lengths, N, T)
-        mask = (np.arange(T) < lengths[:, None])[..., None]  # (N, T, 1): the real steps
+    # (N, T, 1): the real steps
+    mask = None if lengths is None else real_steps(where, lengths, N, T)[..., None]
     xa = x @ Wx + b  # (N, T, H): x_t Wx + b for every t at once
     h = np.empty((N, T, h0.shape[1]), dtype=xa.dtype)
     prev_h = h0
