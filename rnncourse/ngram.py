@@ -34,6 +34,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rnncourse.numpy.lm import temperature_softmax
+
 __all__ = ["KneserNey", "bits_per_char_by_order"]
 
 
@@ -68,6 +70,8 @@ class KneserNey:
     # ------------------------------------------------------------------ training
 
     def _check(self, text: str, what: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"{what} must be a str, got {type(text).__name__}")
         unknown = sorted(set(text) - set(self.index))
         if unknown:
             raise ValueError(f"{what} has characters outside the vocabulary: {unknown[:10]!r}")
@@ -106,7 +110,10 @@ class KneserNey:
     def prob(self, context: str, char: str) -> float:
         """``P(char | the last n - 1 characters of context)``."""
         self._fitted()
-        self._check(context + char, "the context and character")
+        self._check(context, "the context")
+        self._check(char, "the character")
+        if len(char) != 1:
+            raise ValueError(f"the character must be one character, got {char!r}")
         h = context[-(self.order - 1):] if self.order > 1 else ""
         return self._prob(h, char)
 
@@ -130,25 +137,14 @@ class KneserNey:
         self._check(context, "the context")
         h = context[-(self.order - 1):] if self.order > 1 else ""
         if h not in self._cache:
-            p = np.full(len(self.vocab), 1.0 / len(self.vocab))
-            for k in range(1, len(h) + 2):
-                ctx = h[len(h) - (k - 1):] if k > 1 else ""
-                total = self._totals[k - 1].get(ctx)
-                if total is None:
-                    continue
-                c_h, t_h = total
-                d = self.discounts[k - 1]
-                seen = np.zeros(len(self.vocab))
-                for w, c in self.counts[k - 1][ctx].items():
-                    seen[self.index[w]] = max(c - d, 0.0)
-                p = seen / c_h + d * t_h / c_h * p
-            self._cache[h] = p
+            self._cache[h] = np.array([self._prob(h, w) for w in self.vocab])
         return self._cache[h].copy()
 
     def logprobs(self, text: str, history: str = "") -> np.ndarray:
         """``log2 P(text[t] | history + text[:t])`` for every ``t``, ``(len(text),)``."""
         self._fitted()
-        self._check(history + text, "the text")
+        self._check(history, "the history")
+        self._check(text, "the text")
         full, start, m = history + text, len(history), self.order - 1
         return np.array([math.log2(self._prob(full[max(0, t - m):t], full[t]))
                          for t in range(start, len(full))])
@@ -161,14 +157,11 @@ class KneserNey:
                seed: int = 0) -> str:
         """``n_chars`` characters drawn one at a time after ``prompt``, each from
         ``P(. | context) ** (1 / temperature)`` renormalised, with a seeded NumPy generator."""
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature!r}")
         rng = np.random.default_rng(seed)
         out = prompt
         for _ in range(n_chars):
-            logp = np.log(self.distribution(out)) / temperature
-            p = np.exp(logp - logp.max())
-            out += self.vocab[int(rng.choice(len(p), p=p / p.sum()))]
+            p = temperature_softmax(np.log(self.distribution(out)), temperature)
+            out += self.vocab[int(rng.choice(len(p), p=p))]
         return out[len(prompt):]
 
     def __repr__(self) -> str:
