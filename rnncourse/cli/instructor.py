@@ -18,7 +18,7 @@ __all__ = ["add_commands"]
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
-    from .cli import positive_float, positive_int
+    from .argtypes import positive_float, positive_int
 
     p.add_argument("--timeout", type=positive_float, default=10.0, metavar="S",
                    help="seconds per exercise (default: 10)")
@@ -32,7 +32,7 @@ def _limits(p: argparse.ArgumentParser) -> None:
 
 
 def _make_limits(args: argparse.Namespace):
-    from .grading.runner import Limits
+    from ..grading.runner import Limits
 
     return Limits(timeout=args.timeout, memory_mb=args.memory,
                   max_output=int(args.max_output * (1 << 20)))
@@ -46,7 +46,7 @@ def _notebook_list(text: str) -> list[str]:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    from .cli import positive_int
+    from .argtypes import positive_int
 
     p = commands.add_parser(
         "grade-class", help="grade a class from its git repositories (the instructor's grade)",
@@ -107,9 +107,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_grade_class(args: argparse.Namespace) -> int:
-    from .cli import tests_dir
-    from .grading.engine import GradeError, Options
-    from .grading.roster import grade_class, parse_deadline, read_roster, write_outputs
+    from ..grading.engine import GradeError, Options
+    from ..grading.roster import grade_class, parse_deadline, read_roster, write_outputs
+    from .argtypes import tests_dir
 
     try:
         tests = tests_dir(args.tests)
@@ -139,9 +139,9 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    from .cli import tests_dir
-    from .grading import gradescope
-    from .grading.engine import GradeError
+    from ..grading import gradescope
+    from ..grading.engine import GradeError
+    from .argtypes import tests_dir
 
     try:
         if args.run:

@@ -26,8 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import __version__
-from .params import BIAS_CONVENTIONS, GATES, count_parameters
+from .. import __version__
+from ..params import BIAS_CONVENTIONS, GATES, count_parameters
+from .argtypes import percent, positive_float, positive_int, tests_dir
 
 __all__ = ["main", "build_parser"]
 
@@ -39,37 +40,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a positive integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a positive number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
-def percent(text: str) -> float:
-    """argparse type: a number from 0 to 100."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r}")
-    return value
 
 
 # --------------------------------------------------------------------------- rnncourse params
@@ -128,7 +102,7 @@ def add_exercises(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_exercises(args: argparse.Namespace) -> int:
-    from .grading.generate import generate_exercises
+    from ..grading.generate import generate_exercises
 
     drift = generate_exercises(args.solutions, args.out, check=args.check)
     for path in drift.changed:
@@ -194,17 +168,12 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_grade)
 
 
-def tests_dir(path: Path | None) -> Path | None:
-    """``--tests``: None, or a folder of the instructor's checks (else a clear error)."""
-    if path is not None and not path.is_dir():
-        raise ValueError(f"--tests {path}: not a directory")
-    return path
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grading import report
-    from .grading.engine import GradeError, Options, find_submissions, grade
-    from .grading.runner import Limits
+    from ..grading import report
+    from ..grading.engine import GradeError, Options, find_submissions, grade
+    from ..grading.runner import Limits
 
     tests_dir(args.tests)
     try:
@@ -221,7 +190,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                                              tests_dir=args.tests, seed=args.seed,
                                              allow_weak_sandbox=args.allow_weak_sandbox))
         if args.all_notebooks:
-            from .grading.roster import complete, expected_notebooks
+            from ..grading.roster import complete, expected_notebooks
 
             expected = expected_notebooks(args.tests)
             results = [complete(r, expected, args.tests) for r in results]
@@ -235,12 +204,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.csv is not None:
         args.csv.write_text(report.csv_text(results), encoding="utf-8")
     if args.classroom50 is not None:
-        from .grading.classroom50 import result_json
+        from ..grading.classroom50 import result_json
 
         args.classroom50.write_text(json.dumps(result_json(results[0], os.environ), indent=2)
                                     + "\n", encoding="utf-8")
     if args.annotate:
-        from .grading.github import annotations
+        from ..grading.github import annotations
 
         for line in annotations(results):
             print(line)
@@ -262,7 +231,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def add_bench(commands: argparse._SubParsersAction) -> None:
-    from . import bench  # standard library and NumPy only; torch loads in the workers
+    from .. import bench  # standard library and NumPy only; torch loads in the workers
 
     bench.add_arguments(commands.add_parser(
         "bench",
