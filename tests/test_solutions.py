@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
-import io
 import itertools
 import re
 from pathlib import Path
@@ -37,6 +36,7 @@ from conftest import torch_or_skip
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rnncourse.grading.mutants import run_source
 from rnncourse.grading.spec import Exercise, Notebook
 from rnncourse.params import count_parameters
 
@@ -95,11 +95,13 @@ def stub(source: str, begin: str = BEGIN, end: str = END, keep: bool = True) -> 
 
 
 def run_cell(cell, namespace: dict, label: str) -> str:
-    """Execute a code cell's source in ``namespace``; return what it printed."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        exec(compile(cell.source, f"<{label}:{cell.get('id')}>", "exec"), namespace)
-    return buffer.getvalue()
+    """Execute a code cell's source in ``namespace`` as IPython does; return what it printed.
+
+    Like IPython, the source is kept in ``linecache`` under the cell's file name: that is
+    where :func:`~rnncourse.grading.student.check_call` finds a function's cell to run it
+    again on its own, as the grader does.
+    """
+    return run_source(cell.source, namespace, f"<{label}:{cell.get('id')}>")
 
 
 # --------------------------------------------------------------------------- (a) structure

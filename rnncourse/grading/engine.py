@@ -38,6 +38,8 @@ import numpy as np
 from . import checks
 from .compare import compare
 from .notebook import MAX_CELL_CHARS, Cell, NotebookError, cells, find_cell, read_notebook
+from .returns import SOURCE as RETURNS_SOURCE
+from .returns import wrap_call
 from .runner import (
     Limits,
     SandboxRun,
@@ -296,6 +298,8 @@ def _error_reason(info: Any, ex: Exercise, limits: Limits, while_: str = "") -> 
         return msg
     if info.get("blocked"):  # also reported through the pipe, unless the student closed it
         return msg.removeprefix("[blocked by the grader] ")
+    if kind == "MissingReturnValue" and info.get("where") is None:
+        return msg  # raised by the grader's check of the documented return values
     if info.get("not_implemented"):
         return f"not implemented yet (NotImplementedError{raised_in})"
     if info.get("exit"):
@@ -552,10 +556,12 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
             result.reason = f"`{ex.function}`: {problems[0]}"
             continue
         prep = prepared.exercises[ex.grade_id]
+        returns = {e.function: e.returns for e in spec.exercises if e.returns}
         job = dict(
             cells=[dict(name=need.grade_id, function=need.function,
                         source=found[need.grade_id][0].source) for need in _needed(spec, ex)],
-            helpers=spec.helpers, call=ex.call, outputs=list(ex.outputs),
+            helpers=spec.helpers + (RETURNS_SOURCE if returns else ""),
+            call=wrap_call(ex.call, returns), outputs=list(ex.outputs),
             function=ex.function, rtol=ex.rtol, atol=ex.atol,
             cases=prep.case_nodes, **paths,
         )

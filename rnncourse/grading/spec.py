@@ -52,6 +52,10 @@ class Exercise:
             function that a sequence function calls).
         rtol, atol: tolerances of the comparison with the reference.
         description: one line shown in the report.
+        returns: the values ``function`` is documented to return, when it returns a
+            tuple of which ``call`` grades only a part (``("next_h", "next_c",
+            "cache")``); the grader and the check cells then fail a function that
+            returns fewer, naming the missing one (see :mod:`.returns`).
     """
 
     grade_id: str
@@ -64,6 +68,7 @@ class Exercise:
     rtol: float = 1e-6
     atol: float = 1e-8
     description: str = ""
+    returns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ NOTEBOOK = Notebook(
             cases=_step_cases,
             outputs=("next_h",),
             description="one step forward, keeping a cache",
+            returns=("next_h", "cache"),
         ),
         Exercise(
             grade_id="rnn_step_backward",
@@ -149,6 +150,7 @@ NOTEBOOK = Notebook(
             outputs=("h",),
             requires=("rnn_step_forward",),
             description="the forward pass over a sequence, keeping a cache",
+            returns=("h", "cache"),
         ),
         Exercise(
             grade_id="rnn_backward",

@@ -69,12 +69,17 @@ def _norm_cases(rng: np.random.Generator) -> list[dict]:
 
 
 def _clip_norm_cases(rng: np.random.Generator) -> list[dict]:
-    # Global norms of about 25, 410 and 5.7 against max_norm 1, 5 and 2.5 (clipped), and of
-    # 0.06 and 36 against 1 and 1000 (left alone).
-    scales = (10.0, 100.0, 1.0, 0.01, 5.0)
-    max_norms = (1.0, 5.0, 2.5, 1.0, 1e3)
-    return [dict(**_grads(rng, H, s), max_norm=m)
-            for H, s, m in zip(_LAYERS, scales, max_norms, strict=True)]
+    # Global norms of about 25, 410 and 5.7 against max_norm 1, 5 and 2.5 (clipped), of 0.06
+    # against 1 (left alone), a global norm just below max_norm (0.7 of it: left alone, where
+    # a wrong threshold would scale it up), and a tiny one (about 1e-4, clipped to half of it:
+    # there the 1e-6 of the denominator changes the scale by about 1 %).
+    cases = [dict(**_grads(rng, H, s), max_norm=m)
+             for H, s, m in zip(_LAYERS[:4], (10.0, 100.0, 1.0, 0.01), (1.0, 5.0, 2.5, 1.0),
+                                strict=True)]
+    for H, s, ratio in ((5, 5.0, 1 / 0.7), (2, 1e-5, 0.5)):
+        g = _grads(rng, H, s)
+        cases.append(dict(**g, max_norm=ratio * global_norm(list(g.values()))))
+    return cases
 
 
 def _clip_value_cases(rng: np.random.Generator) -> list[dict]:

@@ -77,6 +77,7 @@ NOTEBOOK = Notebook(
             cases=_step_cases,
             outputs=("next_h", "next_c"),
             description="one LSTM step forward",
+            returns=("next_h", "next_c", "cache"),
         ),
         Exercise(
             grade_id="lstm_forward",
@@ -87,6 +88,7 @@ NOTEBOOK = Notebook(
             outputs=("h", "c_T"),
             requires=("lstm_step_forward",),
             description="the LSTM over a sequence",
+            returns=("h", "c_T"),
         ),
         Exercise(
             grade_id="init_lstm_bias",

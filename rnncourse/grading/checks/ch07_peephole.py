@@ -81,6 +81,7 @@ NOTEBOOK = Notebook(
             cases=_step_cases,
             outputs=("next_h", "next_c"),
             description="one peephole LSTM step forward",
+            returns=("next_h", "next_c", "cache"),
         ),
         Exercise(
             grade_id="count_peephole_params",
@@ -101,6 +102,7 @@ NOTEBOOK = Notebook(
             outputs=("h", "c_T"),
             requires=("peephole_step_forward",),
             description="the peephole LSTM over a sequence",
+            returns=("h", "c_T"),
         ),
         Exercise(
             grade_id="peephole_step_backward",

@@ -204,7 +204,9 @@ _NORMALISED = ((3, 2, 1, 4, 2, 2.0, 1.5), (5, 2, 4, 6, 1, 2.0, 1.0), (4, 2, 3, 5
 
 # A decoder that is a table of next-token log-probabilities (E = 20 I, Wx = I, Wh = 0: the
 # state after a token is its one-hot vector), built so that raw scores pick the short output:
-# p(eos) = 0.3 beats p(a b eos) = 0.7 * 0.6 * 0.6 = 0.252, not per token (0.632).
+# p(eos) = 0.3 beats p(a b eos) = 0.7 * 0.6 * 0.6 = 0.252, not per token (0.632); and a
+# search that prunes on the raw log p but ranks its final beam by the normalised score
+# picks another output than one that ranks by the normalised score throughout.
 _TABLE = np.log(np.array([[1e-12, 0.3, 0.7, 1e-12],     # after bos: eos or a
                           [0.25, 0.25, 0.25, 0.25],     # after eos (never read)
                           [1e-12, 0.4, 1e-12, 0.6],     # after a: b or eos
@@ -219,7 +221,9 @@ def _normalised_cases(rng: np.random.Generator) -> list[dict]:
             for K, D, H, L, B, sharp, alpha in _NORMALISED] + [
         dict(**table, max_len=3, beam_width=2, alpha=1.0),
         dict(**table, max_len=5, beam_width=3, alpha=0.5),
-        dict(**table, max_len=5, beam_width=3, alpha=0.0)]
+        # Pruned by the raw log p, "a b a" loses its place at step 3 and "a b eos" wins;
+        # ranked by the normalised score throughout, "a b a b eos" wins (in every run).
+        dict(**table, max_len=5, beam_width=2, alpha=1.5)]
 
 
 def _attention_cases(rng: np.random.Generator) -> list[dict]:

@@ -1,0 +1,86 @@
+"""Plausible wrong solutions that reviewers found passing the public checks (issue 23).
+
+``WRONG[(stem, grade_id)]`` maps a label to the source of a wrong cell. Each must be
+rejected by the exercise's public check cell and by the grader
+(``tests/test_grading_wrong.py``), and ``make test-mutants`` counts them with the mutants.
+"""
+
+from __future__ import annotations
+
+_JACOBIAN = '''\
+def jacobian_norms(Wh, dphi):
+    T, H = dphi.shape
+    norms = np.empty(T + 1)
+    M = np.eye(H)
+    norms[T] = 1.0
+    for t in range(T - 1, -1, -1):
+        M = {step}
+        norms[t] = np.linalg.norm(M, 2)
+    return norms
+'''
+
+WRONG: dict[tuple[str, str], dict[str, str]] = {
+    ("ch05_gradients", "clip_by_norm"): {
+        "each array clipped by its own norm": '''\
+def clip_by_norm(grads, max_norm):
+    out = []
+    for g in grads:
+        scale = max_norm / (np.sqrt(np.sum(g * g)) + 1e-6)
+        out.append(g * scale if scale < 1 else g.copy())
+    return out
+''',
+    },
+    ("ch05_gradients", "jacobian_norms"): {
+        "missing transpose": _JACOBIAN.format(step="M @ (dphi[t][:, None] * Wh)"),
+        "product in the wrong order": _JACOBIAN.format(step="(dphi[t][:, None] * Wh.T) @ M"),
+        "wrong order and missing transpose": _JACOBIAN.format(step="(dphi[t][:, None] * Wh) @ M"),
+        "derivative on the wrong side of Wh^T": _JACOBIAN.format(step="M @ (Wh.T * dphi[t])"),
+    },
+    ("ch06_lstm", "lstm_step_forward"): {
+        "no cache returned": '''\
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    H = prev_h.shape[1]
+    a = x @ Wx + prev_h @ Wh + b
+    i = sigmoid(a[:, :H])
+    f = sigmoid(a[:, H:2 * H])
+    g = np.tanh(a[:, 2 * H:3 * H])
+    o = sigmoid(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * np.tanh(next_c)
+    return next_h, next_c
+''',
+    },
+    ("ch08_gru", "count_gru_params"): {
+        "layer 2 reads 2 d inputs even in one direction": '''\
+def count_gru_params(n, d, num_layers=1, bidirectional=False):
+    directions = 2 if bidirectional else 1
+    total = 0
+    for layer in range(num_layers):
+        layer_input = n if layer == 0 else 2 * d
+        total += directions * 3 * (layer_input * d + d * d + 2 * d)
+    return int(total)
+''',
+    },
+    ("ch09_seq2seq", "normalised_beam_search"): {
+        "prunes on raw log p, normalises only the final pick": '''\
+def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):
+    beam = [(0.0, [], h0)]
+    for _ in range(max_len):
+        candidates = []
+        for logp_sum, tokens, h in beam:
+            if tokens and tokens[-1] == eos:
+                candidates.append((logp_sum, tokens, h))
+                continue
+            scores, h_next = decoder_step(tokens[-1] if tokens else bos, h, E, Wx, Wh, V)
+            logp = log_softmax(scores)
+            for k in range(len(logp)):
+                candidates.append((logp_sum + float(logp[k]), tokens + [k], h_next))
+        candidates.sort(key=lambda c: c[0], reverse=True)
+        beam = candidates[:beam_width]
+        if all(tokens[-1] == eos for _, tokens, _ in beam):
+            break
+    best = max(beam, key=lambda c: c[0] / len(c[1]) ** alpha)
+    return np.array(best[1], dtype=np.int64), float(best[0] / len(best[1]) ** alpha)
+''',
+    },
+}

@@ -1,0 +1,106 @@
+"""Plausible wrong solutions (``grading_fixtures/wrong_solutions.py``) fail everywhere.
+
+Each one must be rejected by its exercise's public check cell (run after the notebook's
+earlier cells, as a student runs it) and by the grader (a copy of the solution notebook
+with that one cell replaced, graded in the sandbox). ``make test-mutants`` runs the same
+solutions with every mutant of every exercise; one exercise of it runs here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from grading_fixtures.wrong_solutions import WRONG
+
+from rnncourse.grading import Options, grade_paths
+from rnncourse.grading.mutants import (
+    _exercise,
+    candidates,
+    hidden_verdict,
+    public_verdict,
+    report,
+    run,
+)
+from rnncourse.grading.sandbox import landlock_abi
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+CASES = [(stem, gid, label) for (stem, gid), wrong in WRONG.items() for label in wrong]
+
+
+def with_cell(stem: str, grade_id: str, source: str) -> dict:
+    """The solution notebook with the cell of ``grade_id`` replaced by ``source``."""
+    nb = json.loads((SOLUTIONS / f"{stem}.ipynb").read_text())
+    [cell] = [c for c in nb["cells"]
+              if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id]
+    cell["source"] = source.splitlines(keepends=True)
+    return nb
+
+
+@pytest.mark.parametrize(("stem", "grade_id", "label"), CASES)
+def test_the_public_check_rejects_it(stem, grade_id, label):
+    e = _exercise(SOLUTIONS, stem, grade_id)
+    assert public_verdict(e, e.cells[e.index][2]) == "", "the solution itself must pass"
+    assert public_verdict(e, WRONG[stem, grade_id][label]), label
+
+
+@pytest.mark.parametrize(("stem", "grade_id", "label"), CASES)
+def test_the_hidden_cases_reject_it_in_every_run(stem, grade_id, label):
+    e = _exercise(SOLUTIONS, stem, grade_id)
+    for seed in range(8):
+        assert hidden_verdict(e, e.cells[e.index][2], seed) == ""
+        assert hidden_verdict(e, WRONG[stem, grade_id][label], seed), (label, seed)
+
+
+def test_a_forward_step_without_its_cache_is_told_so():
+    wrong = WRONG["ch06_lstm", "lstm_step_forward"]["no cache returned"]
+    e = _exercise(SOLUTIONS, "ch06_lstm", "lstm_step_forward")
+    assert public_verdict(e, wrong) == (
+        "CheckFailed: `lstm_step_forward` returned 2 values, but it must return 3, "
+        "(next_h, next_c, cache): `cache` is missing")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or landlock_abi() < 1,
+                    reason="the grader needs Landlock to grade")
+def test_the_grader_rejects_every_wrong_solution(tmp_path):
+    for i, (stem, gid, label) in enumerate(CASES):
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        nb = with_cell(stem, gid, WRONG[stem, gid][label])
+        (folder / f"{stem}.ipynb").write_text(json.dumps(nb))
+    results = grade_paths([tmp_path], Options(jobs=2))
+    assert len(results) == len(CASES)
+    for (stem, gid, label), r in zip(CASES, sorted(results, key=lambda r: int(r.name[1:])),
+                                     strict=True):
+        e = {x.grade_id: x for x in r.exercises}
+        assert e[gid].points == 0 and e[gid].reason, (stem, gid, label)
+        others = [x for x in r.exercises if x.grade_id != gid and not x.passed]
+        if (stem, gid) == ("ch06_lstm", "lstm_step_forward"):
+            missing = ("`lstm_step_forward` returned 2 values, but it must return 3, "
+                       "(next_h, next_c, cache): `cache` is missing")
+            assert e[gid].reason.startswith(f"`lstm_step_forward`: {missing} (case 1 of")
+            back = e["lstm_step_backward"].reason
+            assert missing in back and "IndexError" not in back, back
+            assert back.startswith("`lstm_step_backward`: this exercise failed because "
+                                   "`lstm_step_forward`, which it calls, is wrong"), back
+        else:
+            assert others == [], [x.reason for x in others]
+
+
+def test_the_mutation_tool_on_one_exercise():
+    """Every mutant of clip_by_norm and the wrong solution: killed, or shown equivalent."""
+    cands = candidates(SOLUTIONS, ["ch05_gradients"], WRONG, only=["clip_by_norm"])
+    assert len(cands) >= 10
+    assert any(c.kind == "wrong" for c in cands)
+    assert {c.label.split(" (line")[0] for c in cands} >= {
+        "sign flip (+ to -)", "dropped term (right of +, e.g. a bias)", "comparison off by one",
+        "float32 result", "dropped copy (works in place)"}
+    verdicts = run(SOLUTIONS, cands, seeds=[1, 2], jobs=1)
+    text, ok = report(verdicts)
+    assert ok, text
+    line = next(x for x in text.splitlines() if x.startswith("ch05_gradients clip_by_norm"))
+    assert re.fullmatch(r"ch05_gradients clip_by_norm +\d+ +2 +\d+ +100% +\d+ +100%", line), line
