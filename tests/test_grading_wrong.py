@@ -104,3 +104,76 @@ def test_the_mutation_tool_on_one_exercise():
     assert ok, text
     line = next(x for x in text.splitlines() if x.startswith("ch05_gradients clip_by_norm"))
     assert re.fullmatch(r"ch05_gradients clip_by_norm +\d+ +2 +\d+ +100% +\d+ +100%", line), line
+
+
+# --------------------------------------------------------------------------- check cells = grader
+
+HELPER_CELL = '''\
+def scale_for(grads, max_norm):
+    return max_norm / (global_norm(grads) + 1e-6)
+'''
+
+USES_HELPER = '''\
+def clip_by_norm(grads, max_norm):
+    scale = scale_for(grads, max_norm)
+    return [g * scale if scale < 1 else g.copy() for g in grads]
+'''
+
+
+def test_a_helper_from_another_cell_fails_in_the_check_cell_and_in_the_grader(tmp_path):
+    """The check cell runs the exercise's cell on its own, as the grader does."""
+    e = _exercise(SOLUTIONS, "ch05_gradients", "clip_by_norm")
+    public = public_verdict(e, HELPER_CELL + "\n\n" + USES_HELPER)
+    assert public == "", "in one cell, the helper is fine"
+    # The helper in a cell of its own, run before: the check cell says what the grader will.
+    from rnncourse.grading.mutants import _prefix, run_source
+
+    ns = _prefix(e)
+    run_source(HELPER_CELL, ns, "<helper cell>")
+    run_source(USES_HELPER, ns, "<exercise cell>")
+    with pytest.raises(AssertionError, match=(
+            r"^`clip_by_norm` uses `scale_for`, which another cell of your notebook defines; "
+            r"the autograder runs the cell of `clip_by_norm` on its own, after only the "
+            r"setup's definitions and the cells of `global_norm`, so it would fail there "
+            r"\(NameError: name 'scale_for' is not defined\): define `scale_for` inside the "
+            r"cell of `clip_by_norm`$")):
+        run_source(e.check, ns, "<check cell>")
+    if sys.platform == "win32" or landlock_abi() < 1:
+        pytest.skip("the grader needs Landlock to grade")
+    nb = with_cell("ch05_gradients", "clip_by_norm", USES_HELPER)
+    index = next(i for i, c in enumerate(nb["cells"])
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "clip_by_norm")
+    nb["cells"].insert(index, {"cell_type": "code", "execution_count": None, "id": "helper",
+                               "metadata": {}, "outputs": [],
+                               "source": HELPER_CELL.splitlines(keepends=True)})
+    path = tmp_path / "ch05_gradients.ipynb"
+    path.write_text(json.dumps(nb))
+    [r] = grade_paths([path], Options(jobs=2))
+    e = {x.grade_id: x for x in r.exercises}["clip_by_norm"]
+    assert e.points == 0
+    assert e.reason.startswith("`clip_by_norm`: raised NameError: name 'scale_for' is not "
+                               "defined"), e.reason
+    assert ("-- the autograder runs this exercise's cell on its own, after only the setup's "
+            "definitions and the cells of the exercises it builds on: define what it uses "
+            "inside the cell (case 1 of 6)") in e.reason, e.reason
+
+
+def test_a_blank_exercise_notebook_says_not_implemented_in_one_line_in_jupyter(tmp_path):
+    """In a real kernel: the check cell's error is one line, no traceback of the package."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.read(ROOT / "exercises" / "ch05_gradients.ipynb", as_version=4)
+    nb.cells = nb.cells[:11]  # setup, global_norm and its check, clip_by_norm and its check
+    client = nbclient.NotebookClient(nb, timeout=120, allow_errors=True,
+                                     resources={"metadata": {"path": str(ROOT)}})
+    client.execute()
+    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): o for c in nb.cells
+              if c.cell_type == "code" for o in c.outputs if o.output_type == "error"}
+    assert set(errors) == {"check_global_norm", "check_clip_by_norm"}
+    for gid, error in errors.items():
+        name = gid.removeprefix("check_")
+        assert error.ename == "NotImplementedYet"
+        assert error.traceback == [
+            f"NotImplementedYet: `{name}` is not implemented yet: replace "
+            f"`raise NotImplementedError()` in its cell with your code, run that cell, then "
+            f"this one"], error.traceback

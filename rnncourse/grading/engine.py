@@ -310,7 +310,12 @@ def _error_reason(info: Any, ex: Exercise, limits: Limits, while_: str = "") -> 
     if kind == "RuntimeError" and msg.startswith("can't start new thread"):
         return (f"could not start a thread: out of memory (the limit is {limits.memory_mb} MB, "
                 f"a thread's stack included){while_}{_where(info)}")
-    return f"raised {kind}: {msg}{while_}{_where(info)}"
+    hint = ""
+    if kind == "NameError":
+        hint = (" -- the autograder runs this exercise's cell on its own, after only the "
+                "setup's definitions and the cells of the exercises it builds on: define "
+                "what it uses inside the cell")
+    return f"raised {kind}: {msg}{while_}{_where(info)}{hint}"
 
 
 def _crash_reason(run: SandboxRun, limits: Limits) -> str:
