@@ -18,12 +18,13 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup browser book test test-fast test-portability test-portability-avx2 test-gpu lint exercises grade bench clean distclean
+.PHONY: help setup browser book test test-fast test-mutants test-portability test-portability-avx2 test-gpu lint exercises grade bench clean distclean
 
 help:
 	@echo "make book    set up and build the website into _build/html"
 	@echo "make test    set up and run all tests"
 	@echo "make test-portability  nbval of every notebook under AVX2, one thread, no oneDNN"
+	@echo "make test-mutants  mutation testing of the exercises' public checks and hidden cases"
 	@echo "make lint    ruff over the package and tests, zizmor over the workflows"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade   grade the notebooks in exercises/ (as a student's CI does)"
@@ -82,6 +83,14 @@ test-portability-avx2: $(STAMP)
 test-portability: test-portability-avx2
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(NBVAL_ALL)
 	RNNCOURSE_ONEDNN=0 $(NBVAL_ALL)
+
+# Mutation testing of the exercises' checks (slow; not part of `make test`): every graded
+# function's solution, mutated by AST operators that model student slips, plus the
+# hand-written wrong solutions, against the public check cells and the hidden cases of
+# several grading runs. Prints the per-exercise table; fails under the targets (hidden
+# cases 100 %, public checks 90 % of the non-equivalent mutants).
+test-mutants: $(STAMP)
+	$(BIN)/python -m rnncourse.grading.mutants --seeds 4
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -x -q -m "not browser and not launch" tests
