@@ -13,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from grading_fixtures.wrong_solutions import WRONG
 
@@ -177,3 +178,45 @@ def test_a_blank_exercise_notebook_says_not_implemented_in_one_line_in_jupyter(t
             f"NotImplementedYet: `{name}` is not implemented yet: replace "
             f"`raise NotImplementedError()` in its cell with your code, run that cell, then "
             f"this one"], error.traceback
+
+
+# --------------------------------------------------------------------------- partial credit
+
+# Right for N = 1 only: (x Wx).sum(axis=0) collapses the batch, which is harmless for one row.
+BATCH_OF_ONE = '''\
+def gru_step_forward(x, prev_h, Wx, Wh, bx, bh):
+    H = prev_h.shape[1]
+    a = x @ Wx + bx
+    a = np.broadcast_to(a.sum(axis=0), (x.shape[0], 3 * H))
+    c = prev_h @ Wh + bh
+    r = sigmoid(a[:, :H] + c[:, :H])
+    z = sigmoid(a[:, H:2 * H] + c[:, H:2 * H])
+    n = np.tanh(a[:, 2 * H:] + r * c[:, 2 * H:])
+    return (1 - z) * n + z * prev_h
+'''
+
+
+@pytest.mark.skipif(sys.platform == "win32" or landlock_abi() < 1,
+                    reason="the grader needs Landlock to grade")
+def test_partial_credit_per_hidden_case_is_an_instructors_option(tmp_path):
+    from rnncourse.grading.checks.ch08_gru import NOTEBOOK
+
+    nb = with_cell("ch08_gru", "gru_step_forward", BATCH_OF_ONE)
+    path = tmp_path / "ch08_gru.ipynb"
+    path.write_text(json.dumps(nb))
+    ex = next(e for e in NOTEBOOK.exercises if e.grade_id == "gru_step_forward")
+    cases = ex.cases(np.random.default_rng(NOTEBOOK.seed))
+    ones = sum(c["x"].shape[0] == 1 for c in cases)
+    assert 0 < ones < len(cases)
+    [all_or_nothing] = grade_paths([path], Options(jobs=2, seed=0))
+    [partial] = grade_paths([path], Options(jobs=2, seed=0, partial_credit=True))
+    a = {e.grade_id: e for e in all_or_nothing.exercises}["gru_step_forward"]
+    p = {e.grade_id: e for e in partial.exercises}["gru_step_forward"]
+    assert a.points == 0 and a.reason == p.reason
+    assert re.search(r"next_h differs from the reference, max relative error [\d.e+-]+ "
+                     r"\(at index \(\d+, \d+\): got [-\d.e+]+, expected [-\d.e+]+\) "
+                     r"\(case \d of \d\)$", p.reason), p.reason
+    assert p.points == round(ex.points * ones / len(cases), 2), (p.points, ones)
+    # The exercises that do not call it are right: full points.
+    full = {e.grade_id for e in partial.exercises if e.points == e.max_points}
+    assert full == {"gru_step_forward_cho", "count_gru_params"}, full

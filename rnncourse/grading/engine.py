@@ -12,11 +12,16 @@ The whole flow, for every submission and every exercise of its notebooks:
 4. what came back is compared with the reference (:mod:`.compare`) and turned
    into points and a reason.
 
-Scoring is all or nothing per exercise: the points when every case agrees
-with the reference, else 0 with the reason for the first case that does not
-(and how many failed). Output on stderr (warnings) never costs points; a
-blocked operation (importing ``rnncourse``, reading the checks, writing
-outside the sandbox, starting processes, ...) always costs the exercise.
+Scoring is all or nothing per exercise by default: the points when every case
+agrees with the reference, else 0 with the reason for the first case that does
+not (and how many failed). With ``Options(partial_credit=True)`` a failing
+exercise earns its points times the fraction of hidden cases that agree --
+except when its cell cannot run or a case breaks a rule of the grader (an
+input changed in place, a blocked operation), which still costs all of it.
+
+Output on stderr (warnings) never costs points; a blocked operation (importing
+``rnncourse``, reading the checks, writing outside the sandbox, starting
+processes, ...) always costs the exercise.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class Options:
     tests_dir: Path | None = None  # private checks that replace the packaged ones
     seed: int | None = None  # of the hidden cases; None: a fresh one, drawn for this run
     allow_weak_sandbox: bool = False  # grade even where the kernel offers no Landlock
+    partial_credit: bool = False  # points per hidden case that agrees, not all or nothing
 
 
 @dataclass(frozen=True)
@@ -359,7 +365,16 @@ def _tail(text: str, lines: int = 15) -> str:
 
 def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str, str]:
     """The reason an exercise fails (empty if it passes) and details for the student."""
+    reason, details, _ = judge_cases(run, prep, limits)
+    return reason, details
+
+
+def judge_cases(run: SandboxRun, prep: _PreparedExercise,
+                limits: Limits) -> tuple[str, str, float]:
+    """:func:`judge`, and the fraction of the hidden cases that agree with the reference
+    (0 when the cell could not run, or a case broke a rule of the grader)."""
     ex = prep.exercise
+    agree = 0.0
     status = run.status
     details: list[str] = []
     reason = ""
@@ -409,12 +424,16 @@ def judge(run: SandboxRun, prep: _PreparedExercise, limits: Limits) -> tuple[str
                         details.append(f"case {i + 1}: {_call_text(rec, ex, prep.shapes[i])}")
         if failed and n > 1 and not reason.startswith("not implemented"):
             details.append(f"{n - failed} of {n} cases agree with the reference")
+        if len(results) == n and n:
+            agree = (n - failed) / n
     if reason:
         if run.stdout.strip():
             details.append("your code printed (last lines):\n" + _tail(run.stdout))
         if run.stderr.strip():
             details.append("on stderr (last lines):\n" + _tail(run.stderr))
-    return reason, "\n".join(details)
+    if run.blocked or "in place" in reason:
+        agree = 0.0  # a broken rule of the grader costs the whole exercise
+    return reason, "\n".join(details), agree
 
 
 def _call_text(rec: Any, ex: Exercise, shapes: str) -> str:
@@ -576,9 +595,9 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
 
 
 def _execute(task: _Task, limits: Limits, workdir: Path,
-             server: SandboxServer | None = None) -> None:
+             server: SandboxServer | None = None, partial: bool = False) -> None:
     run = run_sandbox(task.job, task.prep.case_npz, limits, workdir, server)
-    reason, details = judge(run, task.prep, limits)
+    reason, details, agree = judge_cases(run, task.prep, limits)
     if run.status:
         for rec in run.status["cases"]:
             called = rec.get("called") if isinstance(rec, dict) else None
@@ -592,7 +611,7 @@ def _execute(task: _Task, limits: Limits, workdir: Path,
     r.details = _printable("\n".join(d for d in (r.details, details) if d))
     if reason:
         r.reason = f"`{r.function}`: {_printable(reason, one_line=True)}"
-        r.points = 0.0
+        r.points = round(r.max_points * agree, 2) if partial else 0.0
     else:
         r.points = r.max_points
 
@@ -681,7 +700,8 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
                 server = None
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_execute, t, options.limits, workdir, server) for t in tasks]
+            futures = [pool.submit(_execute, t, options.limits, workdir, server,
+                                   options.partial_credit) for t in tasks]
             for f in futures:
                 f.result()
                 done += 1

@@ -220,10 +220,10 @@ def _normalised_cases(rng: np.random.Generator) -> list[dict]:
                  alpha=alpha)
             for K, D, H, L, B, sharp, alpha in _NORMALISED] + [
         dict(**table, max_len=3, beam_width=2, alpha=1.0),
-        dict(**table, max_len=5, beam_width=3, alpha=0.5),
         # Pruned by the raw log p, "a b a" loses its place at step 3 and "a b eos" wins;
         # ranked by the normalised score throughout, "a b a b eos" wins (in every run).
-        dict(**table, max_len=5, beam_width=2, alpha=1.5)]
+        dict(**table, max_len=5, beam_width=2, alpha=1.5),
+        dict(**table, max_len=5, beam_width=3, alpha=0.0)]
 
 
 def _attention_cases(rng: np.random.Generator) -> list[dict]:
