@@ -80,6 +80,10 @@ _ORDER_NOTE = "the loop's turns are independent (a sum, or a counter it does not
 _NUMBER_NOTE = ("a float32 number: numbers may be NumPy numbers, and float32 keeps 7 digits, "
                 "within the tolerance")
 _VECTOR_NOTE = "the transpose of a 1-D array is the same array"
+_TIE_NOTE = ("the extensions in another order: the stable sort keeps their order only among "
+             "equal scores")
+_STOP_NOTE = ("stops early only when every hypothesis starts with eos (never, with two of "
+              "them); a beam of finished hypotheses stays as it is in the later steps anyway")
 
 #: Survivors shown equivalent, by label: (stem, grade_id, label pattern, why).
 EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
@@ -92,12 +96,21 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch07_peephole", "peephole_step_forward",
      r"(prev|next)_[hc] and (prev|next)_[hc] swapped .*", _CACHE_NOTE),
     ("ch01_sequences", "one_hot_windows", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
+    ("ch01_sequences", "window_baseline_accuracy", r"loop bound 1 off by -1 \(line 5\)",
+     "the extra turn stores a follower for the empty context train[-1:w - 1], which no "
+     "prediction looks up"),
     ("ch02_rnn", "stack_weights", r"axis dropped .*",
      "np.concatenate's default axis is 0"),
     ("ch02_rnn", "rnn_step_forward_concat", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch04_bptt", "language_model_metrics", r"(wrong axis \(-1 to None\)|axis dropped) .*",
      "a sum over all entries of a 1-D array, or of the one-hot row it picks"),
     ("ch04_bptt", "sample_with_temperature", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
+    ("ch04_bptt", "sample_with_temperature",
+     r"(sign flip \(- to \+\)|dropped term \(right of -\)|constant - 1) \(line 6\)",
+     "the clip to K - 1 (or K, K + 1) only acts when rounding leaves the last cumulative sum "
+     "below u; u stays below 0.999 (the statement's rule, u < cumsum(p)[k], never passes K-1)"),
+    ("ch04_bptt", "sample_with_temperature", r"comparison off by one \(line 5\)",
+     "cdf < u for cdf <= u: differs only where a cumulative sum equals u exactly"),
     ("ch07_peephole", "peephole_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch03_params", "count_pytorch_params", r"reversed loop .*", _ORDER_NOTE),
     ("ch08_gru", "count_gru_params", r"reversed loop \(line 4\)", _ORDER_NOTE),
@@ -105,6 +118,16 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch09_seq2seq", "beam_search", r"reversed loop \(line 2\)", _ORDER_NOTE),
     ("ch09_seq2seq", "normalised_beam_search", r"reversed loop \(line 6\)", _ORDER_NOTE),
     ("ch09_seq2seq", "corpus_bleu", r"reversed loop \(line 4\)", _ORDER_NOTE),
+    ("ch09_seq2seq", "corpus_bleu",
+     r"(swapped operands of -|constant \+ 1) \(line 1[45]\)",
+     "matches[1 - n] or matches[n - 2] (totals alike) permutes the four counts: the mean of "
+     "their logarithms, and whether one is 0, stay the same"),
+    ("ch09_seq2seq", "corpus_bleu", r"comparison off by one \(line 19\)",
+     "hyp_len >= ref_len for >: at equality the penalty is exp(1 - 1) = 1"),
+    ("ch09_seq2seq", "beam_search", r"reversed loop \(line 10\)", _TIE_NOTE),
+    ("ch09_seq2seq", "normalised_beam_search", r"reversed loop \(line 14\)", _TIE_NOTE),
+    ("ch09_seq2seq", "beam_search", r"constant - 1 \(line 14\)", _STOP_NOTE),
+    ("ch09_seq2seq", "normalised_beam_search", r"constant - 1 \(line 18\)", _STOP_NOTE),
     *[(stem, gid, r"float32 result .*", _NUMBER_NOTE) for stem, gid in (
         ("ch01_sequences", "window_baseline_accuracy"), ("ch09_seq2seq", "teacher_forcing_loss"),
         ("ch09_seq2seq", "normalised_beam_search"), ("ch09_seq2seq", "corpus_bleu"))],

@@ -97,9 +97,17 @@ _SAMPLE_SHAPES = ((3, 1, 1.0), (5, 4, 0.01), (1, 6, 1.0), (8, 3, 3.0), (6, 5, 0.
 
 def _sample_cases(rng: np.random.Generator) -> list[dict]:
     # u stays below 0.999: no case depends on how the last cumulative sum rounds near 1.
-    return [dict(scores=2 * rng.standard_normal((N, K)), temperature=float(t),
-                 u=0.999 * rng.random(N))
-            for N, K, t in _SAMPLE_SHAPES]
+    # The batch of one draws near the end of its distribution (u = 0.998), so that an id
+    # clipped to the batch size rather than to K - 1 shows.
+    cases = [dict(scores=2 * rng.standard_normal((N, K)), temperature=float(t),
+                  u=np.full(1, 0.998) if N == 1 else 0.999 * rng.random(N))
+             for N, K, t in _SAMPLE_SHAPES]
+    # Rows thousands apart (a softmax must be stabilised row by row) with two large
+    # scores in each row (an overflow shows even where only the largest would pass); with
+    # u = 0.998 every row draws past its first id, where a NaN probability stops.
+    scores = np.array([[1000.0], [0.0], [-700.0], [500.0]]) + rng.standard_normal((4, 3))
+    cases.append(dict(scores=scores, temperature=1.0, u=np.full(4, 0.998)))
+    return cases
 
 
 # --------------------------------------------------------------------------- the spec
