@@ -80,6 +80,7 @@ _ORDER_NOTE = "the loop's turns are independent (a sum, or a counter it does not
 _NUMBER_NOTE = ("a float32 number: numbers may be NumPy numbers, and float32 keeps 7 digits, "
                 "within the tolerance")
 _VECTOR_NOTE = "the transpose of a 1-D array is the same array"
+_ZEROS_NOTE = "the zeros it starts from in float32: exact, and the first sum is float64"
 _TIE_NOTE = ("the extensions in another order: the stable sort keeps their order only among "
              "equal scores")
 _STOP_NOTE = ("stops early only when every hypothesis starts with eos (never, with two of "
@@ -133,8 +134,8 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
         ("ch09_seq2seq", "normalised_beam_search"), ("ch09_seq2seq", "corpus_bleu"))],
     ("ch09_seq2seq", "corpus_bleu", r"float32 instead of float64 \(line 6\)",
      "n-gram counts, exact in float32; the precisions then agree within the tolerance"),
-    ("ch04_bptt", "rnn_backward", r"float32 instead of float64 \(line 3\)",
-     "the zeros it starts from in float32: exact, and the first sum is float64"),
+    ("ch04_bptt", "rnn_backward", r"float32 instead of float64 \(line 3\)", _ZEROS_NOTE),
+    ("ch06_lstm", "lstm_backward", r"float32 instead of float64 \(line [89]\)", _ZEROS_NOTE),
     ("ch09_seq2seq", "encode", r"float32 instead of float64 \(line 1\)",
      "the zeros it starts from in float32: exact, and the first product is float64"),
     ("ch09_seq2seq", "encode", r"constant \+ 1 \(line 1\)",

@@ -19,6 +19,24 @@ def jacobian_norms(Wh, dphi):
     return norms
 '''
 
+_BPTT = '''\
+def lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b):
+    T = x.shape[1]
+    caches = []
+    prev_h, prev_c = h0, c0
+    for t in range(T):
+        prev_h, prev_c, cache = lstm_step_forward(x[:, t], prev_h, prev_c, Wx, Wh, b)
+        caches.append(cache)
+    dx = np.zeros(x.shape)
+    dWx, dWh, db = np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(b.shape)
+    dprev_h, dprev_c = np.zeros(h0.shape), dc_T
+    for t in range(T - 1, -1, -1):
+        dx_t, dprev_h, dprev_c, dWx_t, dWh_t, db_t = {step}
+        dx[:, t] = dx_t
+        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+    return dx, dprev_h, dprev_c, dWx, dWh, db
+'''
+
 WRONG: dict[tuple[str, str], dict[str, str]] = {
     ("ch05_gradients", "clip_by_norm"): {
         "each array clipped by its own norm": '''\
@@ -49,6 +67,15 @@ def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
     next_h = o * np.tanh(next_c)
     return next_h, next_c
 ''',
+    },
+    ("ch06_lstm", "lstm_backward"): {
+        "the cell state's gradient does not flow back from step to step": _BPTT.format(
+            step="lstm_step_backward(dh[:, t] + dprev_h, dc_T if t == T - 1 else 0 * dc_T, "
+                 "caches[t])"),
+        "the weight gradients of the first step only": _BPTT.format(
+            step="lstm_step_backward(dh[:, t] + dprev_h, dprev_c, caches[t])").replace(
+            "dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t",
+            "dWx, dWh, db = dWx_t, dWh_t, db_t"),
     },
     ("ch08_gru", "count_gru_params"): {
         "layer 2 reads 2 d inputs even in one direction": '''\

@@ -1,7 +1,8 @@
-"""Grading spec of ``ch06_lstm.ipynb``: the LSTM cell, forward and backward.
+"""Grading spec of ``ch06_lstm.ipynb``: the LSTM cell, forward and backward, one step and
+through time.
 
 The references are :mod:`rnncourse.numpy.lstm` (gate order i, f, g, o).  The
-backward exercise runs the student's own forward to get the cache.
+backward exercises run the student's own forward to get the caches.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
+from rnncourse.numpy.lstm import lstm_backward as _lstm_backward
 from rnncourse.numpy.lstm import lstm_forward, lstm_step_backward, lstm_step_forward
 
 __all__ = ["NOTEBOOK"]
@@ -34,6 +36,12 @@ def init_lstm_bias(H, forget_bias=1.0):
     return b
 
 
+def lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b):
+    """Backpropagation through time: ``(dx, dh0, dc0, dWx, dWh, db)``."""
+    _, _, cache = lstm_forward(x, h0, c0, Wx, Wh, b)
+    return _lstm_backward(dh, cache, dc_T)
+
+
 # --------------------------------------------------------------------------- hidden cases
 
 # (N, T, D, H): a batch of one, one time step, one input feature, one hidden unit.
@@ -57,6 +65,11 @@ def _sequence_cases(rng: np.random.Generator) -> list[dict]:
     return [dict(x=rng.standard_normal((N, T, D)), h0=rng.standard_normal((N, H)),
                  c0=rng.standard_normal((N, H)), **_weights(rng, D, H))
             for N, T, D, H in _SHAPES]
+
+
+def _bptt_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(**case, dh=rng.standard_normal((N, T, H)), dc_T=rng.standard_normal((N, H)))
+            for case, (N, T, _, H) in zip(_sequence_cases(rng), _SHAPES, strict=True)]
 
 
 def _bias_cases(rng: np.random.Generator) -> list[dict]:
@@ -110,12 +123,23 @@ NOTEBOOK = Notebook(
             requires=("lstm_step_forward",),
             description="one LSTM step backward",
         ),
+        Exercise(
+            grade_id="lstm_backward",
+            function="lstm_backward",
+            points=4,
+            call="lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b)",
+            cases=_bptt_cases,
+            outputs=("dx", "dh0", "dc0", "dWx", "dWh", "db"),
+            requires=("lstm_step_forward", "lstm_step_backward"),
+            description="backpropagation through time over a sequence",
+        ),
     ),
     reference=dict(
         lstm_step_forward=lstm_step_forward,
         lstm_forward=lstm_forward,
         init_lstm_bias=init_lstm_bias,
         lstm_step_backward=lstm_step_backward,
+        lstm_backward=lstm_backward,
     ),
     helpers=HELPERS,
     seed=606,
