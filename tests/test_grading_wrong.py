@@ -219,4 +219,4 @@ def test_partial_credit_per_hidden_case_is_an_instructors_option(tmp_path):
     assert p.points == round(ex.points * ones / len(cases), 2), (p.points, ones)
     # The exercises that do not call it are right: full points.
     full = {e.grade_id for e in partial.exercises if e.points == e.max_points}
-    assert full == {"gru_step_forward_cho", "count_gru_params"}, full
+    assert full == {"gru_step_forward_cho", "count_gru_params", "gru_step_backward"}, full

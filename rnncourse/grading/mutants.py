@@ -113,6 +113,7 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch04_bptt", "sample_with_temperature", r"comparison off by one \(line 5\)",
      "cdf < u for cdf <= u: differs only where a cumulative sum equals u exactly"),
     ("ch07_peephole", "peephole_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
+    ("ch08_gru", "gru_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch03_params", "count_pytorch_params", r"reversed loop .*", _ORDER_NOTE),
     ("ch08_gru", "count_gru_params", r"reversed loop \(line 4\)", _ORDER_NOTE),
     ("ch09_seq2seq", "greedy_decode", r"reversed loop .*", _ORDER_NOTE),

@@ -88,6 +88,39 @@ def count_gru_params(n, d, num_layers=1, bidirectional=False):
     return int(total)
 ''',
     },
+    ("ch08_gru", "gru_step_backward"): {
+        "the n block's hidden term gets da_n, not da_n * r (one da for both sides)": '''\
+def gru_step_backward(dnext_h, x, prev_h, Wx, Wh, bx, bh):
+    H = prev_h.shape[1]
+    xa = x @ Wx + bx
+    ha = prev_h @ Wh + bh
+    r = sigmoid(xa[:, :H] + ha[:, :H])
+    z = sigmoid(xa[:, H:2 * H] + ha[:, H:2 * H])
+    n = np.tanh(xa[:, 2 * H:] + r * ha[:, 2 * H:])
+    da_n = dnext_h * (1 - z) * (1 - n ** 2)
+    da_r = da_n * ha[:, 2 * H:] * r * (1 - r)
+    da_z = dnext_h * (prev_h - n) * z * (1 - z)
+    da = np.concatenate([da_r, da_z, da_n], axis=1)
+    dprev_h = dnext_h * z + da @ Wh.T
+    return da @ Wx.T, dprev_h, x.T @ da, prev_h.T @ da, da.sum(axis=0), da.sum(axis=0)
+''',
+        "the update gate the wrong way round (h = z n + (1 - z) prev_h)": '''\
+def gru_step_backward(dnext_h, x, prev_h, Wx, Wh, bx, bh):
+    H = prev_h.shape[1]
+    xa = x @ Wx + bx
+    ha = prev_h @ Wh + bh
+    r = sigmoid(xa[:, :H] + ha[:, :H])
+    z = sigmoid(xa[:, H:2 * H] + ha[:, H:2 * H])
+    n = np.tanh(xa[:, 2 * H:] + r * ha[:, 2 * H:])
+    da_n = dnext_h * z * (1 - n ** 2)
+    da_r = da_n * ha[:, 2 * H:] * r * (1 - r)
+    da_z = dnext_h * (n - prev_h) * z * (1 - z)
+    dxa = np.concatenate([da_r, da_z, da_n], axis=1)
+    dha = np.concatenate([da_r, da_z, da_n * r], axis=1)
+    dprev_h = dnext_h * (1 - z) + dha @ Wh.T
+    return dxa @ Wx.T, dprev_h, x.T @ dxa, prev_h.T @ dha, dxa.sum(axis=0), dha.sum(axis=0)
+''',
+    },
     ("ch09_seq2seq", "normalised_beam_search"): {
         "prunes on raw log p, normalises only the final pick": '''\
 def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):

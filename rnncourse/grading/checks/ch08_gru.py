@@ -1,4 +1,5 @@
-"""Grading spec of ``ch08_gru.ipynb``: the GRU step in PyTorch's and in Cho's form.
+"""Grading spec of ``ch08_gru.ipynb``: the GRU step in PyTorch's and in Cho's form, and one
+step backward.
 
 The references are :mod:`rnncourse.numpy.gru` (gate order r, z, n; two bias
 vectors ``bx``, ``bh``) and :func:`rnncourse.params.count_parameters`.
@@ -10,6 +11,7 @@ import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
 from rnncourse.numpy.gru import gru_forward as _gru_forward
+from rnncourse.numpy.gru import gru_step_backward as _gru_step_backward
 from rnncourse.numpy.gru import gru_step_forward as _gru_step_forward
 from rnncourse.params import count_parameters
 
@@ -43,6 +45,11 @@ def gru_forward(x, h0, Wx, Wh, bx, bh):
     return _gru_forward(x, h0, Wx, Wh, bx, bh, form="pytorch")[0]
 
 
+def gru_step_backward(dnext_h, x, prev_h, Wx, Wh, bx, bh):
+    """PyTorch's form, backward: ``(dx, dprev_h, dWx, dWh, dbx, dbh)``."""
+    return _gru_step_backward(dnext_h, _gru_step_forward(x, prev_h, Wx, Wh, bx, bh)[1])
+
+
 def count_gru_params(n, d, num_layers=1, bidirectional=False):
     """What ``torch.nn.GRU(n, d, num_layers, bidirectional=...)`` holds."""
     return count_parameters("gru", int(n), int(d), num_layers=int(num_layers),
@@ -64,6 +71,11 @@ def _weights(rng: np.random.Generator, D: int, H: int) -> dict:
 def _step_cases(rng: np.random.Generator) -> list[dict]:
     return [dict(x=rng.standard_normal((N, D)), prev_h=rng.standard_normal((N, H)),
                  **_weights(rng, D, H)) for N, _, D, H in _SHAPES]
+
+
+def _backward_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(**case, dnext_h=rng.standard_normal(case["prev_h"].shape))
+            for case in _step_cases(rng)]
 
 
 def _sequence_cases(rng: np.random.Generator) -> list[dict]:
@@ -123,12 +135,22 @@ NOTEBOOK = Notebook(
             rtol=0, atol=0,
             description="parameters of torch.nn.GRU",
         ),
+        Exercise(
+            grade_id="gru_step_backward",
+            function="gru_step_backward",
+            points=4,
+            call="gru_step_backward(dnext_h, x, prev_h, Wx, Wh, bx, bh)",
+            cases=_backward_cases,
+            outputs=("dx", "dprev_h", "dWx", "dWh", "dbx", "dbh"),
+            description="one GRU step backward (PyTorch's form)",
+        ),
     ),
     reference=dict(
         gru_step_forward=gru_step_forward,
         gru_step_forward_cho=gru_step_forward_cho,
         gru_forward=gru_forward,
         count_gru_params=count_gru_params,
+        gru_step_backward=gru_step_backward,
     ),
     helpers=HELPERS,
     seed=808,
