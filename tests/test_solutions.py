@@ -503,3 +503,30 @@ def test_ch09_hidden_cases_separate_beam_search_from_greedy_decoding():
         differ += greedy.tolist() != beam.tolist()
         stops += len(greedy) < case["max_len"] and greedy[-1] == case["eos"]
     assert differ >= 2 and stops >= 1, (differ, stops)
+
+
+def test_ch09_attention_decoder_step_matches_the_course_torch_attention(rng):
+    """The spec's reference against rnncourse.seq2seq.AdditiveAttention (torch) with the
+    same weights, and the recurrence written in torch."""
+    torch = torch_or_skip()
+    from rnncourse.grading.checks.ch09_seq2seq import NOTEBOOK, attention_decoder_step
+    from rnncourse.seq2seq import AdditiveAttention
+
+    for case in by_id(NOTEBOOK, "attention_decoder_step").cases(
+            np.random.default_rng(NOTEBOOK.seed)):
+        c = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+             for k, v in case.items()}
+        H, A = c["Wq"].shape
+        attention = AdditiveAttention(H, c["Wk"].shape[0], A).double()
+        with torch.no_grad():
+            attention.W_q.weight.copy_(c["Wq"].T)
+            attention.W_k.weight.copy_(c["Wk"].T)
+            attention.v.weight.copy_(c["v"][None])
+            keys = attention.project_keys(c["enc"][None])
+            context, weights = attention(c["h"][None], keys, c["enc"][None])
+            h_new = torch.tanh(c["E"][c["token"]] @ c["Wx"] + context[0] @ c["Wc"]
+                               + c["h"] @ c["Wh"])
+        scores, got_h, got_w = attention_decoder_step(**case)
+        np.testing.assert_allclose(got_w, weights[0].numpy(), rtol=1e-10, atol=1e-300)
+        np.testing.assert_allclose(got_h, h_new.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(scores, (h_new @ c["V"]).numpy(), rtol=1e-10, atol=1e-14)

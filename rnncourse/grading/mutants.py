@@ -143,6 +143,7 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
      "Wh.shape[1] is Wh.shape[0]: Wh is square"),
     ("ch09_seq2seq", "encode", r"extra transpose .*", _VECTOR_NOTE),
     ("ch09_seq2seq", "dot_attention", r"extra transpose .*", _VECTOR_NOTE),
+    ("ch09_seq2seq", "attention_decoder_step", r"extra transpose .*", _VECTOR_NOTE),
 ]
 
 

@@ -121,6 +121,25 @@ def gru_step_backward(dnext_h, x, prev_h, Wx, Wh, bx, bh):
     return dxa @ Wx.T, dprev_h, x.T @ dxa, prev_h.T @ dha, dxa.sum(axis=0), dha.sum(axis=0)
 ''',
     },
+    ("ch09_seq2seq", "attention_decoder_step"): {
+        "the query is the new state, attended after the recurrence (Luong's order)": '''\
+def attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V):
+    h_new = np.tanh(E[token] @ Wx + h @ Wh)
+    e = np.tanh(h_new @ Wq + enc @ Wk) @ v
+    weights = np.exp(e - np.max(e))
+    weights = weights / np.sum(weights)
+    h_new = np.tanh(E[token] @ Wx + (weights @ enc) @ Wc + h @ Wh)
+    return h_new @ V, h_new, weights
+''',
+        "no tanh inside the score": '''\
+def attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V):
+    e = (h @ Wq + enc @ Wk) @ v
+    weights = np.exp(e - np.max(e))
+    weights = weights / np.sum(weights)
+    h_new = np.tanh(E[token] @ Wx + (weights @ enc) @ Wc + h @ Wh)
+    return h_new @ V, h_new, weights
+''',
+    },
     ("ch09_seq2seq", "normalised_beam_search"): {
         "prunes on raw log p, normalises only the final pick": '''\
 def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):

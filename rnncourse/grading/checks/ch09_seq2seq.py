@@ -1,5 +1,6 @@
 """Grading spec of ``ch09_seq2seq.ipynb``: encoding, greedy and beam decoding, teacher forcing,
-length-normalised beam search, dot-product attention and corpus BLEU.
+length-normalised beam search, dot-product attention, a decoder step with additive
+attention and corpus BLEU.
 
 The toy encoder-decoder has no biases and works on one sequence at a time
 (vectors, not batches).  Its decoder step is part of the notebook's setup and
@@ -147,6 +148,16 @@ def dot_attention(query, keys, values):
     return a @ np.asarray(values, dtype=np.float64), a
 
 
+def attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V):
+    """Bahdanau's additive attention with the previous state as the query, then the toy
+    recurrence with the context as a second input: ``(scores, h_new, weights)``."""
+    e = np.tanh(h @ Wq + enc @ Wk) @ v
+    a = np.exp(e - e.max())
+    a = a / a.sum()
+    h_new = np.tanh(E[int(token)] @ Wx + (a @ enc) @ Wc + h @ Wh)
+    return h_new @ V, h_new, a
+
+
 def corpus_bleu(hypotheses, references):
     """Corpus BLEU up to 4-grams, no smoothing (:func:`rnncourse.bleu.corpus_bleu`)."""
     return _corpus_bleu([[int(t) for t in h] for h in hypotheses],
@@ -253,6 +264,29 @@ def _attention_cases(rng: np.random.Generator) -> list[dict]:
     return cases
 
 
+def _attention_step_cases(rng: np.random.Generator) -> list[dict]:
+    """(S, H_enc, H, A, D, K, scale of v): one source position, H = 1, A = 1, and scores in
+    the thousands (an unstabilised softmax overflows)."""
+    cases = []
+    for S, He, H, A, D, K, scale in ((1, 2, 3, 2, 2, 4, 1.0), (5, 3, 1, 4, 2, 3, 1.0),
+                                     (4, 4, 3, 1, 3, 5, 2.0), (6, 2, 4, 3, 1, 6, 1000.0),
+                                     (3, 5, 2, 5, 4, 3, 0.5)):
+        cases.append(dict(
+            token=int(rng.integers(0, K)), h=rng.standard_normal(H),
+            enc=rng.standard_normal((S, He)), E=rng.standard_normal((K, D)),
+            Wx=rng.standard_normal((D, H)) / np.sqrt(D), Wc=rng.standard_normal((He, H)),
+            Wh=rng.standard_normal((H, H)) / np.sqrt(H), Wq=rng.standard_normal((H, A)),
+            Wk=rng.standard_normal((He, A)), v=scale * rng.standard_normal(A),
+            V=rng.standard_normal((H, K))))
+    # In every run: scores 1000 tanh(2) = 964 and 1000 tanh(1) = 762, both past exp's 709.
+    cases.append(dict(token=1, h=rng.standard_normal(2), enc=np.array([[2.0], [1.0]]),
+                      E=rng.standard_normal((2, 1)), Wx=rng.standard_normal((1, 2)),
+                      Wc=rng.standard_normal((1, 2)), Wh=rng.standard_normal((2, 2)) / 2,
+                      Wq=np.zeros((2, 1)), Wk=np.ones((1, 1)), v=np.array([1000.0]),
+                      V=rng.standard_normal((2, 2))))
+    return cases
+
+
 def _bleu_cases(rng: np.random.Generator) -> list[dict]:
     """Corpora of digit strings: noisy copies, a perfect copy, too-short outputs (brevity
     penalty), a repeated token (clipping), outputs without a matching 4-gram (BLEU 0)."""
@@ -343,6 +377,15 @@ NOTEBOOK = Notebook(
             description="dot-product attention",
         ),
         Exercise(
+            grade_id="attention_decoder_step",
+            function="attention_decoder_step",
+            points=3,
+            call="attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V)",
+            cases=_attention_step_cases,
+            outputs=("scores", "h_new", "weights"),
+            description="a decoder step with additive (Bahdanau) attention",
+        ),
+        Exercise(
             grade_id="corpus_bleu",
             function="corpus_bleu",
             points=4,
@@ -359,6 +402,7 @@ NOTEBOOK = Notebook(
         teacher_forcing_loss=teacher_forcing_loss,
         normalised_beam_search=normalised_beam_search,
         dot_attention=dot_attention,
+        attention_decoder_step=attention_decoder_step,
         corpus_bleu=corpus_bleu,
     ),
     helpers=HELPERS,
