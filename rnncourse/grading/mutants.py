@@ -106,6 +106,10 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch04_bptt", "language_model_metrics", r"(wrong axis \(-1 to None\)|axis dropped) .*",
      "a sum over all entries of a 1-D array, or of the one-hot row it picks"),
     ("ch04_bptt", "sample_with_temperature", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
+    ("ch04_bptt", "temporal_softmax_loss", r"float32 result .*", _NUMBER_NOTE),
+    ("ch04_bptt", "temporal_softmax_loss", r"float32 instead of float64 \(line 4\)",
+     "a one-hot table in float32: exact zeros and ones, and every product with it is "
+     "float64"),
     ("ch04_bptt", "sample_with_temperature",
      r"(sign flip \(- to \+\)|dropped term \(right of -\)|constant - 1) \(line 6\)",
      "the clip to K - 1 (or K, K + 1) only acts when rounding leaves the last cumulative sum "

@@ -38,6 +38,22 @@ def lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b):
 '''
 
 WRONG: dict[tuple[str, str], dict[str, str]] = {
+    ("ch04_bptt", "temporal_softmax_loss"): {
+        "the gradient of the summed loss (not divided by N T)": '''\
+def temporal_softmax_loss(scores, y):
+    N, T, K = scores.shape
+    z = scores - scores.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    onehot = np.eye(K)[y]
+    return -float(np.sum(onehot * log_p)) / (N * T), np.exp(log_p) - onehot
+''',
+    },
+    ("ch04_bptt", "temporal_affine_backward"): {
+        "dV and dc summed over the batch of the last step only": '''\
+def temporal_affine_backward(dscores, h, V):
+    return dscores @ V.T, h[:, -1].T @ dscores[:, -1], dscores[:, -1].sum(axis=0)
+''',
+    },
     ("ch05_gradients", "clip_by_norm"): {
         "each array clipped by its own norm": '''\
 def clip_by_norm(grads, max_norm):

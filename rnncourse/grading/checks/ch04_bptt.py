@@ -1,8 +1,10 @@
-"""Grading spec of ``ch04_bptt.ipynb``: backpropagation through time.
+"""Grading spec of ``ch04_bptt.ipynb``: backpropagation through time, and the gradient of
+a language model's loss.
 
 The references are :mod:`rnncourse.numpy.rnn`,
 :func:`rnncourse.numpy.gradcheck.numerical_gradient` and, for language modelling
-as probability, :mod:`rnncourse.numpy.lm` and :mod:`rnncourse.numpy.losses`.  The backward exercises
+as probability, :mod:`rnncourse.numpy.lm`, :mod:`rnncourse.numpy.losses` and
+:mod:`rnncourse.numpy.layers` (the temporal affine layer).  The backward exercises
 are driven through the student's own forward functions (their caches are theirs
 to design): ``rnn_step_backward(dnext_h, rnn_step_forward(...)[1])``.
 """
@@ -13,6 +15,8 @@ import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
 from rnncourse.numpy.gradcheck import numerical_gradient as _numerical_gradient
+from rnncourse.numpy.layers import temporal_affine_backward as _affine_backward
+from rnncourse.numpy.layers import temporal_affine_forward as _affine_forward
 from rnncourse.numpy.lm import bits_per_char as _bits_per_char
 from rnncourse.numpy.lm import temperature_softmax as _temperature_softmax
 from rnncourse.numpy.losses import perplexity as _perplexity
@@ -40,6 +44,17 @@ def sample_with_temperature(scores, temperature, u):
     cdf = np.cumsum(_temperature_softmax(scores, temperature), axis=-1)
     k = np.sum(cdf <= np.asarray(u)[:, None], axis=-1)
     return np.minimum(k, cdf.shape[-1] - 1).astype(np.int64)
+
+
+def temporal_softmax_loss(scores, y):
+    """The mean cross-entropy over all positions and its gradient, ``(loss, dscores)``."""
+    return _cross_entropy(scores, y)
+
+
+def temporal_affine_backward(dscores, h, V):
+    """``(dh, dV, dc)`` of ``scores = h V + c``."""
+    _, cache = _affine_forward(h, V, np.zeros(np.shape(V)[1]))
+    return _affine_backward(dscores, cache)
 
 
 # --------------------------------------------------------------------------- hidden cases
@@ -108,6 +123,24 @@ def _sample_cases(rng: np.random.Generator) -> list[dict]:
     scores = np.array([[1000.0], [0.0], [-700.0], [500.0]]) + rng.standard_normal((4, 3))
     cases.append(dict(scores=scores, temperature=1.0, u=np.full(4, 0.998)))
     return cases
+
+
+def _softmax_loss_cases(rng: np.random.Generator) -> list[dict]:
+    """The language-model shapes (a batch of one, one step, one position; scores near 800),
+    and rows two thousand apart (a softmax must be stabilised row by row)."""
+    cases = [dict(scores=offset + scale * rng.standard_normal((N, T, K)),
+                  y=rng.integers(0, K, size=(N, T)))
+             for N, T, K, scale, offset in _LM_SHAPES]
+    cases.append(dict(scores=np.array([[[0.0]], [[-2000.0]]]) + rng.standard_normal((2, 1, 3)),
+                      y=rng.integers(0, 3, size=(2, 1))))
+    return cases
+
+
+def _affine_cases(rng: np.random.Generator) -> list[dict]:
+    return [dict(dscores=rng.standard_normal((N, T, K)), h=rng.standard_normal((N, T, H)),
+                 V=rng.standard_normal((H, K)))
+            for N, T, H, K in ((1, 1, 1, 1), (2, 3, 4, 5), (1, 5, 2, 3), (3, 1, 3, 1),
+                               (4, 2, 1, 6))]
 
 
 # --------------------------------------------------------------------------- the spec
@@ -189,6 +222,24 @@ NOTEBOOK = Notebook(
             outputs=("ids",),
             description="drawing the next symbol at a temperature, by inversion",
         ),
+        Exercise(
+            grade_id="temporal_softmax_loss",
+            function="temporal_softmax_loss",
+            points=2,
+            call="temporal_softmax_loss(scores, y)",
+            cases=_softmax_loss_cases,
+            outputs=("loss", "dscores"),
+            description="the softmax cross-entropy over time and its gradient",
+        ),
+        Exercise(
+            grade_id="temporal_affine_backward",
+            function="temporal_affine_backward",
+            points=2,
+            call="temporal_affine_backward(dscores, h, V)",
+            cases=_affine_cases,
+            outputs=("dh", "dV", "dc"),
+            description="the output layer at every step, backward",
+        ),
     ),
     reference=dict(
         numerical_gradient=numerical_gradient,
@@ -198,6 +249,8 @@ NOTEBOOK = Notebook(
         rnn_backward=rnn_backward,
         language_model_metrics=language_model_metrics,
         sample_with_temperature=sample_with_temperature,
+        temporal_softmax_loss=temporal_softmax_loss,
+        temporal_affine_backward=temporal_affine_backward,
     ),
     helpers="import numpy as np\n",
     seed=404,
