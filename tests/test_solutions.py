@@ -530,3 +530,16 @@ def test_ch09_attention_decoder_step_matches_the_course_torch_attention(rng):
         np.testing.assert_allclose(got_w, weights[0].numpy(), rtol=1e-10, atol=1e-300)
         np.testing.assert_allclose(got_h, h_new.numpy(), rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(scores, (h_new @ c["V"]).numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_ch03_lstm_projection_counts_match_torch():
+    torch = torch_or_skip()
+    from rnncourse.grading.checks.ch03_params import NOTEBOOK, count_lstm_proj_params
+
+    cases = by_id(NOTEBOOK, "count_lstm_proj_params").cases(np.random.default_rng(NOTEBOOK.seed))
+    for case in [*cases, dict(n=3, d=4, proj_size=2, num_layers=3, bidirectional=True)]:
+        if case["d"] > 100:  # keep torch's allocation small; the formula does not care
+            case = dict(case, d=case["d"] % 100 + 2, proj_size=case["proj_size"] % 2 + 1)
+        lstm = torch.nn.LSTM(case["n"], case["d"], case["num_layers"],
+                             bidirectional=case["bidirectional"], proj_size=case["proj_size"])
+        assert count_lstm_proj_params(**case) == sum(p.numel() for p in lstm.parameters()), case

@@ -119,6 +119,7 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch07_peephole", "peephole_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch08_gru", "gru_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch03_params", "count_pytorch_params", r"reversed loop .*", _ORDER_NOTE),
+    ("ch03_params", "count_lstm_proj_params", r"reversed loop .*", _ORDER_NOTE),
     ("ch08_gru", "count_gru_params", r"reversed loop \(line 4\)", _ORDER_NOTE),
     ("ch09_seq2seq", "greedy_decode", r"reversed loop .*", _ORDER_NOTE),
     ("ch09_seq2seq", "beam_search", r"reversed loop \(line 2\)", _ORDER_NOTE),

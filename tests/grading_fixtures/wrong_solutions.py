@@ -38,6 +38,26 @@ def lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b):
 '''
 
 WRONG: dict[tuple[str, str], dict[str, str]] = {
+    ("ch03_params", "count_lstm_proj_params"): {
+        "the recurrent weights still d x 4d (the projection ignored in weight_hh)": '''\
+def count_lstm_proj_params(n, d, proj_size, num_layers=1, bidirectional=False):
+    directions = 2 if bidirectional else 1
+    total, layer_input = 0, n
+    for _ in range(num_layers):
+        total += directions * (4 * d * layer_input + 4 * d * d + 8 * d + proj_size * d)
+        layer_input = directions * proj_size
+    return int(total)
+''',
+        "the layer above reads d features, not the projection": '''\
+def count_lstm_proj_params(n, d, proj_size, num_layers=1, bidirectional=False):
+    directions = 2 if bidirectional else 1
+    total, layer_input = 0, n
+    for _ in range(num_layers):
+        total += directions * (4 * d * layer_input + 4 * d * proj_size + 8 * d + proj_size * d)
+        layer_input = directions * d
+    return int(total)
+''',
+    },
     ("ch04_bptt", "temporal_softmax_loss"): {
         "the gradient of the summed loss (not divided by N T)": '''\
 def temporal_softmax_loss(scores, y):

@@ -1,8 +1,9 @@
 """Grading spec of ``ch03_params.ipynb``: counting the parameters of recurrent networks.
 
-The references are :mod:`rnncourse.params`.  The case data may reach a
-reference as NumPy integers or arrays rather than Python ints and lists, so the
-wrappers convert them first (``rnncourse.params`` insists on exact types).
+The references are :mod:`rnncourse.params`, and for the LSTM with projections a count
+written out here (``tests/test_solutions.py`` checks it against ``torch.nn.LSTM``).  The
+case data may reach a reference as NumPy integers or arrays rather than Python ints and
+lists, so the wrappers convert them first (``rnncourse.params`` insists on exact types).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def largest_hidden_size(cell, n, k, budget):
     return best
 
 
+def count_lstm_proj_params(n, d, proj_size, num_layers=1, bidirectional=False):
+    """What ``torch.nn.LSTM(n, d, num_layers, bidirectional=..., proj_size=...)`` holds: per
+    layer and direction ``weight_ih (4d, n_l)``, ``weight_hh (4d, p)``, two biases ``(4d,)``
+    and ``weight_hr (p, d)``; ``n_l = directions * p`` above the first layer."""
+    n, d, p, layers = int(n), int(d), int(proj_size), int(num_layers)
+    directions = 2 if bool(bidirectional) else 1
+    inputs = [n] + [directions * p] * (layers - 1)
+    return sum(directions * (4 * d * (n_l + p) + 8 * d + p * d) for n_l in inputs)
+
+
 # --------------------------------------------------------------------------- hidden cases
 
 
@@ -81,6 +92,17 @@ def _budget_cases(rng: np.random.Generator) -> list[dict]:
         dict(cell="lstm", n=3, k=2, budget=40),  # exactly d = 1: 4 (3 + 1 + 1) + 2 + 2 = 24 <= 40
         dict(cell="rnn", n=10, k=10, budget=25),  # even d = 1 needs 10 + 1 + 1 + 10 + 10 = 32
     ]
+
+
+def _proj_cases(rng: np.random.Generator) -> list[dict]:
+    """A projection of one unit, stacked one-direction and bidirectional layers."""
+    cases = [dict(n=1, d=2, proj_size=1, num_layers=1, bidirectional=False),
+             dict(n=10, d=20, proj_size=5, num_layers=2, bidirectional=True)]
+    for layers, bidirectional in ((3, False), (1, True), (2, False)):
+        d = int(rng.integers(2, 400))
+        cases.append(dict(n=int(rng.integers(1, 300)), d=d, proj_size=int(rng.integers(1, d)),
+                          num_layers=layers, bidirectional=bidirectional))
+    return cases
 
 
 # --------------------------------------------------------------------------- the spec
@@ -128,12 +150,23 @@ NOTEBOOK = Notebook(
             rtol=0, atol=0,
             description="the largest hidden size that fits a parameter budget",
         ),
+        Exercise(
+            grade_id="count_lstm_proj_params",
+            function="count_lstm_proj_params",
+            points=2,
+            call="count_lstm_proj_params(n, d, proj_size, num_layers, bidirectional)",
+            cases=_proj_cases,
+            outputs=("count",),
+            rtol=0, atol=0,
+            description="parameters of torch.nn.LSTM with projections (proj_size)",
+        ),
     ),
     reference=dict(
         count_rnn_params=count_rnn_params,
         count_gated_params=count_gated_params,
         count_pytorch_params=count_pytorch_params,
         largest_hidden_size=largest_hidden_size,
+        count_lstm_proj_params=count_lstm_proj_params,
     ),
     helpers="import numpy as np\n",
     seed=303,
