@@ -543,3 +543,17 @@ def test_ch03_lstm_projection_counts_match_torch():
         lstm = torch.nn.LSTM(case["n"], case["d"], case["num_layers"],
                              bidirectional=case["bidirectional"], proj_size=case["proj_size"])
         assert count_lstm_proj_params(**case) == sum(p.numel() for p in lstm.parameters()), case
+
+
+def test_ch05_orthogonal_init_is_gram_schmidt():
+    """The spec's reference against classical Gram-Schmidt on the columns of the same
+    Gaussian matrix (which gives the QR factor with a positive diagonal of R)."""
+    from rnncourse.grading.checks.ch05_gradients import NOTEBOOK, orthogonal_init
+
+    for case in by_id(NOTEBOOK, "orthogonal_init").cases(np.random.default_rng(NOTEBOOK.seed)):
+        A = np.random.default_rng(case["seed"]).standard_normal((case["H"], case["H"]))
+        Q = np.zeros_like(A)
+        for j in range(A.shape[1]):
+            v = A[:, j] - Q[:, :j] @ (Q[:, :j].T @ A[:, j])
+            Q[:, j] = v / np.linalg.norm(v)
+        np.testing.assert_allclose(orthogonal_init(**case), case["gain"] * Q, atol=1e-10)

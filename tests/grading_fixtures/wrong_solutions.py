@@ -90,6 +90,18 @@ def clip_by_norm(grads, max_norm):
         "wrong order and missing transpose": _JACOBIAN.format(step="(dphi[t][:, None] * Wh) @ M"),
         "derivative on the wrong side of Wh^T": _JACOBIAN.format(step="M @ (Wh.T * dphi[t])"),
     },
+    ("ch05_gradients", "orthogonal_init"): {
+        "no sign correction (NumPy's Q as it comes)": '''\
+def orthogonal_init(H, gain, seed):
+    Q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((H, H)))
+    return gain * Q
+''',
+        "the signs applied to the rows": '''\
+def orthogonal_init(H, gain, seed):
+    Q, R = np.linalg.qr(np.random.default_rng(seed).standard_normal((H, H)))
+    return gain * np.sign(np.diag(R))[:, None] * Q
+''',
+    },
     ("ch06_lstm", "lstm_step_forward"): {
         "no cache returned": '''\
 def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):

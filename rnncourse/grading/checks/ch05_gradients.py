@@ -1,9 +1,11 @@
-"""Grading spec of ``ch05_gradients.ipynb``: clipping, and measuring vanishing gradients.
+"""Grading spec of ``ch05_gradients.ipynb``: clipping, measuring vanishing gradients, and
+orthogonal initialisation.
 
 The clipping references are :mod:`rnncourse.numpy.optim` (the notebook's
 functions take and return *lists* of arrays rather than dicts).  No function of
-the package computes the Jacobian norms, so that reference is written here
-(``tests/test_solutions.py`` checks it against torch autograd).
+the package computes the Jacobian norms or the orthogonal initialisation, so those
+references are written here (``tests/test_solutions.py`` checks them against torch
+autograd and against Gram-Schmidt).
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def jacobian_norms(Wh, dphi):
     return norms
 
 
+def orthogonal_init(H, gain, seed):
+    """``gain * Q`` for ``A = QR`` of ``default_rng(seed).standard_normal((H, H))``, the
+    columns of ``Q`` multiplied by the signs of ``R``'s diagonal (Mezzadri 2007)."""
+    A = np.random.default_rng(int(seed)).standard_normal((int(H), int(H)))
+    Q, R = np.linalg.qr(A)
+    return float(gain) * (Q @ np.diag(np.sign(np.diag(R))))
+
+
 # --------------------------------------------------------------------------- hidden cases
 
 # Hidden sizes H of the layers whose gradients dWx (3, H), dWh (H, H), db (H,) are clipped.
@@ -100,6 +110,12 @@ def _jacobian_cases(rng: np.random.Generator) -> list[dict]:
     return cases
 
 
+def _orthogonal_cases(rng: np.random.Generator) -> list[dict]:
+    """H = 1, and the seeds drawn per run (the student's function draws its own matrix)."""
+    return [dict(H=H, gain=g, seed=int(rng.integers(0, 2**31)))
+            for H, g in ((1, 1.0), (2, 0.5), (5, 1.0), (8, 2.0), (3, 1.2))]
+
+
 # --------------------------------------------------------------------------- the spec
 
 NOTEBOOK = Notebook(
@@ -142,12 +158,22 @@ NOTEBOOK = Notebook(
             outputs=("norms",),
             description="the norms of dh_T/dh_t: vanishing and exploding gradients",
         ),
+        Exercise(
+            grade_id="orthogonal_init",
+            function="orthogonal_init",
+            points=2,
+            call="orthogonal_init(H, gain, seed)",
+            cases=_orthogonal_cases,
+            outputs=("W",),
+            description="a random orthogonal initialisation with a gain",
+        ),
     ),
     reference=dict(
         global_norm=global_norm,
         clip_by_norm=clip_by_norm,
         clip_by_value=clip_by_value,
         jacobian_norms=jacobian_norms,
+        orthogonal_init=orthogonal_init,
     ),
     helpers="import numpy as np\n",
     seed=505,
