@@ -557,3 +557,25 @@ def test_ch05_orthogonal_init_is_gram_schmidt():
             v = A[:, j] - Q[:, :j] @ (Q[:, :j].T @ A[:, j])
             Q[:, j] = v / np.linalg.norm(v)
         np.testing.assert_allclose(orthogonal_init(**case), case["gain"] * Q, atol=1e-10)
+
+
+def test_ch10_kneser_ney_reference_is_the_formula_by_hand():
+    """rnncourse.ngram.KneserNey (order 2, fixed discount), the spec's reference, against
+    the two interpolation formulas of the notebook written out with plain counting."""
+    from rnncourse.grading.checks.ch10_applications import NOTEBOOK, kneser_ney_prob
+
+    def by_hand(text, vocab, h, w, discount):
+        pairs = [text[i:i + 2] for i in range(len(text) - 1)]
+        distinct = set(pairs)
+        N = {x: sum(1 for g in distinct if g[1] == x) for x in vocab}
+        T1 = sum(1 for x in vocab if N[x] > 0)
+        p1 = max(N[w] - discount, 0) / len(distinct) + discount * T1 / len(distinct) / len(vocab)
+        c = {x: pairs.count(h + x) for x in vocab}
+        if sum(c.values()) == 0:
+            return p1
+        T = sum(1 for x in vocab if c[x] > 0)
+        return max(c[w] - discount, 0) / sum(c.values()) + discount * T / sum(c.values()) * p1
+
+    for seed in range(5):
+        for case in by_id(NOTEBOOK, "kneser_ney_prob").cases(np.random.default_rng(seed)):
+            assert kneser_ney_prob(**case) == pytest.approx(by_hand(**case), rel=1e-12), case

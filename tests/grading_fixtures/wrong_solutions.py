@@ -210,4 +210,34 @@ def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alph
     return np.array(best[1], dtype=np.int64), float(best[0] / len(best[1]) ** alpha)
 ''',
     },
+    ("ch10_applications", "kneser_ney_prob"): {
+        "raw counts at the lower order (not continuation counts)": '''\
+def kneser_ney_prob(text, vocab, h, w, discount):
+    pairs = [text[i:i + 2] for i in range(len(text) - 1)]
+    counts = [b[1] for b in pairs]
+    n_w, n = counts.count(w), len(counts)
+    p1 = max(n_w - discount, 0) / n + discount * len(set(counts)) / n / len(vocab)
+    followers = [b[1] for b in pairs if b[0] == h]
+    if not followers:
+        return float(p1)
+    c = len(followers)
+    return float(max(followers.count(w) - discount, 0) / c
+                 + discount * len(set(followers)) / c * p1)
+''',
+    },
+    ("ch10_applications", "best_mixture_weight"): {
+        "the weight with the highest mean probability (not the fewest bits)": '''\
+def best_mixture_weight(p_a, p_b, grid):
+    means = [np.mean(lam * p_a + (1 - lam) * p_b) for lam in grid]
+    best = int(np.argmax(means))
+    mix = grid[best] * p_a + (1 - grid[best]) * p_b
+    return float(grid[best]), float(-np.mean(np.log2(mix)))
+''',
+    },
+    ("ch10_applications", "variational_dropout"): {
+        "the kept units not scaled by 1 / (1 - p)": '''\
+def variational_dropout(h, p, u):
+    return h * (u >= p)[:, None, :]
+''',
+    },
 }
