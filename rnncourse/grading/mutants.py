@@ -120,6 +120,15 @@ EQUIVALENT_RULES: list[tuple[str, str, str, str]] = [
     ("ch08_gru", "gru_step_backward", r"wrong axis \(1 to -1\) .*", _AXIS_NOTE),
     ("ch03_params", "count_pytorch_params", r"reversed loop .*", _ORDER_NOTE),
     ("ch03_params", "count_lstm_proj_params", r"reversed loop .*", _ORDER_NOTE),
+    ("ch04_bptt", "train_char_rnn", r"float32 instead of float64 \(line (5|6|9|24)\)",
+     "zeros (or a one-hot table) in float32: exact values, and every product with them "
+     "is float64"),
+    ("ch04_bptt", "train_char_rnn", r"reversed loop \(line 8\)", _ORDER_NOTE),
+    ("ch04_bptt", "train_char_rnn",
+     r"(sign flip \(\+ to -\)|dropped term \(right of \+, e\.g\. a bias\)) \(line 20\)",
+     "the clipping scale with norm - 1e-6 or without the 1e-6: a relative change of 1e-6 / "
+     "norm, below the tolerance for these gradients (norms of 0.1 and more); the public check "
+     "of clip_by_norm (chapter 5) tests the 1e-6 itself"),
     ("ch10_applications", "kneser_ney_prob", r"reversed loop \(line 1\)",
      "the bigrams listed backwards: their counts stay the same"),
     ("ch10_applications", "best_mixture_weight", r"float32 result .*", _NUMBER_NOTE),

@@ -37,6 +37,34 @@ def lstm_backward(dh, dc_T, x, h0, c0, Wx, Wh, b):
     return dx, dprev_h, dprev_c, dWx, dWh, db
 '''
 
+_TRAIN = '''\
+def train_char_rnn(train_ids, valid_ids, K, H, seq_len, lr, max_norm, epochs, seed):
+    rng = np.random.default_rng(seed)
+    Wx = rng.standard_normal((K, H)) / np.sqrt(K)
+    Wh = rng.standard_normal((H, H)) / np.sqrt(H)
+    V = rng.standard_normal((H, K)) / np.sqrt(H)
+    b, c = np.zeros(H), np.zeros(K)
+    onehot = np.eye(K)
+    losses = []
+    for _ in range(epochs):
+        h0 = np.zeros((1, H))
+        for start in range(0, len(train_ids) - 1, seq_len):
+            stop = min(start + seq_len, len(train_ids) - 1)
+            h, cache = rnn_forward(onehot[train_ids[start:stop]][None], h0, Wx, Wh, b)
+            loss, dscores = temporal_softmax_loss(h @ V + c, train_ids[start + 1:stop + 1][None])
+            dh, dV, dc = temporal_affine_backward(dscores, h, V)
+            _, _, dWx, dWh, db = rnn_backward(dh, cache)
+            grads = [dWx, dWh, db, dV, dc]
+            norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+            scale = min(max_norm / (norm + 1e-6), 1.0)
+            Wx, Wh, b, V, c = (p - lr * scale * g for p, g in zip((Wx, Wh, b, V, c), grads))
+            losses.append(loss)
+            h0 = {carry}
+    h, _ = rnn_forward(onehot[valid_ids[:-1]][None], np.zeros((1, H)), Wx, Wh, b)
+    valid_loss, _ = temporal_softmax_loss(h @ V + c, valid_ids[1:][None])
+    return np.array(losses), valid_loss / np.log(2)
+'''
+
 WRONG: dict[tuple[str, str], dict[str, str]] = {
     ("ch03_params", "count_lstm_proj_params"): {
         "the recurrent weights still d x 4d (the projection ignored in weight_hh)": '''\
@@ -73,6 +101,16 @@ def temporal_softmax_loss(scores, y):
 def temporal_affine_backward(dscores, h, V):
     return dscores @ V.T, h[:, -1].T @ dscores[:, -1], dscores[:, -1].sum(axis=0)
 ''',
+    },
+    ("ch04_bptt", "train_char_rnn"): {
+        "not stateful: every chunk starts from h = 0": _TRAIN.format(carry="np.zeros((1, H))"),
+        "each gradient clipped by its own norm": _TRAIN.format(carry="h[:, -1]").replace(
+            "norm = np.sqrt(sum(np.sum(g * g) for g in grads))",
+            "norm = np.array([np.sqrt(np.sum(g * g)) for g in grads], dtype=object)").replace(
+            "scale = min(max_norm / (norm + 1e-6), 1.0)",
+            "scale = [min(max_norm / (n + 1e-6), 1.0) for n in norm]").replace(
+            "(p - lr * scale * g for p, g in zip((Wx, Wh, b, V, c), grads))",
+            "(p - lr * s * g for p, g, s in zip((Wx, Wh, b, V, c), grads, scale))"),
     },
     ("ch05_gradients", "clip_by_norm"): {
         "each array clipped by its own norm": '''\

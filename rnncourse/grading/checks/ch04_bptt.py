@@ -21,6 +21,7 @@ from rnncourse.numpy.lm import bits_per_char as _bits_per_char
 from rnncourse.numpy.lm import temperature_softmax as _temperature_softmax
 from rnncourse.numpy.losses import perplexity as _perplexity
 from rnncourse.numpy.losses import temporal_softmax_cross_entropy as _cross_entropy
+from rnncourse.numpy.optim import clip_grad_norm as _clip_grad_norm
 from rnncourse.numpy.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = ["NOTEBOOK"]
@@ -55,6 +56,44 @@ def temporal_affine_backward(dscores, h, V):
     """``(dh, dV, dc)`` of ``scores = h V + c``."""
     _, cache = _affine_forward(h, V, np.zeros(np.shape(V)[1]))
     return _affine_backward(dscores, cache)
+
+
+def train_char_rnn(train_ids, valid_ids, K, H, seq_len, lr, max_norm, epochs, seed):
+    """Stateful truncated BPTT of a one-layer character RNN (batch of one), SGD with the
+    gradients clipped by their global norm; ``(losses, valid_bits)``.
+
+    Initialisation from ``default_rng(seed)``, in this order: ``Wx = N(0, 1)^(K, H) / sqrt(K)``,
+    ``Wh = N(0, 1)^(H, H) / sqrt(H)``, ``V = N(0, 1)^(H, K) / sqrt(H)``; ``b``, ``c`` zeros.
+    Every epoch starts from ``h = 0`` and walks the text in chunks of ``seq_len`` inputs
+    (the last may be shorter), carrying ``h`` from chunk to chunk; each chunk's mean
+    cross-entropy is recorded (before its update).
+    """
+    train_ids, valid_ids = np.asarray(train_ids), np.asarray(valid_ids)
+    K, H, seq_len = int(K), int(H), int(seq_len)
+    rng = np.random.default_rng(int(seed))
+    p = dict(Wx=rng.standard_normal((K, H)) / np.sqrt(K),
+             Wh=rng.standard_normal((H, H)) / np.sqrt(H),
+             V=rng.standard_normal((H, K)) / np.sqrt(H), b=np.zeros(H), c=np.zeros(K))
+    eye = np.eye(K)
+    losses = []
+    for _ in range(int(epochs)):
+        h_prev = np.zeros((1, H))
+        for start in range(0, len(train_ids) - 1, seq_len):
+            stop = min(start + seq_len, len(train_ids) - 1)
+            x = eye[train_ids[start:stop]][None]
+            y = train_ids[start + 1:stop + 1][None]
+            h, cache = rnn_forward(x, h_prev, p["Wx"], p["Wh"], p["b"])
+            scores, affine = _affine_forward(h, p["V"], p["c"])
+            loss, dscores = _cross_entropy(scores, y)
+            dh, dV, dc = _affine_backward(dscores, affine)
+            _, _, dWx, dWh, db = rnn_backward(dh, cache)
+            grads, _ = _clip_grad_norm(dict(Wx=dWx, Wh=dWh, b=db, V=dV, c=dc), float(max_norm))
+            p = {k: p[k] - float(lr) * grads[k] for k in p}
+            losses.append(loss)
+            h_prev = h[:, -1]
+    h, _ = rnn_forward(eye[valid_ids[:-1]][None], np.zeros((1, H)), p["Wx"], p["Wh"], p["b"])
+    valid_loss, _ = _cross_entropy(h @ p["V"] + p["c"], valid_ids[1:][None])
+    return np.array(losses), valid_loss / np.log(2)
 
 
 # --------------------------------------------------------------------------- hidden cases
@@ -141,6 +180,21 @@ def _affine_cases(rng: np.random.Generator) -> list[dict]:
                  V=rng.standard_normal((H, K)))
             for N, T, H, K in ((1, 1, 1, 1), (2, 3, 4, 5), (1, 5, 2, 3), (3, 1, 3, 1),
                                (4, 2, 1, 6))]
+
+
+def _training_cases(rng: np.random.Generator) -> list[dict]:
+    """(K, H, train length, seq_len, epochs, max_norm): one step per chunk, one chunk for
+    the whole text, a chunk length that does not divide the text, a last chunk of one step,
+    a clipping threshold that acts, H = 1."""
+    cases = []
+    for K, H, n, seq_len, epochs, max_norm in ((3, 2, 9, 1, 1, 5.0), (4, 3, 12, 20, 2, 5.0),
+                                               (5, 4, 25, 4, 2, 0.5), (3, 1, 14, 6, 1, 5.0),
+                                               (4, 3, 20, 3, 3, 0.1)):
+        cases.append(dict(train_ids=rng.integers(0, K, size=n),
+                          valid_ids=rng.integers(0, K, size=8), K=K, H=H, seq_len=seq_len,
+                          lr=0.5, max_norm=max_norm, epochs=epochs,
+                          seed=int(rng.integers(0, 2**31))))
+    return cases
 
 
 # --------------------------------------------------------------------------- the spec
@@ -240,6 +294,20 @@ NOTEBOOK = Notebook(
             outputs=("dh", "dV", "dc"),
             description="the output layer at every step, backward",
         ),
+        Exercise(
+            grade_id="train_char_rnn",
+            function="train_char_rnn",
+            points=4,
+            call=("train_char_rnn(train_ids, valid_ids, K, H, seq_len, lr, max_norm, epochs, "
+                  "seed)"),
+            cases=_training_cases,
+            outputs=("losses", "valid_bits"),
+            requires=("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward",
+                      "temporal_softmax_loss", "temporal_affine_backward"),
+            rtol=1e-6, atol=1e-10,
+            description="training a character RNN: stateful truncated BPTT, clipping, "
+                        "held-out bits per character",
+        ),
     ),
     reference=dict(
         numerical_gradient=numerical_gradient,
@@ -251,6 +319,7 @@ NOTEBOOK = Notebook(
         sample_with_temperature=sample_with_temperature,
         temporal_softmax_loss=temporal_softmax_loss,
         temporal_affine_backward=temporal_affine_backward,
+        train_char_rnn=train_char_rnn,
     ),
     helpers="import numpy as np\n",
     seed=404,
