@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import _sweep  # first: one thread for every library
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch05"
 SETTINGS = dict(hidden_size=16, n_train=1024, n_test=512, batch_size=32, epochs=40, lr=1e-2)

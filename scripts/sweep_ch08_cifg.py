@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import _sweep  # first: one thread for every library
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch08"
 LENGTHS = (10, 40)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.tasks import SequenceRegressor
+from rnncourse.models.sequence import SequenceRegressor
 from rnncourse.torch import CIFGLSTM
 
 

@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.tasks import (
-    BASELINE_MSE,
+from rnncourse.data.tasks import BASELINE_MSE, adding_problem, copy_task, make_batches
+from rnncourse.models.sequence import (
     SequenceClassifier,
     SequenceRegressor,
-    adding_problem,
-    copy_task,
     evaluate_adding,
-    make_batches,
     run_adding_experiment,
 )
 

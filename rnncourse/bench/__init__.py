@@ -15,7 +15,7 @@ size; ``standard`` is (50, 32, 64, 128), (100, 64, 128, 256) and
 How it measures:
 
 * every (library, cell, shape, dtype, device) runs in a fresh process
-  (:mod:`rnncourse._bench_worker`). Timing NumPy and torch in one process
+  (:mod:`rnncourse.bench.worker`). Timing NumPy and torch in one process
   distorts both on a small machine: a library's idle thread pool keeps a
   core busy that the other library's threads then wait for;
 * one run is the forward pass over the whole sequence, the loss
@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
 
 __all__ = ["SHAPE_SETS", "CELLS", "LIBS", "flops", "add_arguments", "run", "main"]
 
@@ -96,7 +96,9 @@ LIBS: dict[str, str] = {
 
 _MARKER = "RNNCOURSE_BENCH "
 _TORCH_LIBS = ("rnncourse", "compiled", "torch")
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# The folder that holds rnncourse/ (bench/__init__.py is two levels below it): put first on
+# the workers' PYTHONPATH, so that they import this copy of the package.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def flops(cell: str, shape: Shape) -> int:
@@ -232,7 +234,7 @@ def _worker_env() -> dict[str, str]:
 
 def _run_job(job: _Job, args: argparse.Namespace) -> None:
     """Run ``job`` in a fresh interpreter; store its JSON line, or the failure, in it."""
-    cmd = [sys.executable, "-m", "rnncourse._bench_worker", job.task, "--lib", job.lib,
+    cmd = [sys.executable, "-m", "rnncourse.bench.worker", job.task, "--lib", job.lib,
            "--device", job.device, "--dtype", args.dtype, "--repeats", str(args.repeats),
            "--warmup", str(args.warmup), "--seed", str(args.seed)]
     if job.task == "matmul":
@@ -507,7 +509,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help and argument errors
         return exit_.code if isinstance(exit_.code, int) else 2
     return run(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
