@@ -5,7 +5,7 @@ Run from the repository root::
     python scripts/train_ch06_lstm.py          (about 15 minutes on one CPU core)
 
 For each sequence length T in (10, 30, 60), each cell (a plain tanh RNN, an LSTM with forget
-bias 1) and each seed 0..9, :func:`rnncourse.tasks.run_adding_experiment` trains a 12-unit
+bias 1) and each seed 0..9, :func:`rnncourse.models.sequence.run_adding_experiment` trains a 12-unit
 model for 40 epochs of 512 sequences (Adam, lr 0.01, gradient clipping at norm 1) with
 :func:`rnncourse.models.train.fit`, on the CPU with one thread. It writes
 

@@ -1,4 +1,4 @@
-"""Tests of rnncourse.tasks: the synthetic long-dependency tasks and their small models."""
+"""Tests of rnncourse.data.tasks (synthetic long-dependency tasks) and rnncourse.models.sequence."""
 
 from __future__ import annotations
 
