@@ -174,7 +174,7 @@ def test_wheel_ships_the_book_data(wheel: Path, tmp_path: Path) -> None:
         "import hashlib, json, sys\n"
         f"sys.path.insert(0, {str(target)!r})\n"
         "import rnncourse\n"
-        "from rnncourse import bookdata\n"
+        "from rnncourse.data import bookdata\n"
         "found = {f: [str(bookdata.path(f)), "
         "hashlib.sha256(bookdata.path(f).read_bytes()).hexdigest()] "
         "for f in json.loads(sys.argv[1])}\n"
