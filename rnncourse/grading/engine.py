@@ -608,7 +608,8 @@ def check_sandbox(allow_weak: bool = False) -> str:
             "code could read the grader's files and environment and change other students' "
             "sandboxes. Grade on such a machine (any current Ubuntu, Debian or Docker host "
             "qualifies), or pass --allow-weak-sandbox to accept the weaker isolation "
-            "(the report says so)")
+            "(the report says so) -- only to check your own work: in weak mode graded code "
+            "can rewrite the grader's files, so any student can set their own score")
     return WEAK_SANDBOX
 
 
