@@ -431,12 +431,13 @@ def pick_commit(git_dir: Path, deadline: datetime | None, *, allow_file: bool = 
     return Fetched(best[1], _when(best[0]), "deadline", ignored=ignored)
 
 
-_SUBMIT_TAG = re.compile(r"submit/(\d{4})-?(\d{2})-?(\d{2})T?(\d{2}):?(\d{2}):?(\d{2})Z?")
+_SUBMIT_TAG = re.compile(r"submit/(\d{4})-?(\d{2})-?(\d{2})[T_-]?(\d{2})[-.]?(\d{2})[-.]?"
+                         r"(\d{2})(?:[.,]\d+)?Z?")
 
 
 def submit_tag_time(tag: str) -> datetime | None:
-    """The UTC time in a Classroom 50 tag name, ``submit/2026-12-01T22:58:00Z`` (or compact
-    ``submit/20261201T225800Z``); None for any other name."""
+    """The UTC time in a ``submit/<UTC>`` tag name: ``submit/20261201T225800Z`` or
+    ``submit/2026-12-01T22-58-00Z`` (git refuses ``:`` in names); None for any other name."""
     m = _SUBMIT_TAG.fullmatch(tag.removeprefix("refs/tags/"))
     if m is None:
         return None
@@ -896,7 +897,8 @@ def feedback_markdown(sr: StudentResult, cls: ClassResult) -> str:
     lines = [f"# Feedback: {_md(sr.name)}", ""]
     if sr.fetched is not None:
         when = sr.fetched.committed_at
-        lines.append(f"- graded commit: `{sr.fetched.commit}` (committed "
+        verb = "submitted" if sr.fetched.chosen_by == "submit-tag" else "committed"
+        lines.append(f"- graded commit: `{sr.fetched.commit}` ({verb} "
                      f"{_iso(when) or 'at a date no calendar holds'})")
         if sr.fetched.tag:
             lines.append(f"- submission: tag `{_md(sr.fetched.tag)}`")
