@@ -60,8 +60,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     p.add_argument("roster", type=Path, metavar="ROSTER",
                    help="a CSV file with the columns name,repository (git URLs), or a folder "
                         "holding one clone per student")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
-                   help="folder for the gradebook and the feedback (created)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="folder for the gradebook and the feedback (created; required unless "
+                        "--snapshot)")
     p.add_argument("--deadline", metavar="WHEN",
                    help="ISO 8601 with a time zone, e.g. 2026-12-01T23:59:00+01:00; without "
                         "it, the tip of the branch is graded")
@@ -170,6 +171,8 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return FETCH_FAILED
             return 0
+        if args.out is None:
+            raise GradeError("--out DIR is required: where the gradebook and the feedback go")
         tests = tests_dir(args.tests)
         deadline = parse_deadline(args.deadline) if args.deadline else None
         if args.late_penalty and not args.late_until:

@@ -432,12 +432,15 @@ def pick_commit(git_dir: Path, deadline: datetime | None, *, allow_file: bool = 
 
 
 _SUBMIT_TAG = re.compile(r"submit/(\d{4})-?(\d{2})-?(\d{2})[T_-]?(\d{2})[-.]?(\d{2})[-.]?"
-                         r"(\d{2})(?:[.,]\d+)?Z?")
+                         r"(\d{2})(?:[.,]\d+)?Z?(?:-[0-9a-f]{4,64})?")
 
 
 def submit_tag_time(tag: str) -> datetime | None:
-    """The UTC time in a ``submit/<UTC>`` tag name: ``submit/20261201T225800Z`` or
-    ``submit/2026-12-01T22-58-00Z`` (git refuses ``:`` in names); None for any other name."""
+    """The UTC time in a ``submit/<UTC>`` tag name; None for any other name.
+
+    Classroom 50 names them ``submit/2026-12-01T22-58-00Z-<short commit>`` (git refuses
+    ``:`` in names); ``submit/20261201T225800Z`` and no suffix are read as well.
+    """
     m = _SUBMIT_TAG.fullmatch(tag.removeprefix("refs/tags/"))
     if m is None:
         return None
@@ -751,6 +754,10 @@ def grade_class(students: Sequence[Student], *, options: Options,
                     nb.path = "/".join(Path(nb.path).relative_to(workdir).parts[1:])
             sr = StudentResult(st, res, got, status)
             own = st.deadline or deadline
+            if got is not None and got.fetched_at is not None and own is not None and \
+                    got.fetched_at > own:
+                res.notes.append(f"the snapshot was recorded {_duration(got.fetched_at - own)} "
+                                 f"after the deadline: work of that time is graded")
             if got is not None and got.ignored:
                 res.notes.append(f"{got.ignored} later commit(s) or tag(s) after the "
                                  f"{'deadline' if late is None else 'late cutoff'} were "

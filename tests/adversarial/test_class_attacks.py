@@ -279,7 +279,8 @@ def test_classroom50_submit_tags_defeat_backdated_commits(tmp_path, checks_dir):
                                                   "    raise NotImplementedError()\n"})
     alice = make_repo(repos, "alice", [(BEFORE, {"exercises/fx_rnn.ipynb": partial})])
     submitted = _head(alice)
-    _git(alice, "tag", "submit/2026-12-01T22-10-00Z", submitted)  # the server's tag, in time
+    tag = f"submit/2026-12-01T22-10-00Z-{submitted[:7]}"  # Classroom 50's tag, in time
+    _git(alice, "tag", tag, submitted)
     forged = _backdate(alice, {"exercises/fx_rnn.ipynb": SOLVED})
     _git(alice, "tag", "submit/20261202T080000Z", forged)  # submitted after the deadline
     _git(alice, "tag", "submit/not-a-time", forged)
@@ -290,7 +291,7 @@ def test_classroom50_submit_tags_defeat_backdated_commits(tmp_path, checks_dir):
     assert by["alice"]["commit"] == submitted and by["alice"]["total"] == "3"
     assert by["never"]["status"] == "no-commit" and by["never"]["total"] == "0"
     feedback = (out / "feedback" / "alice.md").read_text().replace("\\", "")  # escapes
-    assert "submit/2026-12-01T22-10-00Z" in feedback and "(submitted 2026-12-01T22:10" in feedback
+    assert tag in feedback and "(submitted 2026-12-01T22:10" in feedback
     assert "1 later commit(s) or tag(s)" in feedback
 
 
@@ -298,6 +299,7 @@ def test_submit_tag_times():
     assert roster.submit_tag_time("submit/2026-12-01T22-10-00Z").isoformat() == \
         "2026-12-01T22:10:00+00:00"
     assert roster.submit_tag_time("refs/tags/submit/20261201T221000Z").hour == 22
+    assert roster.submit_tag_time("submit/2026-12-01T10-00-00Z-abc1234").hour == 10
     assert roster.submit_tag_time("submit/2026-13-01T22-10-00Z") is None
     assert roster.submit_tag_time("v1.0") is None
 
