@@ -390,6 +390,23 @@ def test_memory_and_disk_beyond_the_limits(tmp_path, source, reason):
     assert not any((tmp_path / "tmp").iterdir())  # the sandboxes' folders are gone
 
 
+CAPABILITIES = DISARM + '''import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+data = (ctypes.c_uint32 * 6)()
+libc.capget(header, data)
+raise ValueError(f"capabilities {list(data)}")
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a grader run as root: this one is not")
+def test_a_root_grader_leaves_no_capability_in_the_sandbox(tmp_path):
+    root = tmp_path / "class"
+    _class(root, {"aa_caps": CAPABILITIES}, honest=0)
+    results, _ = _grade(root, jobs=1)
+    _assert_attacker(results, "aa_caps", r"raised ValueError: capabilities \[0, 0, 0, 0, 0, 0\]")
+
+
 # --------------------------------------------------------------------------- unprivileged
 
 
