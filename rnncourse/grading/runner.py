@@ -384,6 +384,8 @@ class _Served:
             run.problem = run.problem or "a process that did not end when killed"
             self.server.done(self.pending)
             return True
+        if self.pending.exit == -1 and not self.server.alive:
+            _kill_group(self.pid)  # the server went away without reporting it: make sure
         run.exit_code = self.pending.exit
         run.max_rss_mb, run.cpu_s = self.pending.max_rss_mb, self.pending.cpu_s
         self.server.done(self.pending)
@@ -541,10 +543,15 @@ def _drive(child: _Spawned | _Served, report_r: int, result_r: int, run: Sandbox
                 run.flooded = True
                 break
         if not (run.timed_out or run.flooded or run.blocked):
-            while not child.reap(run, block=False):
-                if time.monotonic() >= deadline:
+            while not child.reap(run, block=False):  # its pipes are closed; it may still run
+                now = time.monotonic()
+                if now >= deadline:
                     run.timed_out = True
                     break
+                if now >= next_look:
+                    next_look = now + QUOTA_EVERY
+                    if _over_quota(home, limits, run):
+                        break
                 time.sleep(0.005)
         _over_quota(home, limits, run)  # what it left behind counts too
     finally:

@@ -376,11 +376,28 @@ for i in range(64):  # 64 files of 16 MB: each within RLIMIT_FSIZE, 1 GB togethe
 '''
 
 
+CLOSED_PIPES = DISARM + '''import os
+for fd in range(64):  # stdout, stderr and the result pipes closed: only the folder shows it
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+block = b"x" * (1 << 20)
+for i in range(64):
+    with open(f"big{i}", "wb") as f:
+        for _ in range(16):
+            f.write(block)
+import time
+time.sleep(6)  # a grader that looked only at the end would wait for this
+'''
+
+
 @pytest.mark.parametrize("source, reason", [
     (MEMFD, r"raised PermissionError: \[Errno 1\] Operation not permitted"),
+    (CLOSED_PIPES, r"wrote more than 64 MB in its folder"),
     (MANY_FILES, r"wrote more than 32 files in its folder"),
     (BIG_FILES, r"wrote more than 64 MB in its folder"),
-], ids=["memfd", "many_files", "big_files"])
+], ids=["memfd", "closed_pipes_then_big_files", "many_files", "big_files"])
 def test_memory_and_disk_beyond_the_limits(tmp_path, source, reason):
     root = tmp_path / "class"
     _class(root, {"aa_attacker": source}, honest=1)
@@ -388,6 +405,7 @@ def test_memory_and_disk_beyond_the_limits(tmp_path, source, reason):
     _assert_attacker(results, "aa_attacker", reason)
     _assert_honest(results)
     assert not any((tmp_path / "tmp").iterdir())  # the sandboxes' folders are gone
+    assert results["aa_attacker"].exercises[0].seconds < 4  # stopped while it wrote
 
 
 CAPABILITIES = DISARM + '''import ctypes
