@@ -425,6 +425,76 @@ def test_a_root_grader_leaves_no_capability_in_the_sandbox(tmp_path):
     _assert_attacker(results, "aa_caps", r"raised ValueError: capabilities \[0, 0, 0, 0, 0, 0\]")
 
 
+FILTER_ALONE = r'''
+import ctypes, os, resource, sys, tempfile, threading
+sys.path.insert(0, sys.argv[1])
+from rnncourse.grading.sandbox import _install_seccomp
+target, scratch = int(sys.argv[2]), sys.argv[3]
+assert _install_seccomp() == "on"
+libc = ctypes.CDLL(None, use_errno=True)
+sc = libc.syscall
+sc.restype = ctypes.c_long
+U64x2 = ctypes.c_uint64 * 2
+info = (ctypes.c_int * 32)(0, 0, -1)
+
+
+def errno_of(result):
+    return 0 if result >= 0 else ctypes.get_errno()
+
+
+refused = {
+    "prlimit64 read other": errno_of(sc(302, target, 7, None, U64x2())),
+    "prlimit64 write self": errno_of(sc(302, 0, 7, U64x2(32, 32), None)),
+    "setrlimit": errno_of(sc(160, 7, U64x2(32, 32))),
+    "setpriority self": errno_of(sc(141, 0, 0, 1)),
+    "sched_setaffinity self": errno_of(sc(203, 0, 8, (ctypes.c_ulong * 1)(1))),
+    "sched_setscheduler other": errno_of(sc(144, target, 0, (ctypes.c_int * 1)(0))),
+    "ioprio_set other": errno_of(sc(251, 1, target, 0)),
+    "rt_sigqueueinfo other": errno_of(sc(129, target, 0, info)),
+    "rt_tgsigqueueinfo other": errno_of(sc(297, target, target, 0, info)),
+    "memfd_create": errno_of(sc(319, b"x", 0)),
+    "fchmodat": errno_of(sc(268, -100, scratch.encode(), 0o600)),
+    "fchownat": errno_of(sc(260, -100, scratch.encode(), 0, 0, 0)),
+    "utimensat": errno_of(sc(280, -100, scratch.encode(), None, 0)),
+    "setxattr": errno_of(sc(188, scratch.encode(), b"user.x", b"1", 1, 0)),
+}
+threads = []
+t = threading.Thread(target=lambda: threads.append(1))
+t.start()
+t.join()
+allowed = {  # what honest code does: its own limits, its priority, its CPUs, threads, files
+    "getrlimit": resource.getrlimit(resource.RLIMIT_NOFILE)[0] > 0,
+    "prlimit64 read self": resource.prlimit(os.getpid(), resource.RLIMIT_AS)[0] != 0,
+    "getpriority": os.getpriority(os.PRIO_PROCESS, 0) is not None,
+    "sched_getaffinity": len(os.sched_getaffinity(0)) > 0,
+    "signal to itself": errno_of(sc(129, os.getpid(), 0, info)) == 0,
+    "thread": threads == [1],
+    "write a file": open(scratch + ".new", "w").write("ok") == 2,
+}
+import json
+print(json.dumps([refused, allowed]))
+'''
+
+
+def test_the_filter_alone_refuses_each_call_and_keeps_what_honest_code_needs(tmp_path):
+    """The seccomp filter without Landlock or the hook: EPERM for each, and no collateral."""
+    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    scratch = tmp_path / "scratch"
+    scratch.write_text("x")
+    try:
+        done = subprocess.run([sys.executable, "-c", FILTER_ALONE, str(PKG_ROOT),
+                               str(target.pid), str(scratch)],
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    assert done.returncode == 0, done.stderr[-2000:]
+    refused, allowed = json.loads(done.stdout)
+    assert refused == dict.fromkeys(refused, 1), refused  # EPERM, every one
+    assert all(allowed.values()), allowed
+    assert scratch.stat().st_mode & 0o777 != 0o600
+
+
 # --------------------------------------------------------------------------- unprivileged
 
 
