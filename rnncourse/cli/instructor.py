@@ -128,7 +128,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="with --run: Gradescope's folder (default: /autograder)")
     g.add_argument("--self-test", action="store_true",
                    help="(run by setup.sh when Gradescope builds the image) check that this "
-                        "machine can sandbox graded code; exit 1 if not")
+                        "machine can sandbox graded code; exit 2 if not")
     g.set_defaults(func=cmd_gradescope)
 
 
