@@ -162,7 +162,12 @@ def test_roster_graded_at_the_deadline(tmp_path, checks_dir):
     assert any("no commit before the deadline" in n for n in late_json["notes"])
     eve = next(s for s in data["students"] if s["name"] == "=Eve")
     assert any("git clone failed (3 tries)" in n for n in eve["notes"])
-    assert all(s["seed"] == data["students"][0]["seed"] is not None for s in data["students"])
+    from rnncourse.grading.engine import student_seed
+
+    assert isinstance(data["seed"], int)  # the run's; each student's cases have their own
+    assert [s["seed"] for s in data["students"]] == \
+        [student_seed(data["seed"], s["name"]) for s in data["students"]]
+    assert len({s["seed"] for s in data["students"]}) == len(data["students"])
     assert all(s["sandbox"].startswith("Landlock ABI") for s in data["students"])
 
     feedback = sorted(p.name for p in (out / "feedback").iterdir())

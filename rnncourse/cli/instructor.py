@@ -79,8 +79,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="sandboxes run at a time (default: one per CPU core)")
     _limits(p)
     p.add_argument("--seed", type=int, metavar="N",
-                   help="seed of the hidden cases, to reproduce an earlier grading run "
-                        "(default: a fresh seed, recorded in the gradebook)")
+                   help="seed of the run, to reproduce an earlier one (default: a fresh seed, "
+                        "recorded in gradebook.json); each student's hidden cases are drawn "
+                        "from it and their name, so no two students share them")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--snapshot", type=Path, metavar="FILE",
                        help="grade nothing: record every repository's tip now (commit id and "

@@ -45,12 +45,13 @@ import json
 import math
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -160,6 +161,7 @@ class ClassResult:
     extra_columns: tuple[str, ...] = ()  # the roster's other columns, in its order
     late: LatePolicy | None = None
     chosen_by: str = "deadline"  # how commits were chosen: deadline, snapshot, submit-tag
+    seed: int | None = None  # the run's seed; each student's cases come from student_seed
 
     @property
     def failed_fetches(self) -> list[StudentResult]:
@@ -689,6 +691,9 @@ def grade_class(students: Sequence[Student], *, options: Options,
         raise GradeError("a late policy (--late-until) needs a --deadline")
     expected = expected_notebooks(options.tests_dir, only)  # every check, before any sandbox
     known = list(expected)
+    # Each student's own hidden cases: nothing one sandbox learns is another's answer.
+    seed = options.seed if options.seed is not None else secrets.randbelow(1 << 32)
+    options = replace(options, seed=seed, per_student_cases=True)
     workdir = Path(tempfile.mkdtemp(prefix="rnncourse-class-"))
     try:
         subs: list[Submission] = []
@@ -776,7 +781,7 @@ def grade_class(students: Sequence[Student], *, options: Options,
     chosen = "snapshot" if snapshot is not None else "submit-tag" if submit_tags else \
         "deadline" if deadline is not None else "tip"
     return ClassResult(out, expected, deadline, branch, extra_columns=extra, late=late,
-                       chosen_by=chosen)
+                       chosen_by=chosen, seed=seed)
 
 
 def _duration(delta: timedelta) -> str:
@@ -922,8 +927,9 @@ def feedback_markdown(sr: StudentResult, cls: ClassResult) -> str:
                      f"before it {_pts(r.score)} points")
     lines.append(f"- score: **{_pts(sr.score)} / {_pts(cls.max_score)}** points")
     if r.seed is not None:
-        lines.append(f"- hidden cases drawn with seed {r.seed} (`--seed {r.seed}` reproduces "
-                     f"them); sandbox: {_md(r.sandbox) or 'n/a'}")
+        lines.append(f"- your hidden cases were drawn with seed {r.seed} (`rnncourse grade "
+                     f"--seed {r.seed}` on your notebooks draws them again); sandbox: "
+                     f"{_md(r.sandbox) or 'n/a'}")
     lines.extend(f"- note: {_md(n)}" for n in r.notes)
     for nb in r.notebooks:
         lines += ["", f"## {_md(nb.name)} — {_pts(nb.score)} / {_pts(nb.max_score)}", ""]
@@ -996,7 +1002,7 @@ def gradebook_json(cls: ClassResult) -> dict:
     return dict(
         deadline=cls.deadline.isoformat() if cls.deadline else None,
         branch=cls.branch, max_score=cls.max_score, checks=cls.expected,
-        chosen_by=cls.chosen_by,
+        chosen_by=cls.chosen_by, seed=cls.seed,
         late_policy=None if cls.late is None else dict(
             until=cls.late.until.isoformat(), percent_per_day=cls.late.percent_per_day),
         students=[dict(

@@ -253,6 +253,34 @@ def test_no_answer_channel_through_the_fork_servers_limits(tmp_path, monkeypatch
     assert server_after == server_before
 
 
+def test_each_student_gets_hidden_cases_of_their_own(tmp_path):
+    """grade-class draws every student's cases from the run's seed and their name."""
+    from rnncourse.grading import checks
+    from rnncourse.grading.engine import Prepared, student_seed
+
+    spy = make_notebook({"rnn_step_forward": "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+                                             "    raise ValueError(repr(float(x.sum())))\n"})
+    root = tmp_path / "class"
+    for name in ("ann", "bob"):
+        write_notebook(root / name / "fx_rnn.ipynb", spy)
+    spec = checks.load("fx_rnn", FIXTURES)
+
+    seen = {}
+    for per_student in (True, False):
+        results = grade(find_submissions([root]), Options(
+            limits=LIMITS, jobs=2, tests_dir=FIXTURES, seed=1234, per_student_cases=per_student))
+        for r in results:
+            reason = next(e.reason for e in r.exercises if e.grade_id == "rnn_step_forward")
+            seen[r.name, per_student] = (r.seed, re.search(r"ValueError: (\S+)", reason)[1])
+    assert seen["ann", False] == seen["bob", False] and seen["ann", False][0] == 1234
+    assert seen["ann", True][0] == student_seed(1234, "ann") != seen["bob", True][0]
+    assert seen["ann", True][1] != seen["bob", True][1]  # different hidden inputs
+    for name in ("ann", "bob"):  # and a student's own seed draws their cases again
+        own = Prepared(spec, seen[name, True][0])
+        x = own.rng(spec.exercises[1])
+        assert repr(float(spec.exercises[1].cases(x)[0]["x"].sum())) == seen[name, True][1]
+
+
 METADATA = DISARM + '''import os
 reached, tries = [], 0
 targets = ["@CHECKS@", "@CHECKS_DIR@", "@DECOY@", "..", "@OWN@"]
