@@ -9,10 +9,11 @@ calling PyTorch's fused kernels. Two additions: ``forward`` takes an optional
 same results as packing it), and the constructors take ``init=`` (see
 :mod:`rnncourse.torch.init`), for the LSTMs ``forget_bias=``, and ``compiled=``:
 ``True`` runs the recurrent loops through ``torch.compile`` (see
-:mod:`rnncourse.torch.compiled`), ``None`` (the default) follows the environment
-variable ``RNNCOURSE_COMPILE``, ``False`` stays eager. The constructor checks and
-the forward pass's shape and dtype checks raise ``torch.nn``'s exceptions with
-``torch.nn``'s messages.
+:mod:`rnncourse.torch.compiled`, optional reading), ``None`` (the default) follows the
+environment variable ``RNNCOURSE_COMPILE``, ``False`` stays eager; ``_layer`` picks
+the eager or the compiled ``ops`` and hands them to the layer function. The
+constructor checks and the forward pass's shape and dtype checks raise
+``torch.nn``'s exceptions with ``torch.nn``'s messages.
 
 Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates,
 ``P = proj_size`` for an LSTM with projections, else ``H``)::
@@ -48,6 +49,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from . import compiled as _compiled
 from . import functional as F
 from .init import init_rnn_, set_forget_bias_
 
@@ -471,7 +473,7 @@ class RNN(_RNNBase):
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.rnn_layer(x, state[0], *self._weights(layer, direction),
                              nonlinearity=self.nonlinearity, batch_sizes=batch_sizes,
-                             compile=self.compiled)
+                             ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h,)
 
 
@@ -523,8 +525,8 @@ class LSTM(_RNNBase):
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h, c = F.lstm_layer(x, state[0], state[1], *self._weights(layer, direction),
-                                 batch_sizes=batch_sizes,
-                                 w_hr=self._projection(layer, direction), compile=self.compiled)
+                                 batch_sizes=batch_sizes, w_hr=self._projection(layer, direction),
+                                 ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h, c)
 
 
@@ -558,7 +560,7 @@ class GRU(_RNNBase):
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.gru_layer(x, state[0], *self._weights(layer, direction),
-                             batch_sizes=batch_sizes, compile=self.compiled)
+                             batch_sizes=batch_sizes, ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h,)
 
 
@@ -601,6 +603,6 @@ class PeepholeLSTM(LSTM):
                                           *self._weights(layer, direction), w_peep,
                                           batch_sizes=batch_sizes,
                                           w_hr=self._projection(layer, direction),
-                                          compile=self.compiled)
+                                          ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h, c)
 
