@@ -23,7 +23,8 @@ Where the compiled path is not used (the eager loops run instead):
 * packed input with varying lengths (each distinct pattern of batch sizes would
   be a new graph: compiling per length pattern costs far more than it saves);
 * double backward (``create_graph=True``) and ``torch.func`` transforms
-  (``vmap``), which need the eager code;
+  (``vmap``), which need the eager code; CPU autocast (``torch.autocast("cpu")``),
+  which the oneDNN products below would not follow;
 * no C++ compiler, or a compiler error: one ``RuntimeWarning`` says why, and the
   process stays eager from then on.
 """
@@ -80,6 +81,8 @@ def wanted(compile: bool | None, batch_sizes: Tensor | tuple[int, ...] | None = 
     if batch_sizes is not None and len(batch_sizes) and batch_sizes[-1] != batch_sizes[0]:
         return False
     if torch._C._are_functorch_transforms_active():  # vmap, torch.func: eager only
+        return False
+    if torch.is_autocast_enabled("cpu"):  # the oneDNN products would not follow autocast
         return False
     ok, why = available()
     if not ok:

@@ -79,6 +79,8 @@ never increase, a row that is active at step ``t`` was also active at ``t-1``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -231,6 +233,26 @@ def _graph_needed() -> bool:
     return torch.is_grad_enabled()
 
 
+def _autocast_state(x: Tensor) -> tuple[str, torch.dtype] | None:
+    """``(device type, dtype)`` of the autocast the forward runs under, or None."""
+    device = x.device.type
+    return (device, torch.get_autocast_dtype(device)) if torch.is_autocast_enabled(device) else None
+
+
+def _under_forward_autocast(backward: Callable) -> Callable:
+    """Run a backward under the autocast its forward ran under, as ``torch.amp.custom_bwd``
+    does: its products then run in the forward's precision (``torch.autocast`` casts each
+    ``addmm``), however the caller calls ``.backward()``."""
+
+    @functools.wraps(backward)
+    def run(ctx: FunctionCtx, *grads: Any) -> Any:
+        state = ctx.autocast  # type: ignore[attr-defined]
+        with contextlib.nullcontext() if state is None else torch.autocast(state[0], state[1]):
+            return backward(ctx, *grads)
+
+    return run
+
+
 def _as_is(w: Tensor, rows: int) -> Tensor:
     return w
 
@@ -322,9 +344,11 @@ class _RNNFunction(torch.autograd.Function):
         x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, ops = inputs
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output[0])
         ctx.relu, ctx.steps, ctx.ops = relu, steps, ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  ) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
@@ -477,9 +501,11 @@ class _LSTMFunction(torch.autograd.Function):
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells,
                               tanh_cells)
         ctx.steps, ctx.ops = steps, ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor, grad_cn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors  # type: ignore[attr-defined]
@@ -608,7 +634,9 @@ def _gru_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, steps:
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
         n = torch.tanh(torch.addcmul(x_n, r, h_n))  # tanh(x_n + r * h_n)
-        h_t = torch.lerp(n, h_prev, z)  # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n)
+        # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n); under autocast n and z come
+        # in its lower precision and h keeps the state's (torch.nn promotes), lerp wants one
+        h_t = torch.lerp(n.to(h_prev.dtype), h_prev, z.to(h_prev.dtype))
         h = _update(h, h_t)
         outs.append(_pad(h_t, N))
         acts.append(_pad(torch.cat((r, z, n), dim=1), N))
@@ -665,9 +693,11 @@ class _GRUFunction(torch.autograd.Function):
         ctx.mark_non_differentiable(acts, hns)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns)
         ctx.steps, ctx.ops = steps, ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns = ctx.saved_tensors  # type: ignore[attr-defined]

@@ -409,6 +409,16 @@ class _RNNBase(nn.Module):
         return (output, final) if self.has_cell else (output, final[0])
 
 
+def _lstm_autocasts_wholly(x: Tensor, dtype: torch.dtype) -> bool:
+    """Whether ``torch.nn.LSTM`` (parameters of ``dtype``) would run its oneDNN layers under
+    CPU autocast here: CPU, float32 (or bfloat16), a non-empty input, oneDNN on (its
+    ``use_mkldnn``); that kernel is on autocast's lower-precision list, so its inputs,
+    weights and states are cast."""
+    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and dtype in (torch.float32, torch.bfloat16) and x.numel() > 0
+            and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
+
+
 def _reverse_index(
     T: int, N: int, batch_sizes: Tensor | None, device: torch.device,
 ) -> Tensor | None:
@@ -524,7 +534,15 @@ class LSTM(_RNNBase):
         return getattr(self, f"weight_hr_l{layer}{'_reverse' if direction else ''}")
 
     def _layer(self, x, state, layer, direction, batch_sizes):
-        out, h, c = F.lstm_layer(x, state[0], state[1], *self._weights(layer, direction),
+        weights = self._weights(layer, direction)
+        if batch_sizes is None and not self.proj_size and _lstm_autocasts_wholly(
+                x, self.weight_ih_l0.dtype):
+            # torch.nn.LSTM's CPU kernel (oneDNN's, which autocast casts) runs the whole layer
+            # in autocast's dtype; the other layers cast only their matrix products
+            dtype = torch.get_autocast_dtype("cpu")
+            x, state = x.to(dtype), tuple(s.to(dtype) for s in state)
+            weights = tuple(None if w is None else w.to(dtype) for w in weights)
+        out, h, c = F.lstm_layer(x, state[0], state[1], *weights,
                                  batch_sizes=batch_sizes, w_hr=self._projection(layer, direction),
                                  ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h, c)

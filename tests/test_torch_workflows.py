@@ -1,0 +1,106 @@
+"""rnncourse.torch in the workflows a torch.nn user relies on, with torch.nn as the reference.
+
+Mixed precision (``torch.autocast``), tracing and legacy ONNX export, dynamic
+quantisation, and the ``_flat_weights`` attributes that weight-norm and WeightDrop-style
+code read.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
+
+import rnncourse.torch as rt  # noqa: E402
+
+CELLS = ["RNNCell", "LSTMCell", "GRUCell"]
+
+
+def _pair(name: str, seed: int = 0, **kwargs) -> tuple[nn.Module, nn.Module]:
+    """torch.nn's module and ours with the same weights."""
+    torch.manual_seed(seed)
+    ref = getattr(nn, name)(3, 5, **kwargs)
+    ours = getattr(rt, name)(3, 5, **kwargs)
+    ours.load_state_dict(ref.state_dict())
+    return ref, ours
+
+
+def _tensors(out) -> list:
+    """The tensors of a module's result, in order (a PackedSequence by its data)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if hasattr(out, "batch_sizes"):
+        return [out.data]
+    return [t for part in out for t in _tensors(part)]
+
+
+# ---------------------------------------------------------------------- autocast
+
+AUTOCAST_CASES = [
+    ("RNN", {}, "padded"), ("RNN", {"nonlinearity": "relu", "num_layers": 2}, "padded"),
+    ("RNN", {}, "packed"), ("RNN", {}, "unbatched"),
+    ("LSTM", {}, "padded"), ("LSTM", {"num_layers": 2, "bidirectional": True}, "padded"),
+    ("LSTM", {"batch_first": True}, "padded"), ("LSTM", {}, "packed"),
+    ("LSTM", {"proj_size": 2}, "padded"), ("LSTM", {}, "unbatched"),
+    ("GRU", {}, "padded"), ("GRU", {"num_layers": 2, "bidirectional": True}, "padded"),
+    ("GRU", {}, "packed"), ("GRU", {}, "unbatched"),
+    ("RNNCell", {}, "batched"), ("RNNCell", {"nonlinearity": "relu"}, "unbatched"),
+    ("LSTMCell", {}, "batched"), ("LSTMCell", {}, "unbatched"),
+    ("GRUCell", {}, "batched"), ("GRUCell", {}, "unbatched"),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "form"), AUTOCAST_CASES)
+@pytest.mark.parametrize("with_state", [False, True])
+def test_cpu_bfloat16_autocast_matches_torch_nn(name, kwargs, form, with_state):
+    """Under ``torch.autocast('cpu', dtype=torch.bfloat16)``: the same output dtypes as
+    torch.nn (bfloat16 where its kernels run in it, float32 where its float32 state
+    promotes the result), values within bfloat16's precision, and a backward called
+    outside the autocast region (as one should) giving float32 gradients that agree."""
+    ref, ours = _pair(name, **kwargs)
+    g = torch.Generator().manual_seed(1)
+    cell = name.endswith("Cell")
+    x = torch.randn(2, 3, generator=g) if cell else torch.randn(6, 3, 3, generator=g)
+    if form == "unbatched":
+        x = x[0] if cell else x[:, 0]
+    hx = None
+    if with_state:
+        rows = () if cell else (ref.num_layers * (2 if ref.bidirectional else 1),)
+        batch = () if form == "unbatched" else (x.shape[0] if cell else x.shape[1],)
+        out_size = getattr(ref, "proj_size", 0) or 5
+        h = torch.randn(*rows, *batch, out_size, generator=g)
+        hx = (h, torch.randn(*rows, *batch, 5, generator=g)) if "LSTM" in name else h
+    results = []
+    for m in (ref, ours):
+        xi = x.clone().requires_grad_()
+        inp = pack_padded_sequence(xi, [6, 4, 1]) if form == "packed" else xi
+        if kwargs.get("batch_first"):
+            inp = inp.transpose(0, 1)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = m(inp) if hx is None else m(inp, hx)
+        outs = _tensors(out)
+        sum(t.float().pow(2).sum() for t in outs).backward()  # outside autocast
+        results.append((outs, [xi.grad] + [p.grad for p in m.parameters()]))
+    (ref_outs, ref_grads), (our_outs, our_grads) = results
+    assert [t.dtype for t in our_outs] == [t.dtype for t in ref_outs]
+    assert {t.dtype for t in ref_outs} <= {torch.bfloat16, torch.float32}
+    for a, b in zip(our_outs, ref_outs, strict=True):
+        torch.testing.assert_close(a.float(), b.float(), rtol=2e-2, atol=2e-2)
+    for a, b in zip(our_grads, ref_grads, strict=True):
+        assert a.dtype == b.dtype == torch.float32
+        scale = b.abs().max().item() + 1
+        assert (a - b).abs().max().item() < 2e-2 * scale
+
+
+def test_autocast_dtypes_differ_as_in_torch_nn():
+    """The emulated dtypes are not all the same: a guard that the test above compares
+    something (torch.nn's LSTM runs wholly in bfloat16, its GRU keeps a float32 state)."""
+    x = torch.randn(4, 2, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert rt.LSTM(3, 5)(x)[0].dtype == nn.LSTM(3, 5)(x)[0].dtype == torch.bfloat16
+        assert rt.GRU(3, 5)(x)[0].dtype == nn.GRU(3, 5)(x)[0].dtype == torch.float32
+        assert rt.LSTMCell(3, 5)(x[0])[1].dtype == nn.LSTMCell(3, 5)(x[0])[1].dtype \
+            == torch.float32
