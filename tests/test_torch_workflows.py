@@ -17,6 +17,7 @@ from torch.nn.utils.rnn import pack_padded_sequence  # noqa: E402
 import rnncourse.torch as rt  # noqa: E402
 
 CELLS = ["RNNCell", "LSTMCell", "GRUCell"]
+pytestmark = pytest.mark.filterwarnings("ignore:.*torch.jit.* is deprecated:DeprecationWarning")
 
 
 def _pair(name: str, seed: int = 0, **kwargs) -> tuple[nn.Module, nn.Module]:
@@ -104,3 +105,84 @@ def test_autocast_dtypes_differ_as_in_torch_nn():
         assert rt.GRU(3, 5)(x)[0].dtype == nn.GRU(3, 5)(x)[0].dtype == torch.float32
         assert rt.LSTMCell(3, 5)(x[0])[1].dtype == nn.LSTMCell(3, 5)(x[0])[1].dtype \
             == torch.float32
+
+
+# ---------------------------------------------------------------------- tracing and ONNX
+
+TRACE_CASES = [("RNN", {}), ("GRU", {"batch_first": True}),
+               ("LSTM", {"num_layers": 2, "bidirectional": True}), ("LSTM", {"proj_size": 2})]
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize(("name", "kwargs"), TRACE_CASES)
+def test_jit_trace_matches_torch_nn_at_other_shapes(name, kwargs):
+    """``torch.jit.trace`` (what TensorBoard's ``add_graph`` uses) records our layers and
+    the trace replays them on inputs of another length and batch size, with torch.nn's
+    outputs and gradients (it crashed with ``unordered_map::at``)."""
+    ref, ours = _pair(name, **kwargs)
+    traced = torch.jit.trace(ours, (torch.randn(5, 2, 3),))
+    for shape in [(5, 2, 3), (8, 3, 3), (1, 1, 3)]:
+        x = torch.randn(*shape, requires_grad=True)
+        got, expected = _tensors(traced(x)), _tensors(ref(x))
+        for a, b in zip(got, expected, strict=True):
+            torch.testing.assert_close(a, b)
+        g, = torch.autograd.grad(got[0].pow(2).sum(), x)
+        g_ref, = torch.autograd.grad(expected[0].pow(2).sum(), x)
+        torch.testing.assert_close(g, g_ref)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize("name", CELLS)
+def test_jit_trace_of_a_cell(name):
+    ref, ours = _pair(name)
+    traced = torch.jit.trace(ours, (torch.randn(2, 3),))
+    x = torch.randn(4, 3)
+    for a, b in zip(_tensors(traced(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def _legacy_onnx_message(name: str) -> str:
+    return (rf"{name}: the legacy TorchScript-based ONNX export \(torch.onnx.export\(\.\.\., "
+            r"dynamo=False\)\) is not supported by rnncourse.torch: use "
+            r"torch.onnx.export\(\.\.\., dynamo=True\) or torch.export.export")
+
+
+@pytest.mark.parametrize(("name", "shape"), [("LSTM", (5, 2, 3)), ("GRUCell", (2, 3))])
+def test_legacy_onnx_export_is_refused_with_the_supported_paths(name, shape, monkeypatch):
+    """Its graph of our autograd functions is invalid (ONNX Runtime rejects it), so it is
+    refused by name. The legacy exporter traces with ``torch.onnx.is_in_onnx_export()``
+    true; that is simulated here so that the test needs no ``onnx`` package."""
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    with pytest.raises(RuntimeError, match=_legacy_onnx_message(name)):
+        torch.jit.trace(getattr(rt, name)(3, 5), (torch.randn(*shape),))
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_legacy_onnx_export_really_is_refused():
+    pytest.importorskip("onnx")
+    import io
+
+    with pytest.raises(RuntimeError, match=_legacy_onnx_message("GRU")):
+        torch.onnx.export(rt.GRU(3, 5), (torch.randn(4, 2, 3),), io.BytesIO(), dynamo=False)
+
+
+def test_torch_export_matches_torch_nn():
+    """The supported path for a graph: ``torch.export`` (which ONNX's dynamo exporter uses)."""
+    ref, ours = _pair("LSTM", num_layers=2)
+    x = torch.randn(6, 2, 3)
+    program = torch.export.export(ours, (x,))
+    for a, b in zip(_tensors(program.module()(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_torchscript_is_not_supported():
+    """Documented in the README: ``torch.jit.script`` cannot compile the modules, and a
+    trace cannot be saved (it calls Python autograd functions)."""
+    import io
+
+    with pytest.raises(RuntimeError):
+        torch.jit.script(rt.GRU(3, 5))
+    with pytest.warns(torch.jit.TracerWarning):
+        traced = torch.jit.trace(rt.GRU(3, 5), (torch.randn(4, 2, 3),))
+    with pytest.raises(RuntimeError, match="Could not export Python function call"):
+        torch.jit.save(traced, io.BytesIO())

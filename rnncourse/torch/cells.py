@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from . import compiled as _compiled
 from . import functional as F
 from .init import init_rnn_, set_forget_bias_
+from .modules import _refuse_legacy_onnx_export
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
@@ -67,6 +68,7 @@ class _CellBase(nn.Module):
         """Validate shapes and dtypes as ``torch.nn``'s cells do, with their messages;
         return whether the input is batched."""
         name = type(self).__name__
+        _refuse_legacy_onnx_export(name)
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         for k, s in enumerate(states or ()):

@@ -95,10 +95,11 @@ Steps = tuple[int, ...]
 # --------------------------------------------------------------------------- helpers
 
 
-def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps:
-    """The number of active rows at every step, as Python ints (``(N,) * T`` if unpacked)."""
+def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps | None:
+    """The number of active rows at every step, as Python ints; None if unpacked (all
+    ``N`` rows at every step, see :func:`_all_rows`)."""
     if batch_sizes is None:
-        return (N,) * T
+        return None
     if not isinstance(batch_sizes, Tensor) or batch_sizes.dim() != 1:
         raise ValueError("batch_sizes must be a 1-D integer tensor (a PackedSequence's)")
     steps = tuple(int(b) for b in batch_sizes.tolist())  # a CPU tensor: no device sync
@@ -110,6 +111,13 @@ def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps:
             f"got {list(steps)}"
         )
     return steps
+
+
+def _all_rows(steps: Steps | None, x: Tensor) -> Steps:
+    """``steps``, or for an unpacked ``x (T, N, D)`` ``(N,) * T``, read from ``x`` inside
+    the autograd function: a traced call (``torch.jit.trace``) replays the function on
+    new inputs, and then holds for their ``T`` and ``N``, not only the traced ones."""
+    return steps if steps is not None else (int(x.shape[1]),) * int(x.shape[0])
 
 
 def _check(
@@ -333,9 +341,9 @@ class _RNNFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
-                b_hh: Tensor | None, relu: bool, steps: Steps, ops: Ops,
+                b_hh: Tensor | None, relu: bool, steps: Steps | None, ops: Ops,
                 ) -> tuple[Tensor, Tensor]:
-        T, N = x.shape[:2]
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
         XP = _project(x, ops.prepare(w_ih, T * N), _add_biases(b_ih, b_hh), ops.linear)
         return ops.run(_rnn_steps, XP, h0, ops.prepare(w_hh, N), relu, steps, ops.linear)
 
@@ -343,7 +351,7 @@ class _RNNFunction(torch.autograd.Function):
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
         x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, ops = inputs
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output[0])
-        ctx.relu, ctx.steps, ctx.ops = relu, steps, ops  # type: ignore[attr-defined]
+        ctx.relu, ctx.steps, ctx.ops = relu, _all_rows(steps, x), ops  # type: ignore[attr-defined]
         ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
@@ -486,8 +494,8 @@ class _LSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,  # type: ignore[override]
                 b_ih: Tensor | None, b_hh: Tensor | None, w_peep: Tensor | None,
-                w_hr: Tensor | None, steps: Steps, ops: Ops) -> tuple[Tensor, ...]:
-        T, N = x.shape[:2]
+                w_hr: Tensor | None, steps: Steps | None, ops: Ops) -> tuple[Tensor, ...]:
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
         XP = _project(x, ops.prepare(w_ih, T * N), _add_biases(b_ih, b_hh), ops.linear)
         out, acts, cells, tanh_cells, h_n, c_n = ops.run(
             _lstm_steps, XP, h0, c0, ops.prepare(w_hh, N), w_peep, w_hr, steps, ops.linear)
@@ -500,7 +508,7 @@ class _LSTMFunction(torch.autograd.Function):
         ctx.mark_non_differentiable(acts, cells, tanh_cells)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells,
                               tanh_cells)
-        ctx.steps, ctx.ops = steps, ops  # type: ignore[attr-defined]
+        ctx.steps, ctx.ops = _all_rows(steps, x), ops  # type: ignore[attr-defined]
         ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
@@ -679,8 +687,8 @@ class _GRUFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
-                b_hh: Tensor | None, steps: Steps, ops: Ops) -> tuple[Tensor, ...]:
-        T, N = x.shape[:2]
+                b_hh: Tensor | None, steps: Steps | None, ops: Ops) -> tuple[Tensor, ...]:
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
         XP = _project(x, ops.prepare(w_ih, T * N), b_ih, ops.linear)
         out, acts, hns, h_n = ops.run(_gru_steps, XP, h0, ops.prepare(w_hh, N), b_hh, steps,
                                       ops.linear)
@@ -692,7 +700,7 @@ class _GRUFunction(torch.autograd.Function):
         out, _, acts, hns = output
         ctx.mark_non_differentiable(acts, hns)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns)
-        ctx.steps, ctx.ops = steps, ops  # type: ignore[attr-defined]
+        ctx.steps, ctx.ops = _all_rows(steps, x), ops  # type: ignore[attr-defined]
         ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 

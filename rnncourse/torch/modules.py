@@ -88,6 +88,18 @@ def _check_arguments(module: nn.Module, input_size, hidden_size, num_layers, bia
         raise ValueError("proj_size has to be smaller than hidden_size")
 
 
+def _refuse_legacy_onnx_export(name: str) -> None:
+    """``torch.onnx.export(dynamo=False)`` (TorchScript tracing) writes an invalid graph
+    for the hand-written autograd functions (ONNX Runtime rejects it): refuse, and say
+    what works instead. ``torch.jit.trace`` alone works (see the README)."""
+    if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
+        raise RuntimeError(
+            f"{name}: the legacy TorchScript-based ONNX export (torch.onnx.export(..., "
+            "dynamo=False)) is not supported by rnncourse.torch: use "
+            "torch.onnx.export(..., dynamo=True) or torch.export.export, or load the "
+            "state_dict into the torch.nn class of the same name and export that")
+
+
 class _RNNBase(nn.Module):
     """What the four layers share; a subclass sets ``mode``, ``num_gates``,
     ``has_cell`` and implements :meth:`_layer`, one layer in one direction."""
@@ -233,6 +245,7 @@ class _RNNBase(nn.Module):
             ``output`` is a PackedSequence if ``input`` is one.
         """
         name = type(self).__name__
+        _refuse_legacy_onnx_export(name)
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: give lengths or a PackedSequence, not both")
