@@ -186,3 +186,167 @@ def test_torchscript_is_not_supported():
         traced = torch.jit.trace(rt.GRU(3, 5), (torch.randn(4, 2, 3),))
     with pytest.raises(RuntimeError, match="Could not export Python function call"):
         torch.jit.save(traced, io.BytesIO())
+
+
+# ------------------------------------------------------- torch.nn interop, quantisation
+
+
+class _Net(nn.Module):
+    """A model with course layers inside: an LSTM, a GRU cell and a linear head."""
+
+    def __init__(self, lib) -> None:
+        super().__init__()
+        self.rnn = lib.LSTM(3, 8, num_layers=2, bidirectional=True, batch_first=True)
+        self.cell = lib.GRUCell(3, 16)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1]) + self.head(self.cell(x[:, 0]))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [
+    ("RNN", {"nonlinearity": "relu", "num_layers": 2, "dropout": 0.25}), ("GRU", {"bias": False}),
+    ("LSTM", {"proj_size": 2, "bidirectional": True, "batch_first": True}),
+    ("RNNCell", {"nonlinearity": "relu"}), ("LSTMCell", {}), ("GRUCell", {"bias": False}),
+])
+def test_to_torch_nn_and_back(name, kwargs):
+    ref, ours = _pair(name, **kwargs)
+    ours.eval()
+    twin = rt.to_torch_nn(ours)
+    assert type(twin) is getattr(nn, name) and type(ours) is getattr(rt, name)
+    assert not twin.training
+    assert repr(twin) == repr(ref.eval())  # the same constructor arguments
+    x = torch.randn(2, 3) if name.endswith("Cell") else torch.randn(4, 2, 3)
+    for a, b in zip(_tensors(twin(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    back = rt.from_torch_nn(ref)
+    assert type(back) is getattr(rt, name) and type(ref) is getattr(nn, name)
+    for a, b in zip(_tensors(back(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_to_torch_nn_replaces_submodules_and_leaves_the_model_alone():
+    torch.manual_seed(0)
+    model = _Net(rt).eval()
+    twin = rt.to_torch_nn(model)
+    assert type(twin.rnn) is nn.LSTM and type(twin.cell) is nn.GRUCell
+    assert type(model.rnn) is rt.LSTM and twin.head is not model.head  # a copy
+    x = torch.randn(2, 5, 3)
+    torch.testing.assert_close(twin(x), model(x))
+    for cls in (rt.PeepholeLSTM, rt.CIFGLSTM):
+        with pytest.warns(UserWarning, match=f"{cls.__name__} has no torch.nn counterpart"):
+            assert type(rt.to_torch_nn(cls(3, 4))) is cls
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:.*quantize_per_tensor")
+def test_dynamic_quantisation_goes_through_to_torch_nn():
+    """``quantize_dynamic`` recognises torch.nn's exact types only: on the course's model it
+    quantises the Linear and leaves the LSTM and GRU cell in float (as the README says);
+    after :func:`to_torch_nn` it gives torch's dynamic-quantised LSTM and GRU cell, whose
+    output stays within int8 precision of the float model."""
+    from torch.ao.quantization import quantize_dynamic
+
+    torch.manual_seed(0)
+    model = _Net(rt).eval()
+    spec = {nn.LSTM, nn.GRUCell, nn.Linear}
+    direct = quantize_dynamic(model, spec)
+    assert type(direct.rnn) is rt.LSTM and type(direct.cell) is rt.GRUCell
+    quantized = quantize_dynamic(rt.to_torch_nn(model), spec)
+    for m in (quantized.rnn, quantized.cell, quantized.head):
+        assert type(m).__module__.startswith("torch.ao.nn.quantized.dynamic"), type(m)
+    x = torch.randn(4, 6, 3)
+    expected = model(x)
+    err = (quantized(x) - expected).abs().max().item()
+    assert 0 < err < 0.05 * expected.abs().max().item()
+
+
+# ---------------------------------------------------------------------- _flat_weights
+
+FLAT_CASES = [("RNN", {"num_layers": 2, "bidirectional": True}), ("GRU", {"bias": False}),
+              ("LSTM", {}), ("LSTM", {"proj_size": 2, "num_layers": 2, "bidirectional": True})]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), FLAT_CASES)
+def test_flat_weights_like_torch_nn(name, kwargs):
+    ref, ours = _pair(name, **kwargs)
+    assert ours._flat_weights_names == ref._flat_weights_names
+    other = getattr(nn, name)(3, 5, **kwargs)
+    ours.load_state_dict(other.state_dict())  # in place: still the module's own tensors
+    for m in (ours, ours.double()):
+        ref = other.double() if m is not ours else other
+        assert len(m._flat_weights) == len(ref._flat_weights)
+        for n, w, w_ref in zip(m._flat_weights_names, m._flat_weights, ref._flat_weights,
+                               strict=True):
+            assert w is getattr(m, n) and isinstance(w, nn.Parameter)
+            assert torch.equal(w, w_ref)
+
+
+def test_peephole_flat_weights_end_with_the_peepholes():
+    m = rt.PeepholeLSTM(3, 4, num_layers=2)
+    assert m._flat_weights_names == nn.LSTM(3, 4, num_layers=2)._flat_weights_names + [
+        "weight_peep_l0", "weight_peep_l1"]
+
+
+@pytest.mark.filterwarnings("ignore:.*weight_norm. is deprecated")
+@pytest.mark.parametrize(("kwargs", "name", "num_params"), [
+    ({}, "weight_ih_l0", 4), ({"proj_size": 3}, "weight_hr_l0", 5)])
+def test_rnn_weight_norm(kwargs, name, num_params):
+    """PyTorch's own ``test_rnn_weight_norm`` (test_nn.py) on the course's LSTM, and the
+    weight-normed forward against torch.nn's with the same reparametrisation."""
+    torch.manual_seed(0)
+    ref, ours = nn.LSTM(8, 8, **kwargs), rt.LSTM(8, 8, **kwargs)
+    ours.load_state_dict(ref.state_dict())
+    for m in (ref, ours):
+        m = torch.nn.utils.weight_norm(m, name=name)
+        assert sum(isinstance(p, nn.Parameter) for p in m._flat_weights) == num_params - 1
+    x = torch.randn(4, 2, 8)
+    with torch.no_grad():
+        for m in (ref, ours):
+            getattr(m, name + "_g").mul_(0.5)  # the norm now matters
+    for a, b in zip(_tensors(ours(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b)
+    m = torch.nn.utils.remove_weight_norm(ours, name=name)
+    assert sum(isinstance(p, nn.Parameter) for p in m._flat_weights) == num_params
+    assert name in m._parameters and m._parameters[name] is not None
+    assert name + "_v" not in m._parameters and name + "_g" not in m._parameters
+    assert name in dict(m.named_parameters())
+    assert name + "_v" not in dict(m.named_parameters())
+
+
+def test_weight_drop_style_reparametrisation():
+    """AWD-LSTM's WeightDrop: the raw weight becomes ``<name>_raw`` and a dropped copy is
+    set as a plain tensor before each forward; ``_flat_weights`` shows it, the forward
+    uses it, and the gradient reaches the raw weight, as with torch.nn."""
+    ref, ours = _pair("LSTM")
+    grads = []
+    for m in (ref, ours):
+        raw = m.weight_hh_l0
+        del m._parameters["weight_hh_l0"]
+        m.register_parameter("weight_hh_l0_raw", nn.Parameter(raw.detach().clone()))
+        mask = (torch.arange(raw.numel()).reshape(raw.shape) % 3 != 0).float()
+        m.weight_hh_l0 = m.weight_hh_l0_raw * mask / (2 / 3)  # as WeightDrop's setattr
+        assert m._flat_weights[1] is m.weight_hh_l0
+        assert not isinstance(m._flat_weights[1], nn.Parameter)
+        x = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(3))
+        m(x)[0].pow(2).sum().backward()
+        grads.append((m(x)[0], m.weight_hh_l0_raw.grad))
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_parametrized_weight_norm_like_torch_nn():
+    """The current API (``torch.nn.utils.parametrizations.weight_norm``): same forward and
+    same ``_flat_weights`` kinds as torch.nn."""
+    from torch.nn.utils.parametrizations import weight_norm
+
+    ref, ours = _pair("LSTM")
+    for m in (ref, ours):
+        weight_norm(m, "weight_hh_l0")
+        with torch.no_grad():
+            m.parametrizations.weight_hh_l0.original0.mul_(0.5)
+    x = torch.randn(4, 2, 3)
+    for a, b in zip(_tensors(ours(x)), _tensors(ref(x)), strict=True):
+        torch.testing.assert_close(a, b)
+    # torch.nn refreshes its list in forward; the course's is read when asked for
+    assert [type(w) for w in ours._flat_weights] == [type(w) for w in ref._flat_weights] == [
+        nn.Parameter, torch.Tensor, nn.Parameter, nn.Parameter]

@@ -149,6 +149,8 @@ class _RNNBase(nn.Module):
                     setattr(self, pname, nn.Parameter(torch.empty(shape, **factory)))
                 self._all_weights.append(names)
         self._register_extra_parameters(factory)  # PeepholeLSTM: after the LSTM's
+        # every weight's name, in torch.nn's order (then PeepholeLSTM's own), as torch.nn
+        self._flat_weights_names: list[str] = [n for n, _ in self.named_parameters()]
         self.reset_parameters()
 
     # ------------------------------------------------------------------ parameters
@@ -175,6 +177,13 @@ class _RNNBase(nn.Module):
         """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction (biases None if absent)."""
         w = [getattr(self, n) for n in self._param_names(layer, direction)[:4]]
         return (w[0], w[1], w[2], w[3]) if self.bias else (w[0], w[1], None, None)
+
+    @property
+    def _flat_weights(self) -> list[Tensor | None]:
+        """The weights named by ``_flat_weights_names``, as the module holds them now (a
+        weight-norm or WeightDrop-style reparametrisation's tensor, too): torch.nn's
+        attribute of that name, which such code reads."""
+        return [getattr(self, n) if hasattr(self, n) else None for n in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:
