@@ -350,3 +350,30 @@ def test_parametrized_weight_norm_like_torch_nn():
     # torch.nn refreshes its list in forward; the course's is read when asked for
     assert [type(w) for w in ours._flat_weights] == [type(w) for w in ref._flat_weights] == [
         nn.Parameter, torch.Tensor, nn.Parameter, nn.Parameter]
+
+
+# ---------------------------------------------------------------------- torch.compile(model)
+
+
+def test_torch_compile_recompiles_per_packed_length_pattern():
+    """What the README says of ``torch.compile(model)``: the loop over time is unrolled, so
+    a packed batch with a new pattern of lengths (and an input of a new length) compiles a
+    new graph, a repeated one does not; the results are torch.nn's. (Dynamo only: a
+    counting backend, no code generation.)"""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    ref, ours = _pair("GRU")
+    counter = CompileCounter()
+    compiled_model = torch.compile(ours, backend=counter)
+    x = torch.randn(6, 3, 3)
+    counts = []
+    for lengths in ([6, 4, 2], [6, 4, 2], [6, 5, 2], [6, 4, 2]):
+        packed = pack_padded_sequence(x, lengths)
+        out, h = compiled_model(packed)
+        ref_out, ref_h = ref(packed)
+        torch.testing.assert_close(out.data, ref_out.data)
+        torch.testing.assert_close(h, ref_h)
+        counts.append(counter.frame_count)
+    assert counts == [1, 1, 2, 2]
+    torch._dynamo.reset()
