@@ -96,6 +96,23 @@ def test_cpu_bfloat16_autocast_matches_torch_nn(name, kwargs, form, with_state):
         assert (a - b).abs().max().item() < 2e-2 * scale
 
 
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_backward_follows_the_forward_autocast_not_the_callers(name):
+    """A float32 forward whose ``.backward()`` is called inside an autocast region runs its
+    backward in float32, as ``torch.amp.custom_bwd`` does: torch.nn's float32 gradients."""
+    ref, ours = _pair(name)
+    x = torch.randn(5, 2, 3)
+    grads = []
+    for m, region in ((ref, False), (ours, True)):
+        xi = x.clone().requires_grad_()
+        out = m(xi)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=region):
+            out.pow(2).sum().backward()
+        grads.append([xi.grad] + [p.grad for p in m.parameters()])
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_autocast_dtypes_differ_as_in_torch_nn():
     """The emulated dtypes are not all the same: a guard that the test above compares
     something (torch.nn's LSTM runs wholly in bfloat16, its GRU keeps a float32 state)."""

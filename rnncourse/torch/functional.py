@@ -79,7 +79,6 @@ never increase, a row that is active at step ``t`` was also active at ``t-1``.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -241,21 +240,26 @@ def _graph_needed() -> bool:
     return torch.is_grad_enabled()
 
 
-def _autocast_state(x: Tensor) -> tuple[str, torch.dtype] | None:
-    """``(device type, dtype)`` of the autocast the forward runs under, or None."""
+def _autocast_state(x: Tensor) -> tuple[str, bool, torch.dtype] | None:
+    """``(device type, enabled, dtype)``: the autocast the forward runs under (None on a
+    device that has no autocast)."""
     device = x.device.type
-    return (device, torch.get_autocast_dtype(device)) if torch.is_autocast_enabled(device) else None
+    if not torch.amp.is_autocast_available(device):
+        return None
+    return device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device)
 
 
 def _under_forward_autocast(backward: Callable) -> Callable:
-    """Run a backward under the autocast its forward ran under, as ``torch.amp.custom_bwd``
-    does: its products then run in the forward's precision (``torch.autocast`` casts each
-    ``addmm``), however the caller calls ``.backward()``."""
+    """Run a backward under the autocast its forward ran under (on or off), as
+    ``torch.amp.custom_bwd`` does: its products then run in the forward's precision
+    (``torch.autocast`` casts each ``addmm``), wherever the caller calls ``.backward()``."""
 
     @functools.wraps(backward)
     def run(ctx: FunctionCtx, *grads: Any) -> Any:
-        state = ctx.autocast  # type: ignore[attr-defined]
-        with contextlib.nullcontext() if state is None else torch.autocast(state[0], state[1]):
+        if ctx.autocast is None:  # type: ignore[attr-defined]
+            return backward(ctx, *grads)
+        device, enabled, dtype = ctx.autocast  # type: ignore[attr-defined]
+        with torch.autocast(device, dtype=dtype, enabled=enabled):
             return backward(ctx, *grads)
 
     return run
