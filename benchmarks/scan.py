@@ -5,7 +5,8 @@
 Prints, on this machine (the figures are for this CPU only; the book prints none of them):
 
 1. **Scan.** Wall-clock milliseconds of ``h_t = a_t ⊙ h_{t-1} + b_t`` over ``T`` steps,
-   batch ``N`` and ``H`` features, by :func:`~rnncourse.numpy.scan.scan_sequential`
+   batch ``N`` and ``H`` features (``N = 8, H = 64``, then ``N = H = 1``, where the loop's
+   per-step overhead dominates), by :func:`~rnncourse.numpy.scan.scan_sequential`
    (the loop, ``T - 1`` rounds), :func:`~rnncourse.numpy.scan.scan_hillis_steele`
    (``ceil(log2 T)`` rounds, more work) and :func:`~rnncourse.numpy.scan.scan_blelloch`
    (``2 ceil(log2 T)`` rounds, about twice the loop's work). On a CPU each NumPy round is
@@ -89,7 +90,7 @@ def bench_tokens(contexts: list[int], d: int, repeats: int) -> None:
 
     t_rnn = 1e6 * median_seconds(mingru_step, repeats * 20)
     state = recurrent_state_bytes(layers=1, state_per_layer=d, bytes_per_value=4)
-    print(f"\n2. One generated token, one layer, d = {d}, float32; median of {repeats} runs, "
+    print(f"2. One generated token, one layer, d = {d}, float32; median of {repeats} runs, "
           f"microseconds")
     print(f"{'context':>9s} {'minGRU step':>12s} {'attention step':>15s} "
           f"{'state bytes':>12s} {'KV cache bytes':>15s}")
@@ -105,9 +106,13 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         bench_scans([64, 1024], N=4, H=32, repeats=3)
+        print()
         bench_tokens([256, 16384], d=128, repeats=5)
     else:
         bench_scans([16, 64, 256, 1024, 4096, 16384], N=8, H=64, repeats=7)
+        print()
+        bench_scans([16, 64, 256, 1024, 4096, 16384], N=1, H=1, repeats=7)
+        print()
         bench_tokens([256, 1024, 4096, 16384, 65536, 262144], d=256, repeats=21)
     return 0
 

@@ -20,7 +20,7 @@ Three ways to compute ``h``, each returning ``(h, cost)``:
 
 - :func:`scan_sequential` -- the loop, ``T - 1`` rounds;
 - :func:`scan_hillis_steele` -- Hillis and Steele's scan: in round ``k`` every position
-  ``t >= 2^k`` combines with position ``t - 2^k``; ``ceil(log2 T)`` rounds,
+  ``t > 2^k`` (counting from 1) combines with position ``t - 2^k``; ``ceil(log2 T)`` rounds,
   ``T ceil(log2 T) - 2^ceil(log2 T) + 1`` combines (more work than the loop);
 - :func:`scan_blelloch` -- Blelloch's work-efficient scan: an up-sweep and a down-sweep
   over a balanced tree of ``n = 2^ceil(log2 T)`` leaves; ``2 ceil(log2 T)`` rounds,
