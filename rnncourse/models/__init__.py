@@ -16,5 +16,7 @@ from here, so that both run exactly the same experiment.
   (chapter 9);
 - :mod:`~rnncourse.models.charlm` -- the character language model, sampling, bits per
   character (chapter 10), and :mod:`~rnncourse.models.ngram`, its Kneser-Ney baseline;
-- :mod:`~rnncourse.models.lines` -- the code-or-prose line classifier (chapter 10).
+- :mod:`~rnncourse.models.lines` -- the code-or-prose line classifier (chapter 10);
+- :mod:`~rnncourse.models.esn` -- an echo-state network: a fixed random reservoir and a
+  read-out fitted by least squares, on delayed recall (chapter 11).
 """
