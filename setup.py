@@ -2,7 +2,7 @@
 
 The chapters' trained weights and histories stay in ``book/data/`` (the training
 scripts write them there); the wheel carries them as the package data
-``rnncourse/_bookdata/``, which ``rnncourse.bookdata.path`` finds when the course
+``rnncourse/_bookdata/``, which ``rnncourse.data.bookdata.path`` finds when the course
 is installed rather than checked out (Colab, Binder). Everything else about the
 package is in pyproject.toml.
 """

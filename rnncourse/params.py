@@ -45,9 +45,12 @@ hidden->hidden, V hidden->output.)
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any, NamedTuple
+
+import numpy as np
 
 __all__ = [
     "GATES",
@@ -293,3 +296,41 @@ def count_parameters(
     depth = f"{len(sizes)}-layer " if len(sizes) > 1 else ""
     title = f"Parameters of a {depth}{_NAMES[cell]} ({', '.join(parts)})"
     return ParamCount(title=title, rows=tuple(rows))
+
+
+def counts_vs_hidden(
+    hidden_sizes: Sequence[int], input_size: int, output_size: int | None = None,
+    cells: Sequence[str] = ("rnn", "gru", "lstm"), bias_convention: str = "textbook",
+) -> dict[str, np.ndarray]:
+    """Total parameters of a one-layer network for every hidden size ``d``.
+
+    Returns:
+        ``{cell: counts}`` with ``counts: (len(hidden_sizes),)`` int64, each
+        ``count_parameters(cell, input_size, d, output_size).total``.
+    """
+    return {
+        cell: np.array([
+            count_parameters(cell, input_size, int(d), output_size,
+                             bias_convention=bias_convention).total
+            for d in hidden_sizes
+        ], dtype=np.int64)
+        for cell in cells
+    }
+
+
+def growing_mlp_parameters(input_size: int, hidden_size: int, output_size: int,
+                           steps: int) -> list[int]:
+    """Parameters of ``f_t``, the one-hidden-layer MLP that reads ``x_1 ... x_t`` at step ``t``.
+
+    ``f_t`` takes the ``t D`` numbers ``[x_1, ..., x_t]``, so it has
+    ``t D H + H`` (first layer) ``+ H K + K`` (output layer) parameters, and
+    none of them is shared with ``f_{t-1}``. Returns the counts for
+    ``t = 1 ... steps``.
+    """
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                        ("output_size", output_size), ("steps", steps)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"growing_mlp_parameters: {name} must be a positive integer, "
+                             f"got {value!r}")
+    D, H, K = input_size, hidden_size, output_size
+    return [t * D * H + H + H * K + K for t in range(1, steps + 1)]

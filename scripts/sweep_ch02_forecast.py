@@ -6,7 +6,7 @@ Run from the repository root::
 
 The data are the chapter's: ``sine_series(10_000, n_steps=51, noise=0.05, seed=42)``, the
 first 8,000 series for training, the last 2,000 for testing. For each seed 0..4,
-:func:`rnncourse.forecast.train_forecaster` trains a 32-unit basic RNN (10 epochs, lr 0.005)
+:func:`rnncourse.models.forecast.train_forecaster` trains a 32-unit basic RNN (10 epochs, lr 0.005)
 and a 32-unit LSTM (12 epochs, lr 0.01), mini-batches of 128, on the CPU with one thread.
 The naive and least-squares baselines do not depend on a seed. Writes
 ``book/data/ch02/forecast_results.json`` and the log ``forecast_results.log``.
@@ -17,8 +17,8 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import numpy as np
 
-from rnncourse.data import sine_series, split_next_value
-from rnncourse.forecast import linear_forecast, predict, train_forecaster
+from rnncourse.data.series import sine_series, split_next_value
+from rnncourse.models.forecast import linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM, RNN
 
 OUT = _sweep.DATA / "ch02"

@@ -18,7 +18,8 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import numpy as np
 
-from rnncourse.figures.bptt import char_dataset, init_rnn_classifier, rnn_classifier_loss
+from rnncourse.data.text import char_dataset
+from rnncourse.models.classifier import init_rnn_classifier, rnn_classifier_loss
 from rnncourse.numpy import SGD, Adagrad, Adam, clip_grad_norm
 
 OUT = _sweep.DATA / "ch04"

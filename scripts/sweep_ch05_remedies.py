@@ -5,7 +5,7 @@ Run from the repository root::
     python scripts/sweep_ch05_remedies.py        (about seven minutes of one CPU core)
 
 For T in (15, 30, 60), each configuration below and each seed 0..9,
-:func:`rnncourse.tasks.run_adding_experiment` trains a 16-unit model for 40 epochs of 1024
+:func:`rnncourse.models.sequence.run_adding_experiment` trains a 16-unit model for 40 epochs of 1024
 sequences (batches of 32, Adam with lr 0.01, so 1280 updates) and tests it on 512 fresh ones:
 
 - ``tanh``: the plain tanh RNN, PyTorch's default initialisation, **no** clipping;
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import _sweep  # first: one thread for every library
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch05"
 SETTINGS = dict(hidden_size=16, n_train=1024, n_test=512, batch_size=32, epochs=40, lr=1e-2)

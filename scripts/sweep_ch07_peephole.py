@@ -5,9 +5,9 @@ Run from the repository root::
     python scripts/sweep_ch07_peephole.py        (about two minutes on one CPU core)
 
 Task: fire k = 10 steps after a single input spike, sequences of T = 30 steps
-(:func:`rnncourse.figures.peephole.make_pulse_data`, 256 training sequences, 500 test
+(:func:`rnncourse.data.pulse.make_pulse_data`, 256 training sequences, 500 test
 sequences). For each seed 0..19 both cells (H = 4, forget bias 1) are trained by
-:func:`rnncourse.figures.peephole.train_pulse` (Adam, lr 0.02, gradient norm clipped at 1,
+:func:`rnncourse.models.pulse.train_pulse` (Adam, lr 0.02, gradient norm clipped at 1,
 30 epochs of 8 mini-batches of 32) on the CPU with one thread: the seed sets the initial
 weights and the batch order, and both cells see the same data and the same order. Writes to
 ``book/data/ch07/``:
@@ -22,7 +22,8 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import torch
 
-from rnncourse.figures import peephole as P
+from rnncourse.data import pulse as D
+from rnncourse.models import pulse as P
 
 OUT = _sweep.DATA / "ch07"
 TASK = dict(T=30, k=10, n_train=256, n_test=500, train_seed=0, test_seed=1)
@@ -31,10 +32,10 @@ SEEDS = tuple(range(20))
 CELLS = ("lstm", "peephole")
 
 
-def data() -> tuple[P.PulseData, P.PulseData]:
+def data() -> tuple[D.PulseData, D.PulseData]:
     """The training and test sets of the chapter."""
-    train = P.make_pulse_data(TASK["n_train"], TASK["T"], TASK["k"], rng=TASK["train_seed"])
-    test = P.make_pulse_data(TASK["n_test"], TASK["T"], TASK["k"], rng=TASK["test_seed"])
+    train = D.make_pulse_data(TASK["n_train"], TASK["T"], TASK["k"], rng=TASK["train_seed"])
+    test = D.make_pulse_data(TASK["n_test"], TASK["T"], TASK["k"], rng=TASK["test_seed"])
     return train, test
 
 

@@ -6,7 +6,7 @@ Run from the repository root::
     python scripts/sweep_ch08_cifg.py        (about a minute on one CPU core)
 
 The same runs as ``scripts/sweep_ch08_gru.py`` (its seeds 0..9, T in (10, 40), every default
-of :func:`rnncourse.tasks.run_adding_experiment`: hidden size 16, 1024 training sequences,
+of :func:`rnncourse.models.sequence.run_adding_experiment`: hidden size 16, 1024 training sequences,
 10 epochs of batches of 32, Adam lr 0.01, gradient norm clipped at 1) for
 :class:`rnncourse.torch.CIFGLSTM` with PyTorch's default initialisation, so the results pair
 seed by seed with that sweep's LSTM and GRU; and, as a control, the LSTM of that sweep with
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import _sweep  # first: one thread for every library
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch08"
 LENGTHS = (10, 40)

@@ -4,8 +4,9 @@ Run from the repository root::
 
     python scripts/sweep_ch08_gru.py        (about five minutes on one CPU core)
 
-For T in (10, 40), each cell and each seed 0..9, :func:`rnncourse.tasks.run_adding_experiment`
-with its defaults (hidden size 16, 1024 training sequences, 10 epochs of batches of 32, Adam
+For T in (10, 40), each cell and each seed 0..9,
+:func:`rnncourse.models.sequence.run_adding_experiment` with its defaults (hidden size 16,
+1024 training sequences, 10 epochs of batches of 32, Adam
 lr 0.01, gradient norm clipped at 1; the LSTM with PyTorch's default biases, no forget bias
 of 1), on the CPU with one thread. Writes ``book/data/ch08/adding_results.json`` (test and
 baseline MSE of every run) and the log ``adding_results.log``.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import _sweep  # first: one thread for every library
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch08"
 LENGTHS = (10, 40)

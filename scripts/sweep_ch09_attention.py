@@ -4,7 +4,7 @@ Run from the repository root::
 
     nice -n 10 python scripts/sweep_ch09_attention.py      (about ten minutes on one CPU core)
 
-Variants (all with hidden size 32, embeddings of 16, GRU cells; see ``rnncourse.seq2seq``):
+Variants (all with hidden size 32, embeddings of 16, GRU cells; see ``rnncourse.models.seq2seq``):
 
 - ``plain``: the encoder–decoder, the source reaches the decoder only through ``z_0 = h_S``;
 - ``plain+context``: the same, and the decoder reads ``c = h_S`` at every step (Cho et al. 2014);
@@ -18,8 +18,8 @@ forcing) — a smaller budget than ``train_seq2seq.py`` uses, so that all 30 run
 ten minutes — and scored on fresh strings (``rng=11``):
 
 - ``accuracy``: greedy sequence accuracy at each length 1..10 (200 strings per length);
-- ``bleu``: corpus BLEU (``rnncourse.bleu.corpus_bleu``, digits as tokens, ``<eos>`` left out)
-  of the greedy outputs on 300 strings of lengths 2..8;
+- ``bleu``: corpus BLEU (``rnncourse.analysis.bleu.corpus_bleu``, digits as tokens, ``<eos>``
+  left out) of the greedy outputs on 300 strings of lengths 2..8;
 - ``beam``: 100 strings of lengths 6..9 decoded by beam search (width 5) with raw
   log-probability (``alpha = 0``) and with length normalisation (``alpha = 1``: log p divided
   by the number of tokens, ``<eos>`` counted): sequence accuracy, and how many outputs are
@@ -34,10 +34,10 @@ import _sweep  # first: one thread for every library
 import numpy as np
 import torch
 
-from rnncourse import seq2seq as S
-from rnncourse.bleu import corpus_bleu
-from rnncourse.figures import seq2seq as D
-from rnncourse.train import fit
+from rnncourse.analysis.bleu import corpus_bleu
+from rnncourse.data import reversal as D
+from rnncourse.models import seq2seq as S
+from rnncourse.models.train import fit
 
 OUT = _sweep.DATA / "ch09"
 SEEDS = tuple(range(5))
@@ -84,7 +84,7 @@ def evaluate(model: torch.nn.Module, per_length: int = 200, n_bleu: int = 300,
     """Accuracy by length, BLEU and the beam-search comparison (module docstring)."""
     decode = lambda src, L: S.greedy_decode(model, src, L, max_len=src.shape[1] + 2)  # noqa: E731
     rng = np.random.default_rng(11)
-    accuracy = D.accuracy_by_length(decode, list(LENGTHS), per_length, rng)
+    accuracy = S.accuracy_by_length(decode, list(LENGTHS), per_length, rng)
     data = D.reversal_data(n_bleu, 2, 8, rng)
     pred = decode(data.src, data.lengths)
     bleu = corpus_bleu([_strip(p) for p in pred], [_strip(t) for t in data.tgt_out])

@@ -16,8 +16,7 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import train_seq2seq
 
-from rnncourse import seq2seq as S
-from rnncourse.figures import seq2seq as D
+from rnncourse.models import seq2seq as S
 
 OUT = _sweep.DATA / "ch09"
 SEEDS = tuple(range(5))
@@ -28,7 +27,7 @@ def accuracy(model) -> list[float]:
     """Sequence accuracy of greedy decoding at each length of ``LENGTHS``."""
     model.eval()
     decode = lambda src, L: S.greedy_decode(model, src, L, max_len=src.shape[1] + 2)  # noqa: E731
-    return [float(a) for a in D.accuracy_by_length(decode, list(LENGTHS), 300, rng=11)]
+    return [float(a) for a in S.accuracy_by_length(decode, list(LENGTHS), 300, rng=11)]
 
 
 def one(name: str, seed: int) -> dict:

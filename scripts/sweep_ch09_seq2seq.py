@@ -22,9 +22,9 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import torch
 
-from rnncourse import seq2seq as S
-from rnncourse.figures import seq2seq as D
-from rnncourse.train import fit
+from rnncourse.data import reversal as D
+from rnncourse.models import seq2seq as S
+from rnncourse.models.train import fit
 
 OUT = _sweep.DATA / "ch09"
 SEEDS = tuple(range(5))

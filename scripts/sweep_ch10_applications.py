@@ -6,7 +6,7 @@ Run from the repository root::
 
 - Forecasting 10 steps ahead: the chapter's data (``sine_series(5000, 60, noise=0.05,
   seed=10)``, 4,000 series to train, 1,000 to test); for each seed 0..4 a 32-unit LSTM
-  :class:`rnncourse.forecast.Forecaster` with a 10-value head, 12 epochs of mini-batches of
+  :class:`rnncourse.models.forecast.Forecaster` with a 10-value head, 12 epochs of mini-batches of
   100, Adam lr 0.01. The naive and least-squares baselines do not depend on a seed.
 - The line classifier: for each seed 0..9, :func:`train_line_classifier` (embedding 16, GRU
   32, 8 epochs, batches of 32, Adam lr 0.01); accuracy overall and per class on the four
@@ -23,9 +23,10 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import numpy as np
 
-from rnncourse.data import sine_series
-from rnncourse.figures import applications as A
-from rnncourse.forecast import linear_forecast, predict, train_forecaster
+from rnncourse.data import corpus as C
+from rnncourse.data.series import sine_series
+from rnncourse.models import lines as L
+from rnncourse.models.forecast import linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM
 
 OUT = _sweep.DATA / "ch10"
@@ -61,11 +62,11 @@ def run_forecaster(seed: int, epochs: int | None = None) -> list[float]:
 
 def run_classifier(seed: int, epochs: int | None = None) -> dict:
     """Scores on the held-out modules and p(prose) of the hand-written lines."""
-    x_train, y_train, x_test, y_test = A.line_data()
+    x_train, y_train, x_test, y_test = C.line_data()
     kwargs = {} if epochs is None else dict(epochs=epochs)
-    model = A.train_line_classifier(x_train, y_train, seed=seed, device="cpu", **kwargs)
-    return dict(A.classifier_scores(model, x_test, y_test),
-                p_prose=A.p_prose(model, A.HAND_WRITTEN))
+    model = L.train_line_classifier(x_train, y_train, seed=seed, device="cpu", **kwargs)
+    return dict(L.classifier_scores(model, x_test, y_test),
+                p_prose=L.p_prose(model, C.HAND_WRITTEN))
 
 
 def main() -> None:
@@ -74,7 +75,7 @@ def main() -> None:
     base = forecast_baselines(*forecast_data())
     results = {"forecast": {"settings": FORECAST, "seeds": list(FORECAST_SEEDS),
                             "baselines": base, "lstm": []},
-               "classifier": {"seeds": list(CLASSIFIER_SEEDS), "hand_written": A.HAND_WRITTEN,
+               "classifier": {"seeds": list(CLASSIFIER_SEEDS), "hand_written": C.HAND_WRITTEN,
                               "majority": None, "runs": []},
                "environment": _sweep.environment()}
     for name, err in base.items():
@@ -83,7 +84,7 @@ def main() -> None:
         err = partial.cached(f"forecast/{seed}", lambda seed=seed: run_forecaster(seed))
         results["forecast"]["lstm"].append(dict(seed=seed, mse=err))
         log(f"seed {seed} LSTM   MSE at 1/5/10 steps {err[0]:.4f} {err[4]:.4f} {err[9]:.4f}")
-    y_test = A.line_data()[3]
+    y_test = C.line_data()[3]
     results["classifier"]["majority"] = float((y_test == 0).double().mean())
     for seed in CLASSIFIER_SEEDS:
         r = partial.cached(f"classifier/{seed}", lambda seed=seed: run_classifier(seed))

@@ -7,13 +7,13 @@ Run from the repository root::
 On the frozen corpus of the book's prose (``book/data/ch10/corpus.txt``; training,
 validation and test parts as recorded in ``corpus.json``):
 
-1. Kneser–Ney n-gram models (:class:`rnncourse.ngram.KneserNey`) of orders 1 to
+1. Kneser–Ney n-gram models (:class:`rnncourse.models.ngram.KneserNey`) of orders 1 to
    :data:`MAX_ORDER`, fit on the training part; bits per character on the validation and
    the test parts. The *validation* part chooses the order; the test part only reports.
 2. The LSTM of ``scripts/train_charlm.py`` with seeds 0..4; the validation part chooses
    each run's epoch (early stopping); bits per character on both parts. Seed 0's weights
    and history are the shipped ``charlm.pt`` and ``charlm_history.json``.
-3. For every seed, :func:`rnncourse.figures.applications.unit_search` on the validation
+3. For every seed, :func:`rnncourse.analysis.units.unit_search` on the validation
    text: for each checkable feature (inside backticks, inside ``$...$``, inside brackets,
    position in the line), the unit of ``h`` or ``c`` best correlated with it, and the
    runner-up; and the correlation of that same unit on the test text.
@@ -32,16 +32,10 @@ import numpy as np
 import torch
 import train_charlm
 
-from rnncourse.figures.applications import (
-    bits_per_char,
-    book_corpus,
-    lstm_states,
-    sample,
-    text_features,
-    unit_correlations,
-    unit_search,
-)
-from rnncourse.ngram import KneserNey
+from rnncourse.analysis.units import text_features, unit_correlations, unit_search
+from rnncourse.data.corpus import book_corpus
+from rnncourse.models.charlm import bits_per_char, lstm_states, sample
+from rnncourse.models.ngram import KneserNey
 
 OUT = _sweep.DATA / "ch10"
 SEEDS = tuple(range(5))
@@ -89,7 +83,7 @@ def samples(chosen_order: int) -> dict:
     """Seed 0's model (the shipped weights) at each temperature, and the n-gram model."""
     corpus = book_corpus()
     vocab = corpus.vocab
-    from rnncourse.figures.applications import CharLM
+    from rnncourse.models.charlm import CharLM
 
     model = CharLM(len(vocab))
     model.load_state_dict(torch.load(OUT / "charlm.pt", weights_only=True))

@@ -5,9 +5,9 @@ Run from the repository root::
     python scripts/train_ch06_lstm.py          (about 15 minutes on one CPU core)
 
 For each sequence length T in (10, 30, 60), each cell (a plain tanh RNN, an LSTM with forget
-bias 1) and each seed 0..9, :func:`rnncourse.tasks.run_adding_experiment` trains a 12-unit
+bias 1) and each seed 0..9, :func:`rnncourse.models.sequence.run_adding_experiment` trains a 12-unit
 model for 40 epochs of 512 sequences (Adam, lr 0.01, gradient clipping at norm 1) with
-:func:`rnncourse.train.fit`, on the CPU with one thread. It writes
+:func:`rnncourse.models.train.fit`, on the CPU with one thread. It writes
 
 - ``adding_results.json``: the settings, and per run the seed, the per-epoch training loss,
   the test MSE and the baseline MSE;
@@ -21,7 +21,7 @@ from __future__ import annotations
 import _sweep  # first: one thread for every library
 import torch
 
-from rnncourse.tasks import run_adding_experiment
+from rnncourse.models.sequence import run_adding_experiment
 
 OUT = _sweep.DATA / "ch06_lstm"
 SETTINGS = dict(hidden_size=12, n_train=512, n_test=512, batch_size=32, epochs=40, lr=1e-2,

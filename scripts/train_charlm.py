@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_charlm.py        (two or three minutes on one CPU core)
 
-Trains a :class:`rnncourse.figures.applications.CharLM` (embedding 32, LSTM 128, linear
+Trains a :class:`rnncourse.models.charlm.CharLM` (embedding 32, LSTM 128, linear
 read-out) on the training part of the frozen corpus ``book/data/ch10/corpus.txt`` (see
 ``scripts/extract_corpus.py``), validates after every epoch and keeps the weights of the
 epoch with the lowest validation bits per character (early stopping: the validation part
@@ -24,14 +24,10 @@ from pathlib import Path
 import _sweep  # noqa: F401  (first: one thread)
 import torch
 
-from rnncourse.figures.applications import (
-    CharLM,
-    bits_per_char,
-    book_corpus,
-    char_batches,
-    sequence_cross_entropy,
-)
-from rnncourse.train import fit
+from rnncourse.data.corpus import book_corpus
+from rnncourse.data.text import char_batches
+from rnncourse.models.charlm import CharLM, bits_per_char, sequence_cross_entropy
+from rnncourse.models.train import fit
 
 OUT = Path(__file__).resolve().parents[1] / "book" / "data" / "ch10"
 EPOCHS, SEQ_LEN, BATCH, LR = 25, 64, 32, 5e-3

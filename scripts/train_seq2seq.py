@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from rnncourse.figures import seq2seq as D
-from rnncourse.seq2seq import AttentionSeq2Seq, Seq2Seq, sequence_loss
-from rnncourse.train import fit
+from rnncourse.data import reversal as D
+from rnncourse.models.seq2seq import AttentionSeq2Seq, Seq2Seq, sequence_loss
+from rnncourse.models.train import fit
 
 OUT = Path(__file__).resolve().parent.parent / "book" / "data" / "ch09"
 CONFIG = {"plain": dict(hidden_size=64), "attention": dict(hidden_size=32)}

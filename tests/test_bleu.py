@@ -1,4 +1,4 @@
-"""rnncourse.bleu against sacreBLEU (a test-only dependency) and against hand-worked examples."""
+"""rnncourse.analysis.bleu against sacreBLEU (a test-only dependency) and hand-worked examples."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from rnncourse.bleu import bleu_stats, corpus_bleu, ngrams
+from rnncourse.analysis.bleu import bleu_stats, corpus_bleu, ngrams
 
 
 def sacre(hyps, refs, smooth):

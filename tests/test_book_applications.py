@@ -14,7 +14,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from rnncourse.figures import applications as A  # noqa: E402
+from rnncourse.analysis import units as U  # noqa: E402
+from rnncourse.data import corpus as C  # noqa: E402
+from rnncourse.data import text as T  # noqa: E402
+from rnncourse.figures import applications as FIG  # noqa: E402
+from rnncourse.models import charlm as LM  # noqa: E402
+from rnncourse.models import lines as L  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +30,15 @@ def _close_figures():
 
 def test_corpus_and_vocab_round_trip() -> None:
     text = "def insort_right(a, x):\n    \"\"\"Insert item x in list a.\"\"\"\n"
-    vocab = A.CharVocab.from_text(text)
+    vocab = T.CharVocab.from_text(text)
     assert list(vocab.chars) == sorted(set(text))
     assert vocab.decode(vocab.encode(text)) == text
     with pytest.raises(KeyError):
-        A.CharVocab("ab").encode("c")
+        T.CharVocab("ab").encode("c")
 
 
 def test_code_and_prose_lines() -> None:
-    code, prose = A.code_and_prose_lines(("bisect",))
+    code, prose = C.code_and_prose_lines(("bisect",))
     assert "def insort_right(a, x, lo=0, hi=None, *, key=None):" in code
     assert all(len(line) >= 20 and not line.startswith("#") for line in code + prose)
     assert not set(code) & set(prose)
@@ -42,33 +47,20 @@ def test_code_and_prose_lines() -> None:
 
 def test_char_batches_shift_and_seed() -> None:
     ids = np.arange(1000) % 50
-    epoch = A.char_batches(ids, seq_len=10, batch_size=8, seed=3)
+    epoch = T.char_batches(ids, seq_len=10, batch_size=8, seed=3)
     batches = epoch()
     for x, y in batches:
         assert x.shape == y.shape == (8, 10)
         assert torch.equal((x + 1) % 50, y)          # the target is the next id
-    again = A.char_batches(ids, seq_len=10, batch_size=8, seed=3)()
+    again = T.char_batches(ids, seq_len=10, batch_size=8, seed=3)()
     assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))
     with pytest.raises(ValueError):
-        A.char_batches(ids[:15], 10, 2)
+        T.char_batches(ids[:15], 10, 2)
 
 
-def test_temperature_softmax() -> None:
-    z = np.array([2.0, 1.0, 0.0, -1.0])
-    for tau in (0.5, 1.0, 2.0):
-        expected = np.exp(z / tau) / np.exp(z / tau).sum()
-        np.testing.assert_allclose(A.temperature_softmax(z, tau), expected, rtol=1e-12)
-    np.testing.assert_allclose(A.temperature_softmax(torch.tensor(z), 1.0),
-                               torch.softmax(torch.tensor(z), 0).numpy(), rtol=1e-12)
-    assert A.temperature_softmax(z, 1e-3)[0] == pytest.approx(1.0)     # greedy limit
-    np.testing.assert_allclose(A.temperature_softmax(z, 1e6), 0.25, atol=1e-5)  # uniform
-    with pytest.raises(ValueError):
-        A.temperature_softmax(z, 0.0)
-
-
-def _model(vocab_size: int = 7) -> A.CharLM:
+def _model(vocab_size: int = 7) -> LM.CharLM:
     torch.manual_seed(0)
-    return A.CharLM(vocab_size, embed_size=4, hidden_size=8)
+    return LM.CharLM(vocab_size, embed_size=4, hidden_size=8)
 
 
 def test_perplexity_matches_hand_computation_and_chunking() -> None:
@@ -77,9 +69,9 @@ def test_perplexity_matches_hand_computation_and_chunking() -> None:
     with torch.no_grad():
         logp = torch.log_softmax(model(torch.tensor(ids[None, :-1]))[0].double(), -1)
     nll = -logp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].mean()
-    assert A.perplexity(model, ids) == pytest.approx(math.exp(float(nll)), rel=1e-6)
+    assert LM.perplexity(model, ids) == pytest.approx(math.exp(float(nll)), rel=1e-6)
     # carrying the state across chunks gives the same value as one long chunk
-    assert A.perplexity(model, ids, seq_len=3) == pytest.approx(A.perplexity(model, ids),
+    assert LM.perplexity(model, ids, seq_len=3) == pytest.approx(LM.perplexity(model, ids),
                                                                 rel=1e-5)
 
 
@@ -88,15 +80,15 @@ def test_uniform_model_has_perplexity_v() -> None:
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.zero_()
-    assert A.perplexity(model, np.arange(30) % 11) == pytest.approx(11.0, rel=1e-9)
+    assert LM.perplexity(model, np.arange(30) % 11) == pytest.approx(11.0, rel=1e-9)
 
 
 def test_sample_is_seeded_and_greedy_at_low_temperature() -> None:
-    vocab = A.CharVocab("abcdefg")
+    vocab = T.CharVocab("abcdefg")
     model = _model(len(vocab))
-    s1 = A.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
+    s1 = LM.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
     assert len(s1) == 20 and set(s1) <= set(vocab.chars)
-    assert s1 == A.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
+    assert s1 == LM.sample(model, vocab, "ab", 20, temperature=1.0, seed=1)
     # very low temperature: the argmax at every step, whatever the seed
     greedy, state = [], None
     x = torch.tensor(vocab.encode("ab"))[None]
@@ -105,11 +97,11 @@ def test_sample_is_seeded_and_greedy_at_low_temperature() -> None:
             logits, state = model.step(x, state)
             greedy.append(int(logits[0, -1].argmax()))
             x = torch.tensor([[greedy[-1]]])
-    assert A.sample(model, vocab, "ab", 10, temperature=1e-4, seed=5) == vocab.decode(greedy)
+    assert LM.sample(model, vocab, "ab", 10, temperature=1e-4, seed=5) == vocab.decode(greedy)
 
 
 def test_encode_lines_left_pads() -> None:
-    x = A.encode_lines(["ab", "x" * 60, "é"], length=5)
+    x = C.encode_lines(["ab", "x" * 60, "é"], length=5)
     assert x.shape == (3, 5)
     assert x[0].tolist() == [0, 0, 0, ord("a") - 31, ord("b") - 31]
     assert (x[1] == ord("x") - 31).all()
@@ -117,31 +109,31 @@ def test_encode_lines_left_pads() -> None:
 
 
 def test_line_classifier_shapes_and_grad() -> None:
-    model = A.LineClassifier(n_classes=3)
-    out = model(A.encode_lines(["hello world", "x = 1"], length=12))
+    model = L.LineClassifier(n_classes=3)
+    out = model(C.encode_lines(["hello world", "x = 1"], length=12))
     assert out.shape == (2, 3)
     out.sum().backward()
     assert model.rnn.weight_hh_l0.grad is not None
 
 
 def test_charlm_gru_and_bad_cell() -> None:
-    model = A.CharLM(5, embed_size=3, hidden_size=4, cell="gru")
+    model = LM.CharLM(5, embed_size=3, hidden_size=4, cell="gru")
     assert model(torch.zeros(2, 6, dtype=torch.int64)).shape == (2, 6, 5)
     with pytest.raises(ValueError):
-        A.CharLM(5, cell="rnn")
+        LM.CharLM(5, cell="rnn")
 
 
 def test_figures() -> None:
-    vocab = A.CharVocab("abcdefghijkl")
-    fig = A.temperature_figure(torch.linspace(-2, 2, len(vocab)), vocab, (0.5, 1.0, 2.0), top=5)
+    vocab = T.CharVocab("abcdefghijkl")
+    fig = FIG.temperature_figure(torch.linspace(-2, 2, len(vocab)), vocab, (0.5, 1.0, 2.0), top=5)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
     assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
     assert all(len(ax.patches) == 5 for ax in fig.axes)
     assert [ax.get_title().split()[:3] for ax in fig.axes] == [
         ["τ", "=", "0.5"], ["τ", "=", "1"], ["τ", "=", "2"]]        # the text's symbol
-    fig = A.bpc_figure([4.0, 3.0, 2.5], [3.9, 3.1, 2.8], {"uniform": 6.6, "4-gram": 2.2})
+    fig = FIG.bpc_figure([4.0, 3.0, 2.5], [3.9, 3.1, 2.8], {"uniform": 6.6, "4-gram": 2.2})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 4
-    fig = A.horizon_figure({"a": np.ones(10), "b": np.arange(10.0)})
+    fig = FIG.horizon_figure({"a": np.ones(10), "b": np.arange(10.0)})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 2
 
 
@@ -153,34 +145,34 @@ def test_classifier_scores_and_p_prose_by_hand():
 
     x = torch.tensor([[0, 1], [0, 2], [0, 3], [0, 4], [0, 5]])
     y = torch.tensor([1, 0, 0, 0, 1])      # right, right, wrong, right, right
-    scores = A.classifier_scores(Fixed(), x, y)
+    scores = L.classifier_scores(Fixed(), x, y)
     assert scores == pytest.approx({"accuracy": 4 / 5, "code": 2 / 3, "prose": 1.0})
-    p = A.p_prose(Fixed(), ["a", "b"])     # 'a' -> id 66 (even), 'b' -> 67 (odd)
+    p = L.p_prose(Fixed(), ["a", "b"])     # 'a' -> id 66 (even), 'b' -> 67 (odd)
     assert p == pytest.approx([1 / (1 + np.exp(4.0)), 1 / (1 + np.exp(-4.0))])
 
 
 def test_train_line_classifier_is_seeded_and_beats_chance():
-    x = A.encode_lines(["def f(x): return x + 1"] * 20 + ["The sum of the numbers."] * 20)
+    x = C.encode_lines(["def f(x): return x + 1"] * 20 + ["The sum of the numbers."] * 20)
     y = torch.tensor([0] * 20 + [1] * 20)
-    a = A.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
-    b = A.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
+    a = L.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
+    b = L.train_line_classifier(x, y, seed=1, epochs=3, device="cpu")
     assert not a.training
     torch.testing.assert_close(a(x), b(x), rtol=0, atol=0)
-    assert A.classifier_scores(a, x, y)["accuracy"] == 1.0
+    assert L.classifier_scores(a, x, y)["accuracy"] == 1.0
 
 
 def test_book_corpus_matches_its_recorded_hash_and_split() -> None:
     import hashlib
     import json
 
-    from rnncourse import bookdata
+    from rnncourse.data import bookdata
 
     raw = bookdata.path("ch10/corpus.txt").read_bytes()
     info = json.loads(bookdata.path("ch10/corpus.json").read_text(encoding="utf-8"))
     assert hashlib.sha256(raw).hexdigest() == info["sha256"]
     text = raw.decode("utf-8")
     assert len(text) == info["chars"]
-    corpus = A.book_corpus()
+    corpus = C.book_corpus()
     assert corpus.text == text
     # the blocks tile the text: every character in exactly one part
     blocks = sorted(b for part in info["split"].values() for b in part)
@@ -194,7 +186,7 @@ def test_book_corpus_matches_its_recorded_hash_and_split() -> None:
 
 
 def test_book_corpus_refuses_a_changed_text(tmp_path, monkeypatch) -> None:
-    from rnncourse import bookdata
+    from rnncourse.data import bookdata
 
     (tmp_path / "ch10").mkdir()
     for name in ("corpus.txt", "corpus.json"):
@@ -202,7 +194,7 @@ def test_book_corpus_refuses_a_changed_text(tmp_path, monkeypatch) -> None:
     (tmp_path / "ch10" / "corpus.txt").write_text("tampered", encoding="utf-8")
     monkeypatch.setattr(bookdata, "locations", lambda: [tmp_path])
     with pytest.raises(ValueError, match="SHA-256"):
-        A.book_corpus()
+        C.book_corpus()
 
 
 def test_bits_per_char_is_log2_of_perplexity() -> None:
@@ -210,13 +202,13 @@ def test_bits_per_char_is_log2_of_perplexity() -> None:
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.zero_()
-    assert A.bits_per_char(model, np.arange(30) % 11) == pytest.approx(math.log2(11), rel=1e-9)
+    assert LM.bits_per_char(model, np.arange(30) % 11) == pytest.approx(math.log2(11), rel=1e-9)
 
 
 def test_lstm_states_match_torch_lstmcell_step_by_step() -> None:
     model = _model(7).eval()
     ids = np.array([0, 3, 1, 4, 1, 5, 2, 6, 5, 3])
-    h, c = A.lstm_states(model, ids)
+    h, c = LM.lstm_states(model, ids)
     cell = torch.nn.LSTMCell(4, 8).double()
     with torch.no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
@@ -231,21 +223,21 @@ def test_lstm_states_match_torch_lstmcell_step_by_step() -> None:
 
 def test_text_features_by_hand() -> None:
     text = "a `b` $c$ (d)\n\n`e"
-    f = A.text_features(text)
+    f = U.text_features(text)
     inside = {name: "".join(ch for ch, v in zip(text, f[name], strict=True) if v)
               for name in ("inside `code`", "inside $math$", "inside (brackets)")}
     assert inside == {"inside `code`": "`b`e", "inside $math$": "$c", "inside (brackets)": "(d"}
     assert f["position in the line"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
                                                   0, 0, 1, 2]
     # a backtick left open does not leak past a blank line
-    assert A.text_features("`a\n\nb")["inside `code`"].tolist() == [1, 1, 1, 0, 0]
+    assert U.text_features("`a\n\nb")["inside `code`"].tolist() == [1, 1, 1, 0, 0]
 
 
 def test_unit_correlations_against_numpy() -> None:
     rng = np.random.default_rng(0)
     feature = rng.integers(0, 2, 200).astype(float)
     states = np.c_[rng.standard_normal((200, 3)), feature * 2 - 1, np.ones(200)]
-    r = A.unit_correlations(states, feature)
+    r = U.unit_correlations(states, feature)
     for j in range(4):
         assert r[j] == pytest.approx(np.corrcoef(states[:, j], feature)[0, 1], abs=1e-12)
     assert r[3] == pytest.approx(1.0) and r[4] == 0.0          # exact copy; constant unit
@@ -256,7 +248,7 @@ def test_unit_search_finds_a_planted_unit() -> None:
     # backtick it keeps its value (f = 1, i = 0); on one it forgets (f = 0) and writes
     # g = tanh(10 - 13.2 h_2), which is 1 when the cell was 0 and about 0 when it was 1
     # (h_2 = tanh(1) = 0.76 with the output gate open).
-    vocab = A.CharVocab("`ab")
+    vocab = T.CharVocab("`ab")
     model = _model(len(vocab)).eval()
     H = 8
     with torch.no_grad():
@@ -270,25 +262,25 @@ def test_unit_search_finds_a_planted_unit() -> None:
         b[2 * H + 2], u[2 * H + 2, 2] = 10.0, -13.2    # candidate: 1 - (the cell, about)
         b[3 * H:] = 10.0                               # output gates open
     text = "ab`ab`aa`bbb`a" * 5
-    found = A.unit_search(model, vocab, text)
+    found = U.unit_search(model, vocab, text)
     best = found["inside `code`"][0]
     assert (best["state"], best["unit"]) in {("c", 2), ("h", 2)}
     assert abs(best["r"]) > 0.9
 
 
 def test_unit_text_figure_and_temperature_sliders() -> None:
-    fig = A.unit_text_figure("ab\ncd", [0.0, 1.0, 0.0, -1.0, 0.5], width=10, title="unit")
+    fig = FIG.unit_text_figure("ab\ncd", [0.0, 1.0, 0.0, -1.0, 0.5], width=10, title="unit")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c", "d"]
     assert len(ax.patches) == 4 and ax.get_title() == "unit"
     with pytest.raises(ValueError, match="one activation per character"):
-        A.unit_text_figure("abc", [1.0])
-    fig = A.unit_text_figure("abcde", [0.0] * 5, width=2)       # a long line wraps
+        FIG.unit_text_figure("abc", [1.0])
+    fig = FIG.unit_text_figure("abcde", [0.0] * 5, width=2)       # a long line wraps
     assert [t.get_position()[1] for t in fig.axes[0].texts] == [-0.5, -0.5, -1.5, -1.5, -2.5]
     assert fig.get_size_inches()[0] <= 6.4
     with pytest.raises(ValueError, match="too wide"):
-        A.unit_text_figure("abc", [0.0] * 3, width=200)
-    sliders = A.temperature_sliders()
+        FIG.unit_text_figure("abc", [0.0] * 3, width=200)
+    sliders = FIG.temperature_sliders()
     assert sliders["temperature"].description == "temperature τ"
     assert sliders["temperature"].style.description_width == "initial"   # not "temperat…"
 
@@ -296,12 +288,12 @@ def test_unit_text_figure_and_temperature_sliders() -> None:
 def test_frozen_lines_match_their_hash_and_a_changed_line_is_refused(monkeypatch, tmp_path):
     import json
 
-    from rnncourse import bookdata
+    from rnncourse.data import bookdata
 
-    info = A.frozen_lines()
+    info = C.frozen_lines()
     assert info["counts"] == {k: len(v) for k, v in info["lines"].items()}
     assert set(info["lines"]) == {"train_code", "train_prose", "test_code", "test_prose"}
-    x_train, y_train, x_test, y_test = A.line_data()
+    x_train, y_train, x_test, y_test = C.line_data()
     counts = info["counts"]
     assert len(x_train) == len(y_train) == counts["train_code"] + counts["train_prose"]
     assert int(y_test.sum()) == info["counts"]["test_prose"]
@@ -310,16 +302,16 @@ def test_frozen_lines_match_their_hash_and_a_changed_line_is_refused(monkeypatch
     (tmp_path / "ch10" / "lines.json").write_text(json.dumps(info), encoding="utf-8")
     monkeypatch.setattr(bookdata, "path", lambda name: tmp_path / name)
     with pytest.raises(ValueError, match="the frozen lines were changed"):
-        A.frozen_lines()
+        C.frozen_lines()
 
 
 def test_frozen_lines_are_what_the_extractor_cuts_on_their_python() -> None:
     import platform
 
-    info = A.frozen_lines()
+    info = C.frozen_lines()
     if platform.python_version() != info["python"]:
         pytest.skip(f"the lines were cut from Python {info['python']}'s standard library")
-    train_code, train_prose = A.code_and_prose_lines(A.CORPUS_MODULES)
-    test_code, test_prose = A.code_and_prose_lines(A.TEST_MODULES)
+    train_code, train_prose = C.code_and_prose_lines(C.CORPUS_MODULES)
+    test_code, test_prose = C.code_and_prose_lines(C.TEST_MODULES)
     assert info["lines"] == dict(train_code=train_code, train_prose=train_prose,
                                  test_code=test_code, test_prose=test_prose)

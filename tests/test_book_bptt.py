@@ -12,15 +12,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import torch_or_skip  # noqa: E402
 
+from rnncourse.analysis.gradients import total_hidden_gradients
+from rnncourse.data.text import char_dataset  # noqa: E402
 from rnncourse.figures.bptt import (  # noqa: E402
-    char_dataset,
     draw_bptt_graph,
-    init_rnn_classifier,
     plot_loss_curves,
     plot_tbptt_tradeoff,
-    rnn_classifier_loss,
-    total_hidden_gradients,
 )
+from rnncourse.models.classifier import init_rnn_classifier, rnn_classifier_loss
 
 
 def _central_difference(f, x, eps=1e-6):

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from conftest import torch_or_skip  # noqa: E402
 
-from rnncourse.figures import gradients as G  # noqa: E402
+from rnncourse.analysis import gradients as G  # noqa: E402
+from rnncourse.figures import gradients as FIG  # noqa: E402
 from rnncourse.numpy import lstm_init, rnn_backward, rnn_forward  # noqa: E402
 
 torch = torch_or_skip()
@@ -187,7 +188,7 @@ def test_run_rnn_rejects_unknown_nonlinearity():
 
 
 def test_plot_radius_sweep_smoke():
-    fig = G.plot_radius_sweep(radii=(0.9, 1.0, 1.1), T=10, H=4)
+    fig = FIG.plot_radius_sweep(radii=(0.9, 1.0, 1.1), T=10, H=4)
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes) == 2
     assert all(len(ax.get_lines()) == 3 for ax in fig.axes)
@@ -196,10 +197,10 @@ def test_plot_radius_sweep_smoke():
 
 
 def test_plot_jacobian_norms_and_clipping_smoke():
-    ax = G.plot_jacobian_norms({"a": np.array([0.1, 1.0]), "b": np.array([0.0, 1.0])})
+    ax = FIG.plot_jacobian_norms({"a": np.array([0.1, 1.0]), "b": np.array([0.0, 1.0])})
     assert len(ax.get_lines()) == 2 and ax.get_yscale() == "log"
     plt.close(ax.figure)
-    fig = G.plot_clipping(np.array([3.0, 0.5]), 1.0, 1.0)
+    fig = FIG.plot_clipping(np.array([3.0, 0.5]), 1.0, 1.0)
     assert len(fig.axes) == 1
     assert len(fig.axes[0].texts) == 3  # three arrows (annotations)
     assert len(fig.axes[0].patches) == 2  # the square and the circle
@@ -208,7 +209,7 @@ def test_plot_jacobian_norms_and_clipping_smoke():
 
 def test_radius_slider_smoke():
     pytest.importorskip("ipywidgets")
-    w = G.radius_slider(T=5, H=3)
+    w = FIG.radius_slider(T=5, H=3)
     assert w.children[0].description == "radius"
     plt.close("all")
 
@@ -257,7 +258,7 @@ def test_summarise_remedies_by_hand():
 
 
 def test_plot_remedies_bars_are_the_shares_solved():
-    fig = G.plot_remedies(REMEDY_RUNS)
+    fig = FIG.plot_remedies(REMEDY_RUNS)
     top, bottom = fig.axes
     heights = [p.get_height() for p in top.patches]
     assert heights == pytest.approx([0.5, 0.0, 1.0, 1.0])   # a: T=10, T=20; b: T=10, T=20

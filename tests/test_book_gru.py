@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rnncourse.figures import gru as G  # noqa: E402
+from rnncourse.analysis import gru as G  # noqa: E402
+from rnncourse.figures import gru as FIG  # noqa: E402
 from rnncourse.numpy import gru_step_forward  # noqa: E402
 
 
@@ -113,15 +114,15 @@ def test_param_counts_match_formula_and_torch_nn():
 
 
 def test_figures_smoke():
-    fig = G.gru_cell_figure()
+    fig = FIG.gru_cell_figure()
     assert len(fig.axes) == 2 and len(fig.axes[0].patches) > 10
     assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
-    fig = G.plot_reset_sweep([0, 1], [0.5, 0.7], [0.1, 0.05])
+    fig = FIG.plot_reset_sweep([0, 1], [0.5, 0.7], [0.1, 0.05])
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 1
-    fig = G.plot_adding_results({"RNN": {10: 0.1, 40: 0.16}, "GRU": {10: 0.01, 40: 0.01}},
+    fig = FIG.plot_adding_results({"RNN": {10: 0.1, 40: 0.16}, "GRU": {10: 0.01, 40: 0.01}},
                                 baseline=0.167)
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 3
-    fig = G.plot_adding_results({"GRU": {10: [0.01, 0.03], 40: [0.02, 0.04]}})
+    fig = FIG.plot_adding_results({"GRU": {10: [0.01, 0.03], 40: [0.02, 0.04]}})
     mean_line = fig.axes[0].lines[0]
     assert list(mean_line.get_ydata()) == pytest.approx([0.02, 0.03])    # the means
     assert len(fig.axes[0].collections) == 2                             # dots per seed
@@ -169,7 +170,7 @@ def _free_label_clashes(fig) -> list[str]:
 
 
 def test_gru_diagram_labels_do_not_overlap() -> None:
-    fig = G.gru_cell_figure()
+    fig = FIG.gru_cell_figure()
     try:
         assert _free_label_clashes(fig) == []
     finally:

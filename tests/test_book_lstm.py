@@ -11,8 +11,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from rnncourse.analysis.gradients import gradient_norms  # noqa: E402
 from rnncourse.figures.lstm import (  # noqa: E402
-    gradient_norms,
     plot_adding_losses,
     plot_gradient_flow,
     plot_lstm_cell,

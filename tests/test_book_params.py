@@ -20,12 +20,14 @@ from rnncourse.figures.params import (  # noqa: E402
     Table,
     as_table,
     calculator_count,
-    counts_vs_hidden,
     parse_hidden_sizes,
     plot_breakdown,
     plot_params_vs_hidden,
 )
-from rnncourse.params import count_parameters  # noqa: E402
+from rnncourse.params import (
+    count_parameters,  # noqa: E402
+    counts_vs_hidden,
+)
 
 LECTURE_BY_HAND = [234 * 1024, 1024 * 1024, 1024 * 512, 512 * 512, 512 * 15]
 

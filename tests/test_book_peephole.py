@@ -13,26 +13,28 @@ from conftest import torch_or_skip  # noqa: E402
 
 torch = torch_or_skip()
 
-from rnncourse.figures import peephole as P  # noqa: E402
+from rnncourse.data import pulse as D  # noqa: E402
+from rnncourse.figures import peephole as FIG  # noqa: E402
+from rnncourse.models import pulse as P  # noqa: E402
 from rnncourse.params import count_parameters  # noqa: E402
 
 
 def test_pulse_data_has_one_spike_and_one_pulse_k_later():
-    data = P.make_pulse_data(64, 12, 4, rng=3)
+    data = D.make_pulse_data(64, 12, 4, rng=3)
     assert data.x.shape == (64, 12, 1) and data.y.shape == (64, 12)
     assert (data.x.sum(dim=(1, 2)) == 1).all() and (data.y.sum(dim=1) == 1).all()
     spike = data.x[:, :, 0].argmax(dim=1)
     assert torch.equal(spike, data.spike)
     assert torch.equal(data.y.argmax(dim=1), spike + 4)
     assert int(data.target_time.max()) <= 11
-    again = P.make_pulse_data(64, 12, 4, rng=np.random.default_rng(3))
+    again = D.make_pulse_data(64, 12, 4, rng=np.random.default_rng(3))
     assert torch.equal(again.x, data.x)
 
 
 @pytest.mark.parametrize("n, T, k", [(0, 5, 1), (3, 4, 4), (3, 5, 0)])
 def test_pulse_data_rejects_bad_sizes(n, T, k):
     with pytest.raises(ValueError):
-        P.make_pulse_data(n, T, k, rng=0)
+        D.make_pulse_data(n, T, k, rng=0)
 
 
 def test_pulse_loss_weights_the_pulse_step():
@@ -45,7 +47,7 @@ def test_pulse_loss_weights_the_pulse_step():
 
 def test_pulse_net_shapes_states_and_cells():
     torch.manual_seed(0)
-    data = P.make_pulse_data(5, 9, 3, rng=0)
+    data = D.make_pulse_data(5, 9, 3, rng=0)
     for cell in ("lstm", "peephole"):
         model = P.PulseNet(cell, 3)
         z = model(data.x)
@@ -63,7 +65,7 @@ def test_pulse_net_shapes_states_and_cells():
 
 
 def test_evaluate_scores_a_perfect_and_a_late_model():
-    data = P.make_pulse_data(20, 10, 3, rng=1)
+    data = D.make_pulse_data(20, 10, 3, rng=1)
 
     class Oracle(P.PulseNet):
         def __init__(self, shift):
@@ -85,14 +87,14 @@ def test_evaluate_scores_a_perfect_and_a_late_model():
     assert early["mean_abs_lag"] == pytest.approx(1.0) and early["mean_lag"] == pytest.approx(-1.0)
     assert early["target_share"] == pytest.approx(lo / (hi + 9 * lo), rel=1e-12)
     keep = data.target_time + 2 < data.x.shape[1]           # no wrap-around of the roll
-    late = P.evaluate(Oracle(2), P.PulseData(data.x[keep], data.y[keep], data.spike[keep], 3))
+    late = P.evaluate(Oracle(2), D.PulseData(data.x[keep], data.y[keep], data.spike[keep], 3))
     assert late["within_one"] == 0.0 and late["mean_lag"] == pytest.approx(2.0)
 
 
 def test_target_share_does_not_jump_on_a_near_tie():
     # Two models whose outputs at the target and the next step are nearly tied, in either
     # order: the argmax score jumps from 1 to 0, the target share barely moves.
-    data = P.make_pulse_data(8, 10, 3, rng=2)
+    data = D.make_pulse_data(8, 10, 3, rng=2)
 
     class Tied(P.PulseNet):
         def __init__(self, eps):
@@ -110,8 +112,8 @@ def test_target_share_does_not_jump_on_a_near_tie():
 
 
 def test_training_is_seeded_and_summarise_matches_numpy():
-    train = P.make_pulse_data(32, 8, 2, rng=0)
-    test = P.make_pulse_data(16, 8, 2, rng=1)
+    train = D.make_pulse_data(32, 8, 2, rng=0)
+    test = D.make_pulse_data(16, 8, 2, rng=1)
     kwargs = dict(hidden_size=2, epochs=2, batch_size=16)
     results = []
     for seed in (0, 1):
@@ -128,21 +130,21 @@ def test_training_is_seeded_and_summarise_matches_numpy():
 
 def test_figures_smoke():
     for peephole, arrows in ((True, 3), (False, 0)):
-        fig = P.plot_cell(peephole=peephole)
+        fig = FIG.plot_cell(peephole=peephole)
         assert len(fig.axes) == 1
         red = [t for t in fig.axes[0].texts
                if getattr(t, "arrow_patch", None) is not None
                and t.arrow_patch.get_linestyle() == "--"]
         assert len(red) == arrows
         plt.close(fig)
-    data = P.make_pulse_data(4, 8, 2, rng=0)
+    data = D.make_pulse_data(4, 8, 2, rng=0)
     torch.manual_seed(0)
-    fig = P.plot_predictions({"a": P.PulseNet("lstm", 2), "b": P.PulseNet("peephole", 2)},
+    fig = FIG.plot_predictions({"a": P.PulseNet("lstm", 2), "b": P.PulseNet("peephole", 2)},
                              data, rows=2)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 4
     plt.close(fig)
     results = [P.Result(c, s, 0.1 * s, 0.5, 0.2, 1.0, 0.5, 1.0) for s in range(3)
                for c in ("lstm", "peephole")]
-    fig = P.plot_comparison(results)
+    fig = FIG.plot_comparison(results)
     assert len(fig.axes) == 1 and len(fig.axes[0].collections) >= 2
     plt.close(fig)

@@ -80,8 +80,12 @@ def test_series_figures() -> None:
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 3
     with pytest.raises(ValueError):
         F.series_figure(rng.standard_normal((2, 50)), rng.standard_normal((50, 3)))
-    fig = F.trend_seasonality_figure(n_steps=36)
+    trend, season, noise = rng.standard_normal((3, 36))
+    fig = F.trend_seasonality_figure(trend, season, noise)
     assert len(fig.axes) == 2 and len(fig.axes[1].lines) == 3
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), trend + season + noise)
+    with pytest.raises(ValueError, match="one length"):
+        F.trend_seasonality_figure(trend, season[:-1], noise)
 
 
 def test_forecast_figure() -> None:

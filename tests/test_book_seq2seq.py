@@ -12,8 +12,9 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from rnncourse import seq2seq as S  # noqa: E402
-from rnncourse.figures import seq2seq as D  # noqa: E402
+from rnncourse.data import reversal as D  # noqa: E402
+from rnncourse.figures import seq2seq as FIG  # noqa: E402
+from rnncourse.models import seq2seq as S  # noqa: E402
 
 
 def test_reversal_data_layout():
@@ -60,27 +61,27 @@ def test_accuracy_by_length_with_oracle():
             out[i, :L] = src[i, :L].flip(0)
             out[i, L] = S.EOS
         return out
-    acc = D.accuracy_by_length(oracle, [1, 3, 5], 20, rng=0)
+    acc = S.accuracy_by_length(oracle, [1, 3, 5], 20, rng=0)
     np.testing.assert_array_equal(acc, [1.0, 1.0, 1.0])
-    wrong = D.accuracy_by_length(lambda s, L: s, [3], 20, rng=0)
+    wrong = S.accuracy_by_length(lambda s, L: s, [3], 20, rng=0)
     assert wrong[0] < 0.1
 
 
 def test_figures():
-    fig = D.plot_encoder_decoder()
+    fig = FIG.plot_encoder_decoder()
     assert isinstance(fig, Figure) and len(fig.axes) == 1 and len(fig.axes[0].patches) > 10
-    ax = D.plot_accuracy_by_length([1, 2, 3], {"a": [1, 0.5, 0], "b": [1, 1, 1]}, (1, 2))
+    ax = FIG.plot_accuracy_by_length([1, 2, 3], {"a": [1, 0.5, 0], "b": [1, 1, 1]}, (1, 2))
     assert len(ax.get_lines()) == 2
-    ax = D.plot_attention(np.eye(3), ["1", "2", "3"], ["3", "2", "1"])
+    ax = FIG.plot_attention(np.eye(3), ["1", "2", "3"], ["3", "2", "1"])
     assert len(ax.figure.axes) == 2 and len(ax.images) == 1
-    ax = D.plot_position_accuracy([0.1, 0.2, 1.0])
+    ax = FIG.plot_position_accuracy([0.1, 0.2, 1.0])
     assert len(ax.patches) == 3
     plt.close("all")
 
 
 def test_accuracy_bands_plot_mean_and_range():
     runs = {"a": np.array([[1.0, 0.5, 0.0], [0.8, 0.7, 0.2]]), "b": np.ones((5, 3))}
-    ax = D.plot_accuracy_bands([1, 2, 3], runs, (1, 2))
+    ax = FIG.plot_accuracy_bands([1, 2, 3], runs, (1, 2))
     lines = ax.get_lines()
     assert len(lines) == 2
     np.testing.assert_allclose(lines[0].get_ydata(), [0.9, 0.6, 0.1])
@@ -88,5 +89,5 @@ def test_accuracy_bands_plot_mean_and_range():
     assert band.min() == 0.0 and band.max() == 1.0          # min of seed 1 .. max of seed 1
     assert "5 seeds" in ax.get_legend().get_texts()[1].get_text()
     with pytest.raises(ValueError, match="must be"):
-        D.plot_accuracy_bands([1, 2], runs)
+        FIG.plot_accuracy_bands([1, 2], runs)
     plt.close("all")

@@ -8,21 +8,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from rnncourse.data.examples import sequence_examples  # noqa: E402
+from rnncourse.data.text import bag_of_words, build_vocab, one_hot, tokenize, window_vector
 from rnncourse.figures.sequences import (  # noqa: E402
     IO_PATTERNS,
     TASKS,
-    bag_of_words,
-    build_vocab,
     draw_io_pattern,
-    growing_mlp_parameters,
-    one_hot,
     plot_io_patterns,
     plot_position_weights,
     plot_sequence_examples,
-    position_transfer_demo,
-    tokenize,
-    window_vector,
 )
+from rnncourse.models.position import position_transfer_demo
+from rnncourse.params import growing_mlp_parameters
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +105,7 @@ def test_position_transfer():
 
 def test_position_transfer_gradient_matches_finite_differences():
     # the update in _fit_logistic is the gradient of the mean cross-entropy
-    from rnncourse.figures.sequences import _fit_logistic
+    from rnncourse.models.position import _fit_logistic
 
     rng = np.random.default_rng(0)
     x = np.eye(4)[rng.integers(0, 4, size=(6, 3))]        # (N, T, V)
@@ -134,10 +131,26 @@ def test_tasks_table():
     assert all(len(row) == 4 for row in TASKS)
 
 
+def test_sequence_examples_data():
+    ex = sequence_examples(seed=0)
+    assert ex["price"].shape == (120,) and ex["price"][0] == pytest.approx(100, rel=0.05)
+    steps = np.diff(np.log(ex["price"]))
+    assert 0.005 < steps.std() < 0.02                      # about 1 % a day
+    time, ekg = ex["ekg"]
+    assert time.shape == ekg.shape == (800,) and ekg.max() > 0.8   # six spikes of height ~1
+    assert set(ex["dna"]) <= set("ACGT") and len(ex["dna"]) == 12
+    assert ex["words"][-1] == "___"
+    again = sequence_examples(seed=0)
+    np.testing.assert_array_equal(ex["price"], again["price"])          # seeded
+    assert not np.array_equal(ex["price"], sequence_examples(seed=1)["price"])
+
+
 def test_sequence_examples_figure():
-    fig = plot_sequence_examples(seed=0)
+    ex = sequence_examples(seed=0)
+    fig = plot_sequence_examples(ex)
     assert len(fig.axes) == 6
     assert fig.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_ydata(), ex["price"])
 
 
 @pytest.mark.parametrize("kind", list(IO_PATTERNS))

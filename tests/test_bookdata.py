@@ -1,4 +1,4 @@
-"""rnncourse.bookdata.path in a checkout of the repository (the installed-wheel case is
+"""rnncourse.data.bookdata.path in a checkout of the repository (the installed-wheel case is
 in tests/test_launch.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rnncourse import bookdata
+from rnncourse.data import bookdata
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "book" / "data"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.tasks import SequenceRegressor
+from rnncourse.models.sequence import SequenceRegressor
 from rnncourse.torch import CIFGLSTM
 
 
@@ -95,7 +95,65 @@ def test_cifg_in_the_adding_model_and_bad_input():
     model = SequenceRegressor("cifg", 2, 8)
     assert isinstance(model.rnn, CIFGLSTM) and model.rnn.batch_first
     assert model(torch.randn(5, 6, 2)).shape == (5, 1)
-    with pytest.raises(ValueError, match=r"expected input of shape \(N, T, 2\)"):
+    with pytest.raises(RuntimeError, match=r"input.size\(-1\) must be equal to input_size. "
+                                           r"Expected 2, got 3"):  # torch.nn.LSTM's message
         model.rnn(torch.randn(5, 6, 3))
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         CIFGLSTM(2, 0)
+
+
+def _as_lstm(ours: CIFGLSTM) -> torch.nn.LSTM:
+    """torch.nn.LSTM with ``W_f = -W_i``, ``b_f = -b_i``: the same function (see above)."""
+    H = ours.hidden_size
+    ref = torch.nn.LSTM(ours.input_size, H, batch_first=ours.batch_first).to(
+        ours.weight_ih.dtype)
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            i, g, o = getattr(ours, name).split(H)
+            getattr(ref, name + "_l0").copy_(torch.cat((i, -i, g, o)))
+    return ref
+
+
+def _outcome(m, inp, hx):
+    """What ``m(inp, hx)`` gives: its tensors, or its exception's type and message."""
+    try:
+        out, (h, c) = m(inp) if hx is None else m(inp, hx)
+    except Exception as exc:  # noqa: BLE001 -- compared with torch.nn's below
+        return type(exc), str(exc)
+    return out, h, c
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_cifg_hx_and_input_shapes_as_torch_nn_lstm(batch_first):
+    """torch.nn.LSTM's interface: a (2, N, H) hx for one layer, a batch-1 hx for a batch of
+    3 and 2-D states for a batched input raise its errors with its messages; an unbatched
+    (T, D) input with (1, H) states runs, as in torch.nn."""
+    torch.manual_seed(2)
+    ours = CIFGLSTM(2, 4, batch_first=batch_first).double()
+    ref = _as_lstm(ours)
+    x = torch.randn(5, 3, 2, dtype=torch.float64)  # N = 3 and T = 5, or T = 3 and N = 5
+    N = x.shape[0] if batch_first else x.shape[1]
+
+    def z(*shape):
+        return torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+
+    cases = [
+        (x, None), (x, (z(1, N, 4), z(1, N, 4))),
+        (x, (z(2, N, 4), z(2, N, 4))),  # two layers' states for one layer
+        (x, (z(1, 1, 4), z(1, 1, 4))),  # a batch-1 state: not broadcast
+        (x, (z(1, N, 4), z(1, 1, 4))), (x, (z(1, N, 4), z(1, N, 5))),
+        (x, (z(N, 4), z(N, 4))),  # 2-D states for a batched input
+        (x[:, 0], None), (x[:, 0], (z(1, 4), z(1, 4))),  # unbatched
+        (x[:, 0], (z(1, 1, 4), z(1, 1, 4))),
+        (x[None], None), (torch.randn(5, 3, 3, dtype=torch.float64), None),
+        (x.float(), None),
+    ]
+    for inp, hx in cases:
+        mine, theirs = _outcome(ours, inp, hx), _outcome(ref, inp, hx)
+        assert len(mine) == len(theirs), (inp.shape, hx and [s.shape for s in hx], mine, theirs)
+        if len(theirs) == 2:  # both raised
+            assert mine[0] is theirs[0]
+            assert mine[1] == theirs[1].replace("LSTM:", "CIFGLSTM:")
+        else:
+            for a, b in zip(mine, theirs, strict=True):
+                torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

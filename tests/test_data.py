@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnncourse.data import multivariate_sine_series, sine_series, split_next_value
+from rnncourse.data.series import (
+    multivariate_sine_series,
+    sine_series,
+    split_next_value,
+    trend_seasonality,
+)
 
 
 def test_sine_series_shape_dtype_and_seed() -> None:
@@ -76,3 +81,17 @@ def test_bad_arguments(kwargs: dict) -> None:
 def test_bad_seed() -> None:
     with pytest.raises(TypeError, match="seed"):
         sine_series(2, 5, seed="zero")  # type: ignore[arg-type]
+
+
+def test_trend_seasonality_by_hand():
+    trend, season, noise = trend_seasonality(36, seed=0)
+    t = np.arange(36)
+    np.testing.assert_allclose(trend, 1.1 ** (t / 12))          # +10 % a year
+    assert trend[12] == pytest.approx(1.1 * trend[0])
+    np.testing.assert_allclose(season[:24], np.tile(season[:12], 2), atol=1e-12)  # period 12
+    assert season[3] == pytest.approx(0.0, abs=1e-12) and season.max() == pytest.approx(0.3)
+    np.testing.assert_array_equal(noise, 0.05 * np.random.default_rng(0).standard_normal(36))
+    again = trend_seasonality(36, seed=0)[2]
+    np.testing.assert_array_equal(noise, again)                 # seeded
+    with pytest.raises(ValueError, match="n_steps"):
+        trend_seasonality(0)

@@ -1,4 +1,4 @@
-"""rnncourse.forecast: the sequence-to-vector forecaster of chapters 2 and 10.
+"""rnncourse.models.forecast: the sequence-to-vector forecaster of chapters 2 and 10.
 
 Reference: the same computation written with torch.nn.RNN / torch.nn.LSTM and a linear
 layer, on copied weights; least squares for what training must reach on a linear task.
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.forecast import Forecaster, linear_forecast, predict, train_forecaster
+from rnncourse.models.forecast import Forecaster, linear_forecast, predict, train_forecaster
 from rnncourse.torch import LSTM, RNN
 
 

@@ -39,6 +39,14 @@ STUB = ("def rnn_step_backward(dnext_h, cache):\n"
         "    # YOUR CODE HERE\n    raise NotImplementedError()\n")
 
 
+@pytest.fixture(autouse=True)
+def _no_retry_delay(monkeypatch):
+    """A clone that fails is tried again at once (the delays are for a real network)."""
+    from rnncourse.grading import roster
+
+    monkeypatch.setattr(roster, "RETRY_DELAY", 0.0)
+
+
 @pytest.fixture
 def checks_dir(tmp_path) -> Path:
     """The instructor's checks: fx_rnn and a copy of it named fx_more (12 points in all)."""
@@ -125,7 +133,7 @@ def test_roster_graded_at_the_deadline(tmp_path, checks_dir):
     out = tmp_path / "out"
     rc = main(["grade-class", str(roster), "--out", str(out), "--deadline", DEADLINE,
                "--tests", str(checks_dir), "--allow-local", "--jobs", "2", "-q"])
-    assert rc == 0
+    assert rc == 3  # Eve's repository could not be fetched: the instructor must look
     assert not marker.exists()  # nothing from a student's repository ever ran
 
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
@@ -142,6 +150,7 @@ def test_roster_graded_at_the_deadline(tmp_path, checks_dir):
     assert by["Bob"]["fx_more/count_params"] == "0"
     assert by["Late"]["total"] == "0" and by["Late"]["commit"] == ""
     assert by["'=Eve"]["total"] == "0"
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok", "late-only", "fetch-error"]
 
     data = json.loads((out / "gradebook.json").read_text())
     assert data["max_score"] == 12 and data["deadline"] == "2026-12-01T23:59:00+01:00"
@@ -152,7 +161,14 @@ def test_roster_graded_at_the_deadline(tmp_path, checks_dir):
     late_json = next(s for s in data["students"] if s["name"] == "Late")
     assert any("no commit before the deadline" in n for n in late_json["notes"])
     eve = next(s for s in data["students"] if s["name"] == "=Eve")
-    assert any("git clone failed" in n for n in eve["notes"])
+    assert any("git clone failed (3 tries)" in n for n in eve["notes"])
+    from rnncourse.grading.engine import student_seed
+
+    assert isinstance(data["seed"], int)  # the run's; each student's cases have their own
+    assert [s["seed"] for s in data["students"]] == \
+        [student_seed(data["seed"], s["name"]) for s in data["students"]]
+    assert len({s["seed"] for s in data["students"]}) == len(data["students"])
+    assert all(s["sandbox"].startswith("Landlock ABI") for s in data["students"])
 
     feedback = sorted(p.name for p in (out / "feedback").iterdir())
     assert feedback == ["Alice.md", "Bob.md", "Carol.md", "Eve.md", "Late.md"]
@@ -255,7 +271,7 @@ def test_roster_errors(tmp_path):
 def test_gradescope_bundle_writes_results_json(tmp_path, checks_dir):
     bundle = tmp_path / "autograder.zip"
     assert main(["gradescope", "--out", str(bundle), "--tests", str(checks_dir),
-                 "--source", "rnncourse @ git+https://github.com/ORG/rnncourse@v0.1.0"]) == 0
+                 "--source", "rnncourse @ git+https://github.com/ORG/rnncourse@" + "a" * 40]) == 0
     root = tmp_path / "autograder"
     with zipfile.ZipFile(bundle) as z:
         names = sorted(z.namelist())
@@ -290,11 +306,11 @@ def test_gradescope_bundle_writes_results_json(tmp_path, checks_dir):
 
 def test_gradescope_setup_installs_the_given_source_only(tmp_path):
     bundle = tmp_path / "a.zip"
+    source = "rnncourse @ git+https://github.com/ORG/rnncourse@v0.1.0"
     assert main(["gradescope", "--out", str(bundle), "--notebooks", "ch02_rnn",
-                 "--source", "rnncourse @ git+https://github.com/ORG/rnncourse@abc"]) == 0
+                 "--source", source]) == 0
     with zipfile.ZipFile(bundle) as z:
-        assert z.read("SOURCE").decode().strip() == \
-            "rnncourse @ git+https://github.com/ORG/rnncourse@abc"
+        assert z.read("SOURCE").decode().strip() == source
         setup = z.read("setup.sh").decode()
         assert json.loads(z.read("config.json"))["notebooks"] == ["ch02_rnn"]
         assert z.namelist().count("checks/ch02_rnn.py") == 1
@@ -350,3 +366,154 @@ def test_with_a_deadline_only_the_notebooks_contents_are_downloaded(tmp_path):
     missing = {line[1:].split()[0] for line in listing.splitlines() if line.startswith("?")}
     assert blob["data/big.txt"] in missing and blob["pyproject.toml"] in missing
     assert blob["exercises/fx_rnn.ipynb"] not in missing
+
+
+# --------------------------------------------------------------------------- the instructor's items
+
+
+def test_status_column_retry_and_exit_status(tmp_path, checks_dir, monkeypatch):
+    """ok / late-only / no-commit / fetch-error; a clone that fails once is tried again."""
+    from rnncourse.grading import roster
+
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    flaky = make_repo(repos, "flaky", [(BEFORE, {"exercises/fx_rnn.ipynb": SOLVED})])
+    late = make_repo(repos, "late", [(AFTER, {"exercises/fx_rnn.ipynb": SOLVED})])
+    empty = repos / "empty.git"
+    _git(repos, "init", "-q", "--bare", str(empty))
+    clones: dict[str, int] = {}
+    original = roster._git
+
+    def git(args, **kwargs):
+        if args[0] == "clone":
+            source = args[-2]
+            clones[source] = clones.get(source, 0) + 1
+            if source == str(flaky) and clones[source] == 1:  # the network, once
+                return subprocess.CompletedProcess(args, 128, "", "fatal: early EOF\n")
+        return original(args, **kwargs)
+
+    monkeypatch.setattr(roster, "_git", git)
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(f"name,repository\nflaky,{flaky}\nlate,{late}\nempty,{empty}\n"
+                          f"gone,{repos / 'gone.git'}\n")
+    out = tmp_path / "out"
+    rc = main(["grade-class", str(roster_csv), "--out", str(out), "--deadline", DEADLINE,
+               "--tests", str(checks_dir), "--notebooks", "fx_rnn", "--allow-local", "-q"])
+    assert rc == 3
+    rows = {r["name"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "flaky": "ok", "late": "late-only", "empty": "no-commit", "gone": "fetch-error"}
+    assert rows["flaky"]["total"] == "6"
+    assert clones[str(flaky)] == 2 and clones[str(repos / "gone.git")] == 3
+    # without the failed fetch, the run succeeds
+    roster_csv.write_text(f"name,repository\nflaky,{flaky}\nlate,{late}\n")
+    assert main(["grade-class", str(roster_csv), "--out", str(out), "--deadline", DEADLINE,
+                 "--tests", str(checks_dir), "--notebooks", "fx_rnn", "--allow-local",
+                 "-q"]) == 0
+
+
+def test_extra_columns_extensions_late_penalty_and_canvas(tmp_path, checks_dir):
+    repos = tmp_path / "repos"
+    repos.mkdir()
+    # ann: an extension to 3 December; her work of 2 December is on time for her
+    ann = make_repo(repos, "ann", [(AFTER, {"exercises/fx_rnn.ipynb": SOLVED})])
+    # ben: 9 hours late (1 started day) under a 3-day late window at 20% a day
+    ben = make_repo(repos, "ben", [(BEFORE, {"exercises/fx_rnn.ipynb": PARTIAL}),
+                                   (AFTER, {"exercises/fx_rnn.ipynb": SOLVED})])
+    # cy: on time, later work after the late window is ignored (and said so)
+    cy = make_repo(repos, "cy", [(BEFORE, {"exercises/fx_rnn.ipynb": SOLVED}),
+                                 ("2026-12-09T09:00:00+01:00", {"exercises/fx_rnn.ipynb": STUB})])
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text(
+        "name,repository,SIS User ID,email,section,deadline\n"
+        f"ann,{ann},S001,ann@uni.example,A,2026-12-03T23:59:00+01:00\n"
+        f"ben,{ben},S002,ben@uni.example,B,\n"
+        f"cy,{cy},=S003,cy@uni.example,B,\n")
+    out = tmp_path / "out"
+    rc = main(["grade-class", str(roster_csv), "--out", str(out), "--deadline", DEADLINE,
+               "--tests", str(checks_dir), "--notebooks", "fx_rnn", "--allow-local", "-q",
+               "--late-until", "2026-12-04T23:59:00+01:00", "--late-penalty", "20",
+               "--canvas", "Week 2: RNN step"])
+    assert rc == 0
+    rows = list(csv.reader((out / "gradebook.csv").open()))
+    assert rows[0][:7] == ["name", "SIS User ID", "email", "section", "repository", "status",
+                           "commit"]
+    by = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert by["ann"]["SIS User ID"] == "S001" and by["cy"]["SIS User ID"] == "'=S003"
+    assert (by["ann"]["points"], by["ann"]["late_penalty"], by["ann"]["total"]) == \
+        ("6", "0%", "6")
+    assert by["ben"]["commit"] == _head(ben) and \
+        (by["ben"]["points"], by["ben"]["late_penalty"], by["ben"]["total"]) == ("6", "20%", "4.8")
+    assert by["cy"]["commit"] == _head(cy, "HEAD~1") and by["cy"]["total"] == "6"
+    ben_md = (out / "feedback" / "ben.md").read_text().replace("\\", "")
+    assert "late penalty: 20% (late by 9.0 h)" in ben_md and "**4.8 / 6**" in ben_md
+    assert "(your extension)" in (out / "feedback" / "ann.md").read_text()
+    cy_md = (out / "feedback" / "cy.md").read_text().replace("\\", "")
+    assert "1 later commit(s) or tag(s) after the late cutoff were not graded" in cy_md
+    canvas = list(csv.reader((out / "canvas.csv").open()))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                         "Week 2: RNN step"]
+    assert canvas[1] == ["Points Possible", "", "", "", "", "6"]
+    assert canvas[2:] == [["ann", "", "S001", "ann@uni.example", "A", "6"],
+                          ["ben", "", "S002", "ben@uni.example", "B", "4.8"],
+                          ["cy", "", "'=S003", "cy@uni.example", "B", "6"]]
+    data = json.loads((out / "gradebook.json").read_text())
+    assert data["late_policy"] == {"until": "2026-12-04T23:59:00+01:00", "percent_per_day": 20}
+    assert data["students"][0]["columns"]["email"] == "ann@uni.example"
+
+
+def test_late_policy_arithmetic():
+    from datetime import timedelta
+
+    from rnncourse.grading.roster import LatePolicy
+
+    policy = LatePolicy(datetime(2026, 12, 9, tzinfo=timezone.utc), 15)
+    assert policy.penalty(timedelta(0)) == 0
+    assert policy.penalty(timedelta(minutes=1)) == 0.15  # a started day counts
+    assert policy.penalty(timedelta(days=1)) == 0.15
+    assert policy.penalty(timedelta(days=1, seconds=1)) == 0.30
+    assert policy.penalty(timedelta(days=30)) == 1.0
+
+
+def test_a_roster_deadline_must_have_a_time_zone(tmp_path):
+    bad = tmp_path / "r.csv"
+    bad.write_text("name,repository,deadline\nann,https://x/a,2026-12-03T23:59\n")
+    with pytest.raises(GradeError, match="line 2: --deadline .*give the time zone"):
+        read_roster(bad)
+
+
+@pytest.mark.parametrize("source", [
+    "rnncourse", "rnncourse==0.1.0", "rnncourse @ git+https://github.com/ORG/rnncourse",
+    "rnncourse @ git+https://github.com/ORG/rnncourse@main",
+    "rnncourse @ git+https://github.com/ORG/rnncourse@abc",
+])
+def test_gradescope_refuses_an_unpinned_source(tmp_path, capsys, source):
+    assert main(["gradescope", "--out", str(tmp_path / "a.zip"), "--notebooks", "ch02_rnn",
+                 "--source", source]) == 2
+    assert "is not pinned" in capsys.readouterr().err
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_gradescope_without_landlock_still_writes_an_explanatory_results_json(
+        tmp_path, checks_dir, monkeypatch, capsys):
+    from rnncourse.grading import engine
+
+    bundle = tmp_path / "autograder.zip"
+    assert main(["gradescope", "--out", str(bundle), "--tests", str(checks_dir),
+                 "--source", "rnncourse @ git+https://github.com/ORG/rnncourse@" + "b" * 40]) == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(root / "source")
+        assert "rnncourse gradescope --self-test" in z.read("setup.sh").decode()
+    write_notebook(root / "submission" / "fx_rnn.ipynb", SOLVED)
+    assert main(["gradescope", "--self-test"]) == 0
+    assert "can sandbox graded code here: Landlock ABI" in capsys.readouterr().out
+    monkeypatch.setattr(engine, "landlock_abi", lambda: 0)  # Gradescope on an old kernel
+    assert main(["gradescope", "--self-test"]) == 2
+    assert main(["gradescope", "--run", "--root", str(root)]) == 2
+    assert "offers no Landlock" in capsys.readouterr().err
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 0 and data["tests"] == []
+    assert data["output"].startswith("The autograder could not grade this submission; this "
+                                     "is not a problem with your work")
+    assert "offers no Landlock" in data["output"]

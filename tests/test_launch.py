@@ -8,7 +8,7 @@ notebook alone into an empty folder and executes it there with a kernel of that
 environment. The notebook's first cell must install rnncourse (from the wheel:
 ``RNNCOURSE_SOURCE``, with ``PIP_NO_INDEX=1`` so that nothing is downloaded), and the
 cells after it must run, up to and including the first one that loads the book's
-shipped data (weights through ``rnncourse.bookdata``) -- or the first few cells where
+shipped data (weights through ``rnncourse.data.bookdata``) -- or the first few cells where
 a chapter loads none. Probes then check that ``rnncourse`` and the data were taken
 from the installed wheel, not from the repository.
 """
@@ -116,7 +116,7 @@ def _cells_to_run(nb: nbformat.NotebookNode) -> list[int]:
 
 _PROBE = """\
 import json, rnncourse
-from rnncourse import bookdata
+from rnncourse.data import bookdata
 print("PROBE" + json.dumps({"package": rnncourse.__file__,
                             "data": [str(p) for p in bookdata.locations()]}))
 """
@@ -174,7 +174,7 @@ def test_wheel_ships_the_book_data(wheel: Path, tmp_path: Path) -> None:
         "import hashlib, json, sys\n"
         f"sys.path.insert(0, {str(target)!r})\n"
         "import rnncourse\n"
-        "from rnncourse import bookdata\n"
+        "from rnncourse.data import bookdata\n"
         "found = {f: [str(bookdata.path(f)), "
         "hashlib.sha256(bookdata.path(f).read_bytes()).hexdigest()] "
         "for f in json.loads(sys.argv[1])}\n"

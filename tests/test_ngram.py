@@ -1,4 +1,4 @@
-"""rnncourse.ngram.KneserNey against probabilities derived by hand, and its normalisation.
+"""rnncourse.models.ngram.KneserNey against probabilities derived by hand, and its normalisation.
 
 The hand-derived case: the text "abab", vocabulary "abc", order 2, discount 1/2.
 
@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 
-from rnncourse.ngram import KneserNey, bits_per_char_by_order
+from rnncourse.models.ngram import KneserNey, bits_per_char_by_order
 
 
 @pytest.fixture

@@ -80,3 +80,49 @@ def test_no_install_instruction_uses_an_unregistered_name():
         if path.is_file():
             for n, line in enumerate(path.read_text().splitlines(), start=1):
                 assert not bare.search(line), f"{path.name}:{n}: {line.strip()}"
+
+
+def test_both_licences_ship_in_the_wheel_and_the_sdist(tmp_path):
+    """LICENSE-BOOK covers the corpus shipped in rnncourse/data: it travels with it."""
+    import shutil
+    import subprocess
+    import sys
+    import tarfile
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    src = tmp_path / "src"
+    for rel in files:
+        if (ROOT / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
+    (tmp_path / "dist").mkdir()
+    built = []
+    for kind in ("sdist", "wheel"):  # one process each (setuptools keeps state between them)
+        code = (f"import sys; from setuptools import build_meta as b; "
+                f"print('BUILT', b.build_{kind}(sys.argv[1]))")
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "dist")], cwd=src,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        built += [line.split()[1] for line in done.stdout.splitlines()
+                  if line.startswith("BUILT ")]
+    sdist, wheel = built
+    with tarfile.open(tmp_path / "dist" / sdist) as t:
+        names = {Path(n).name for n in t.getnames()}
+    assert {"LICENSE", "LICENSE-BOOK"} <= names
+    with zipfile.ZipFile(tmp_path / "dist" / wheel) as z:
+        licences = {Path(n).name for n in z.namelist() if ".dist-info/licenses/" in n}
+        metadata = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA")))
+    assert licences == {"LICENSE", "LICENSE-BOOK"}
+    assert b"License-File: LICENSE-BOOK" in metadata
+
+
+def test_the_torch_floor_has_custom_op():
+    """torch.library.custom_op (rnncourse.torch.compiled) arrived in PyTorch 2.4."""
+    floor = next(r for r in PROJECT["optional-dependencies"]["torch"] if r.startswith("torch"))
+    assert SpecifierSet(floor.removeprefix("torch")) == SpecifierSet(">=2.4")
+    assert "custom_op" in (ROOT / "rnncourse" / "torch" / "compiled.py").read_text()

@@ -33,6 +33,7 @@ NAMED_AUTHORS = (
     "Jenkins", "Schuster", "Paliwal", "Papineni", "Chung", "Weiss", "Hinton", "Kingma",
     "Duchi", "Goodfellow", "Saxe", "Ghahramani", "Oord", "Bai", "Wu",
     "Srivastava", "Gal", "Mozer", "Hihi", "Kneser", "Shannon", "Goodman",
+    "Blelloch", "Hillis", "Cundy", "Jaeger", "Feng", "Peng", "Dao", "Courville",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")

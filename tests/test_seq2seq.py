@@ -1,4 +1,4 @@
-"""rnncourse.seq2seq (chapter 9) against hand-written references, torch.nn and brute force."""
+"""rnncourse.models.seq2seq (chapter 9) against hand-written references, torch.nn, brute force."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnncourse import seq2seq as S
+from rnncourse.models import seq2seq as S
 
 torch.set_num_threads(1)
 

@@ -1,5 +1,5 @@
-"""Chapter 9's variants in rnncourse.seq2seq: bidirectional encoder, dot and general attention,
-the context at every decoder step, length-normalised beam search.
+"""Chapter 9's variants in rnncourse.models.seq2seq: bidirectional encoder, dot and general
+attention, the context at every decoder step, length-normalised beam search.
 
 References: torch.nn.GRU / GRUCell with copied weights, hand computation,
 torch.nn.functional.scaled_dot_product_attention, autograd's gradcheck, and a brute-force
@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnncourse import seq2seq as S
+from rnncourse.models import seq2seq as S
 
 torch.set_num_threads(1)
 

@@ -506,11 +506,11 @@ def test_ch09_hidden_cases_separate_beam_search_from_greedy_decoding():
 
 
 def test_ch09_attention_decoder_step_matches_the_course_torch_attention(rng):
-    """The spec's reference against rnncourse.seq2seq.AdditiveAttention (torch) with the
+    """The spec's reference against rnncourse.models.seq2seq.AdditiveAttention (torch) with the
     same weights, and the recurrence written in torch."""
     torch = torch_or_skip()
     from rnncourse.grading.checks.ch09_seq2seq import NOTEBOOK, attention_decoder_step
-    from rnncourse.seq2seq import AdditiveAttention
+    from rnncourse.models.seq2seq import AdditiveAttention
 
     for case in by_id(NOTEBOOK, "attention_decoder_step").cases(
             np.random.default_rng(NOTEBOOK.seed)):
@@ -560,7 +560,7 @@ def test_ch05_orthogonal_init_is_gram_schmidt():
 
 
 def test_ch10_kneser_ney_reference_is_the_formula_by_hand():
-    """rnncourse.ngram.KneserNey (order 2, fixed discount), the spec's reference, against
+    """rnncourse.models.ngram.KneserNey (order 2, fixed discount), the spec's reference, against
     the two interpolation formulas of the notebook written out with plain counting."""
     from rnncourse.grading.checks.ch10_applications import NOTEBOOK, kneser_ney_prob
 

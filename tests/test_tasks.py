@@ -1,4 +1,4 @@
-"""Tests of rnncourse.tasks: the synthetic long-dependency tasks and their small models."""
+"""Tests of rnncourse.data.tasks (synthetic long-dependency tasks) and rnncourse.models.sequence."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from rnncourse.tasks import (
-    BASELINE_MSE,
+from rnncourse.data.tasks import BASELINE_MSE, adding_problem, copy_task, make_batches
+from rnncourse.models.sequence import (
     SequenceClassifier,
     SequenceRegressor,
-    adding_problem,
-    copy_task,
     evaluate_adding,
-    make_batches,
     run_adding_experiment,
 )
 

@@ -79,8 +79,15 @@ def test_env_variable_and_where_the_compiled_path_is_not_used(monkeypatch):
     assert compiled.wanted(None, (3, 3, 3))
     assert not compiled.wanted(False, (3, 3, 3))  # the argument wins
     assert not compiled.wanted(None, (3, 2, 1))  # packed, lengths differ: eager
+    assert not compiled.wanted(None, torch.tensor([3, 2, 1]))  # a PackedSequence's
+    assert compiled.wanted(None, torch.tensor([3, 3]))
     monkeypatch.setenv("RNNCOURSE_COMPILE", "0")
     assert not compiled.wanted(None, (3, 3, 3)) and compiled.wanted(True, (3, 3, 3))
+    # what the modules hand to the layer functions
+    from rnncourse.torch import functional
+
+    assert compiled.ops(None) is functional.EAGER and compiled.ops(True) is compiled.COMPILED
+    assert compiled.ops(True, torch.tensor([2, 1])) is functional.EAGER
 
 
 def test_chunk_size(monkeypatch):

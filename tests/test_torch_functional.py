@@ -525,3 +525,34 @@ def test_cuda_matches_cpu(kind, packed):
         results.append([a.cpu() for a in res if a is not None] + [g.cpu() for g in gs])
     for a, b in zip(*results, strict=True):
         assert_close(a, b, 1e-10)
+
+
+def test_functional_does_not_import_the_compiled_path():
+    """The teaching code stands alone: ``functional.py`` imports nothing of ``compiled.py``
+    (the compiled path depends on it, not the other way round). Read from its source, as
+    importing ``rnncourse.torch`` loads both."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("rnncourse.torch.functional")
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            imported += [base] + [f"{base}.{a.name}" for a in node.names]
+    assert imported, "no imports found: the test reads the wrong file"
+    assert "torch" in imported
+    offending = [name for name in imported if name.split(".")[-1] == "compiled"
+                 or ".compiled." in name or name.endswith("compiled")]
+    assert not offending, offending
+    # and the layer functions run eagerly by default, with functional's own EAGER ops
+    import inspect
+
+    from rnncourse.torch import functional
+    for fn in (rnn_layer, lstm_layer, gru_layer, peephole_lstm_layer):
+        assert inspect.signature(fn).parameters["ops"].default is functional.EAGER

@@ -1,4 +1,4 @@
-"""The training helper ``rnncourse.train.fit`` on a tiny seeded task.
+"""The training helper ``rnncourse.models.train.fit`` on a tiny seeded task.
 
 References: clipping and the optimiser step are recomputed by hand from the
 gradients that torch autograd gives a copy of the model.
@@ -17,7 +17,7 @@ pytest.importorskip("tqdm")
 
 from torch import nn  # noqa: E402
 
-from rnncourse.train import History, fit, select_device  # noqa: E402
+from rnncourse.models.train import History, fit, select_device  # noqa: E402
 
 try:
     from rnncourse import torch as layers

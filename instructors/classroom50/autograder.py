@@ -22,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 # The course's pinned source: a release tag or a commit, never a bare package name.
+# The tag exists once the course pushed it (.github/workflows/release.yml builds that
+# release); until then, set RNNCOURSE_SOURCE to a commit.
 SOURCE = os.environ.get(
     "RNNCOURSE_SOURCE", "rnncourse @ git+https://github.com/rnncourse/rnncourse@v0.1.0")
 PINNED = (r"rnncourse @ git\+https://\S+@(v\d+\.\d+\.\d+|[0-9a-f]{40})"

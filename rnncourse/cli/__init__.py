@@ -186,13 +186,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise GradeError("--classroom50 grades exactly one submission")
         limits = Limits(timeout=args.timeout, memory_mb=args.memory,
                         max_output=int(args.max_output * (1 << 20)))
+        if args.all_notebooks:  # every check is loaded before any sandbox runs
+            from ..grading.roster import complete, expected_notebooks
+
+            expected = expected_notebooks(args.tests)
         results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
                                              tests_dir=args.tests, seed=args.seed,
                                              allow_weak_sandbox=args.allow_weak_sandbox))
         if args.all_notebooks:
-            from ..grading.roster import complete, expected_notebooks
-
-            expected = expected_notebooks(args.tests)
             results = [complete(r, expected, args.tests) for r in results]
     except GradeError as exc:
         raise ValueError(str(exc)) from None

@@ -1,4 +1,9 @@
-"""Figures and widgets used by the book, one module per chapter.
+"""Figures and widgets of the book, one module per chapter: they only draw.
+
+Every function here takes results (arrays, runs, trained models) and returns a
+:class:`matplotlib.figure.Figure` or a widget; nothing here trains, samples, defines a
+dataset or a model, or loads data (:mod:`rnncourse.data`, :mod:`rnncourse.models` and
+:mod:`rnncourse.analysis` do; ``tests/test_layout.py`` checks it).
 
 Every figure is drawn on a white background, so that it stays readable when the website
 is shown in its dark theme (a transparent PNG would put black text on a dark page).

@@ -1,21 +1,9 @@
-"""Figures and a toy model for chapter 4, backpropagation through time.
+"""Figures of chapter 4, backpropagation through time.
 
-The toy model is the smallest useful recurrent network: a tanh recurrent layer
-followed by the same output layer at every step, trained with softmax
-cross-entropy, in the book's row-vector notation::
-
-    h_t = tanh(x_t Wx + h_{t-1} Wh + b)        (N, H)
-    y_t = h_t V + c                            (N, K) scores
-    C   = cross-entropy of softmax(y_t) against the targets, over the steps
-          where mask[:, t] = 1 (the outputs the cost uses)
-
-:func:`rnn_classifier_loss` runs it forward and backward with the package's
-functions (:func:`~rnncourse.numpy.rnn_forward`,
-:func:`~rnncourse.numpy.temporal_affine_forward`,
-:func:`~rnncourse.numpy.temporal_softmax_cross_entropy` and their backward
-passes). :func:`draw_bptt_graph` draws the unrolled graph with the three kinds of
-backward arrows; :func:`plot_tbptt_tradeoff` and :func:`plot_loss_curves` draw the
-chapter's measurements.
+:func:`draw_bptt_graph` draws the unrolled graph with the three kinds of backward arrows
+(:data:`ARROW_COLORS`); :func:`plot_tbptt_tradeoff` and :func:`plot_loss_curves` draw the
+chapter's measurements. The toy model they show is :mod:`rnncourse.models.classifier`;
+the gradient on every hidden state is :func:`rnncourse.analysis.gradients.total_hidden_gradients`.
 """
 
 from __future__ import annotations
@@ -29,127 +17,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from rnncourse.figures import white_subplots
-from rnncourse.numpy import (
-    rnn_backward,
-    rnn_forward,
-    temporal_affine_backward,
-    temporal_affine_forward,
-    temporal_softmax_cross_entropy,
-)
 
 __all__ = [
-    "ARROW_COLORS",
-    "char_dataset",
-    "init_rnn_classifier",
-    "rnn_classifier_loss",
-    "total_hidden_gradients",
-    "draw_bptt_graph",
-    "plot_tbptt_tradeoff",
-    "plot_loss_curves",
+    "ARROW_COLORS", "draw_bptt_graph", "plot_tbptt_tradeoff", "plot_loss_curves",
 ]
 
 #: Colours of the three kinds of backward arrows (colour-blind safe, readable on white).
 ARROW_COLORS = {1: "#D55E00", 2: "#0072B2", 3: "#009E73"}
 _FORWARD = "#888888"
-
-# --------------------------------------------------------------------------- the toy model
-
-
-def char_dataset(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """One-hot inputs and next-character targets for a string.
-
-    The input at step ``t`` is character ``t`` and the target is character ``t + 1``,
-    so a string of length ``L`` gives ``T = L - 1`` steps.
-
-    Args:
-        text: at least two characters.
-
-    Returns:
-        ``(vocab, x, y)``: the sorted distinct characters (``K`` of them),
-        ``x: (1, T, K)`` one-hot inputs (float64) and ``y: (1, T)`` target ids.
-    """
-    if not isinstance(text, str) or len(text) < 2:
-        raise ValueError("char_dataset: text must be a string of at least 2 characters")
-    vocab = sorted(set(text))
-    ids = np.array([vocab.index(ch) for ch in text])
-    x = np.eye(len(vocab))[ids[:-1]][None]  # (1, T, K)
-    return vocab, x, ids[1:][None]
-
-
-def init_rnn_classifier(D: int, H: int, K: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random weights for the toy model, scaled by ``1 / sqrt(fan-in)``.
-
-    Returns:
-        ``{"Wx": (D, H), "Wh": (H, H), "b": (H,), "V": (H, K), "c": (K,)}``, float64;
-        the biases start at zero.
-    """
-    rng = np.random.default_rng(seed)
-    return dict(
-        Wx=rng.standard_normal((D, H)) / np.sqrt(D),
-        Wh=rng.standard_normal((H, H)) / np.sqrt(H),
-        b=np.zeros(H),
-        V=rng.standard_normal((H, K)) / np.sqrt(H),
-        c=np.zeros(K),
-    )
-
-
-def rnn_classifier_loss(
-    params: Mapping[str, np.ndarray], x: np.ndarray, y: np.ndarray, h0: np.ndarray,
-    mask: np.ndarray | None = None,
-) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
-    """Forward and backward pass of the toy model over one batch of sequences.
-
-    Args:
-        params: ``Wx: (D, H)``, ``Wh: (H, H)``, ``b: (H,)``, ``V: (H, K)``, ``c: (K,)``.
-        x: ``(N, T, D)`` inputs.
-        y: ``(N, T)`` integer targets in ``[0, K)``.
-        h0: ``(N, H)`` initial state.
-        mask: ``(N, T)`` 0/1, which outputs the cost uses (``None``: all of them).
-            The cost is the mean cross-entropy over the used outputs.
-
-    Returns:
-        ``(loss, grads, h)``: the cost, its gradients ``{"Wx", "Wh", "b", "V", "c",
-        "h0"}`` and the hidden states ``h: (N, T, H)``.
-    """
-    h, rnn_cache = rnn_forward(x, h0, params["Wx"], params["Wh"], params["b"])
-    scores, out_cache = temporal_affine_forward(h, params["V"], params["c"])
-    loss, dscores = temporal_softmax_cross_entropy(scores, y, mask)
-    dh, dV, dc = temporal_affine_backward(dscores, out_cache)
-    _, dh0, dWx, dWh, db = rnn_backward(dh, rnn_cache)
-    grads = dict(Wx=dWx, Wh=dWh, b=db, V=dV, c=dc, h0=dh0)
-    return loss, grads, h
-
-
-def total_hidden_gradients(dh_out: np.ndarray, h: np.ndarray, Wh: np.ndarray) -> np.ndarray:
-    """The total gradient on every hidden state of a tanh RNN: arrows 2 plus arrows 3.
-
-    ``dh_out[:, t]`` is what reaches ``h_t`` from its own output (arrow 2). Going
-    backwards in time, ``h_t`` also receives what ``h_{t+1}`` sends back (arrow 3)::
-
-        dh_total_t = dh_out_t + (dh_total_{t+1} * (1 - h_{t+1}^2)) Wh^T,
-        dh_total_{T-1} = dh_out_{T-1}
-
-    This is the recurrence inside :func:`rnncourse.numpy.rnn_backward`, returned
-    here for every step so that it can be looked at.
-
-    Args:
-        dh_out: ``(N, T, H)`` gradient on each state through its output only.
-        h: ``(N, T, H)`` the hidden states of the forward pass.
-        Wh: ``(H, H)`` hidden-to-hidden weights.
-
-    Returns:
-        ``dh_total: (N, T, H)``, the gradient of the cost with respect to each ``h_t``.
-    """
-    dh_out, h, Wh = (np.asarray(a, dtype=np.float64) for a in (dh_out, h, Wh))
-    if dh_out.shape != h.shape or h.ndim != 3 or Wh.shape != (h.shape[2], h.shape[2]):
-        raise ValueError(f"total_hidden_gradients: expected dh_out and h of shape (N, T, H) "
-                         f"and Wh (H, H), got {dh_out.shape}, {h.shape}, {Wh.shape}")
-    dh_total = np.empty_like(dh_out)
-    from_next = np.zeros_like(dh_out[:, 0])  # nothing comes back after the last step
-    for t in reversed(range(h.shape[1])):
-        dh_total[:, t] = dh_out[:, t] + from_next
-        from_next = (dh_total[:, t] * (1 - h[:, t] ** 2)) @ Wh.T
-    return dh_total
 
 
 # --------------------------------------------------------------------------- figures

@@ -1,19 +1,9 @@
-"""Measurements and figures of chapter 6 (the LSTM).
+"""Figures of chapter 6, the LSTM.
 
-Gradient flow. For a loss ``L`` that reads only the last hidden state, ``L = h_T . u``
-(``u`` a fixed unit row), :func:`gradient_norms` walks the step backward functions of
-:mod:`rnncourse.numpy` from ``t = T`` down to 1 and records
-
-- for the plain RNN, ``||dL/dh_t||``: each step back multiplies by
-  ``diag(1 - h_t^2) Wh^T``, a matrix product and a squashing derivative;
-- for the LSTM, ``||dL/dc_t||``, the *total* gradient on the cell state: what arrives
-  from ``c_{t+1}`` (``dL/dc_{t+1} * f_{t+1}``, element-wise, no matrix, no squashing)
-  plus what arrives through ``h_t = o_t * tanh(c_t)``, i.e.
-  ``dL/dc_t = dL/dc_{t+1} * f_{t+1} + dL/dh_t * o_t * (1 - tanh(c_t)^2)``.
-
-Figures: :func:`plot_gradient_flow` (norms against the distance from the loss),
-:func:`plot_adding_losses` (training curves of the adding problem),
-:func:`plot_lstm_cell` (a diagram of one LSTM step). Every figure has a white facecolor.
+:func:`plot_gradient_flow` (gradient norms against the distance from the loss, measured by
+:func:`rnncourse.analysis.gradients.gradient_norms`), :func:`plot_adding_losses` (training
+curves of the adding problem) and :func:`plot_lstm_cell` (a diagram of one LSTM step).
+Every figure has a white facecolor.
 """
 
 from __future__ import annotations
@@ -26,58 +16,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from rnncourse.figures import white_subplots
-from rnncourse.numpy import (
-    lstm_step_backward,
-    lstm_step_forward,
-    rnn_step_backward,
-    rnn_step_forward,
-)
 
-__all__ = ["gradient_norms", "plot_gradient_flow", "plot_adding_losses", "plot_lstm_cell"]
-
-
-def gradient_norms(
-    kind: str, params: Mapping[str, np.ndarray], x: np.ndarray, u: np.ndarray | None = None,
-) -> np.ndarray:
-    """Norm of the gradient of ``L = h_T . u`` on the state at every step.
-
-    Args:
-        kind: ``"rnn"`` (tanh; state ``h_t``) or ``"lstm"`` (state ``c_t``).
-        params: ``Wx: (D, gH)``, ``Wh: (H, gH)``, ``b: (gH,)`` with ``g = 1`` or ``4``
-            (as from :func:`rnncourse.numpy.lstm_init` or :func:`rnncourse.convert.from_torch`).
-        x: ``(N, T, D)`` inputs; the norms are averaged over the ``N`` sequences.
-        u: ``(H,)`` direction read by the loss (default ``ones / sqrt(H)``).
-
-    Returns:
-        ``norms: (T,)``, ``norms[t]`` the mean over the batch of ``||dL/dstate_{t+1}||``
-        (so ``norms[-1]`` is at the last step, ``norms[0]`` ``T - 1`` steps back).
-    """
-    if kind not in ("rnn", "lstm"):
-        raise ValueError(f"kind must be 'rnn' or 'lstm', got {kind!r}")
-    Wx, Wh, b = params["Wx"], params["Wh"], params["b"]
-    x = np.asarray(x, dtype=Wx.dtype)
-    N, T, _ = x.shape
-    H = Wh.shape[0]
-    u = np.ones(H) / np.sqrt(H) if u is None else np.asarray(u, dtype=float)
-    h, c, caches = np.zeros((N, H)), np.zeros((N, H)), []
-    for t in range(T):
-        if kind == "rnn":
-            h, cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
-        else:
-            h, c, cache = lstm_step_forward(x[:, t], h, c, Wx, Wh, b)
-        caches.append(cache)
-    norms = np.empty(T)
-    dh, dc = np.broadcast_to(u, (N, H)).copy(), np.zeros((N, H))
-    for t in range(T - 1, -1, -1):
-        if kind == "rnn":
-            norms[t] = np.linalg.norm(dh, axis=1).mean()
-            _, dh, _, _, _ = rnn_step_backward(dh, caches[t])
-        else:
-            o, c_t = caches[t]["gates"][:, 3 * H:], caches[t]["next_c"]
-            total_dc = dc + dh * o * (1 - np.tanh(c_t) ** 2)  # dL/dc_t, both paths
-            norms[t] = np.linalg.norm(total_dc, axis=1).mean()
-            _, dh, dc, _, _, _ = lstm_step_backward(dh, dc, caches[t])
-    return norms
+__all__ = [
+    "plot_gradient_flow", "plot_adding_losses", "plot_lstm_cell",
+]
 
 
 def plot_gradient_flow(

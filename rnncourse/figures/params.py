@@ -19,19 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from rnncourse.params import GATES, ParamCount, count_parameters
+from rnncourse.params import GATES, ParamCount, count_parameters, counts_vs_hidden
 
 __all__ = [
-    "CELL_LABELS",
-    "CALCULATOR_BIAS_OPTIONS",
-    "Table",
-    "as_table",
-    "parse_hidden_sizes",
-    "calculator_count",
-    "param_calculator",
-    "counts_vs_hidden",
-    "plot_params_vs_hidden",
-    "plot_breakdown",
+    "CELL_LABELS", "CALCULATOR_BIAS_OPTIONS", "Table", "as_table", "parse_hidden_sizes",
+    "calculator_count", "param_calculator", "plot_params_vs_hidden", "plot_breakdown",
 ]
 
 #: Display names of the cell types understood by :func:`rnncourse.params.count_parameters`.
@@ -227,26 +219,6 @@ def param_calculator(
 
 
 # --------------------------------------------------------------------------- figures
-
-
-def counts_vs_hidden(
-    hidden_sizes: Sequence[int], input_size: int, output_size: int | None = None,
-    cells: Sequence[str] = ("rnn", "gru", "lstm"), bias_convention: str = "textbook",
-) -> dict[str, np.ndarray]:
-    """Total parameters of a one-layer network for every hidden size ``d``.
-
-    Returns:
-        ``{cell: counts}`` with ``counts: (len(hidden_sizes),)`` int64, each
-        ``count_parameters(cell, input_size, d, output_size).total``.
-    """
-    return {
-        cell: np.array([
-            count_parameters(cell, input_size, int(d), output_size,
-                             bias_convention=bias_convention).total
-            for d in hidden_sizes
-        ], dtype=np.int64)
-        for cell in cells
-    }
 
 
 def plot_params_vs_hidden(

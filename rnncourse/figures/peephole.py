@@ -1,214 +1,24 @@
-"""The timing task, the models, the comparison and the figures of chapter 7 (peepholes).
+"""Figures of chapter 7, peephole connections.
 
-The task, **fire k steps later**: every sequence is silent except for one input spike
-at a random time ``s``; the network must answer with one output pulse exactly ``k``
-steps after it::
-
-    x_t = 1 if t == s else 0          (N, T, 1)
-    y_t = 1 if t == s + k else 0      (N, T)        s uniform in {0, ..., T - k - 1}
-
-Between the spike and the pulse the input carries no information at all: the only
-way to fire on time is to count the silent steps in the state. Gers & Schmidhuber
-(2000) introduced peephole connections for exactly this kind of task ("Recurrent
-nets that time and count").
-
-A model (:class:`PulseNet`) is a one-layer recurrent layer of :mod:`rnncourse.torch`
-(``LSTM`` or ``PeepholeLSTM``) followed by a linear read-out ``z_t = h_t V + c``, one
-logit per step, trained with the binary cross-entropy on every step. The headline score
-of a model is its **target share**, the share of its output ``sigmoid(z_t)`` that falls on
-step ``s + k`` (see :func:`evaluate`); the argmax scores (exactly on time, within one
-step) are reported beside it.
+:func:`plot_cell` draws the cell with its peephole weights, :func:`plot_predictions` what
+trained models output on a few sequences of the timing task, and :func:`plot_comparison`
+the shipped paired runs. The task is :mod:`rnncourse.data.pulse`; the models, their
+training and their scores are :mod:`rnncourse.models.pulse`.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from torch import Tensor, nn
 
-from rnncourse.evidence import mean_std
+from rnncourse.data.pulse import PulseData
 from rnncourse.figures import white_subplots
-from rnncourse.torch import LSTM, PeepholeLSTM
-from rnncourse.train import fit
+from rnncourse.models.pulse import PulseNet, Result, summarise
 
 __all__ = [
-    "PulseData", "make_pulse_data", "PulseNet", "pulse_loss", "Result", "METRICS", "train_pulse",
-    "evaluate", "summarise", "plot_cell", "plot_predictions", "plot_comparison",
+    "plot_cell", "plot_predictions", "plot_comparison",
 ]
-
-CELLS = {"lstm": LSTM, "peephole": PeepholeLSTM}
-
-
-# --------------------------------------------------------------------------- the task
-
-
-class PulseData(NamedTuple):
-    """One sample of the task: ``x: (N, T, 1)``, ``y: (N, T)``, ``spike: (N,)``, ``k``."""
-
-    x: Tensor
-    y: Tensor
-    spike: Tensor
-    k: int
-
-    @property
-    def target_time(self) -> Tensor:
-        """``(N,)``: the step at which each sequence must fire, ``spike + k``."""
-        return self.spike + self.k
-
-
-def make_pulse_data(n: int, T: int, k: int, rng: np.random.Generator | int) -> PulseData:
-    """``n`` sequences of length ``T`` of the fire-``k``-steps-later task.
-
-    Args:
-        n: number of sequences.
-        T: sequence length, at least ``k + 1``.
-        k: the delay between the input spike and the output pulse, ``>= 1``.
-        rng: a ``numpy.random.Generator`` or an integer seed.
-
-    Returns:
-        A :class:`PulseData` of float32 tensors (``spike`` is int64).
-    """
-    if k < 1 or T < k + 1 or n < 1:
-        raise ValueError(f"need n >= 1, k >= 1 and T >= k + 1, got n={n}, T={T}, k={k}")
-    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    spike = gen.integers(0, T - k, size=n)
-    x = np.zeros((n, T, 1), dtype=np.float32)
-    y = np.zeros((n, T), dtype=np.float32)
-    rows = np.arange(n)
-    x[rows, spike, 0] = 1.0
-    y[rows, spike + k] = 1.0
-    return PulseData(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(spike), k)
-
-
-# --------------------------------------------------------------------------- the model
-
-
-class PulseNet(nn.Module):
-    """A recurrent layer and a linear read-out: ``(N, T, 1) -> (N, T)`` logits.
-
-    Args:
-        cell: ``"lstm"`` or ``"peephole"`` (:class:`rnncourse.torch.LSTM` or
-            :class:`rnncourse.torch.PeepholeLSTM`, one layer, batch first).
-        hidden_size: ``H``.
-        forget_bias: initial forget-gate bias (passed to the layer).
-    """
-
-    def __init__(self, cell: str, hidden_size: int, forget_bias: float = 1.0) -> None:
-        super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be 'lstm' or 'peephole', got {cell!r}")
-        self.cell = cell
-        self.rnn = CELLS[cell](1, hidden_size, batch_first=True, forget_bias=forget_bias)
-        self.readout = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h, _ = self.rnn(x)                     # (N, T, H)
-        return self.readout(h).squeeze(-1)     # (N, T)
-
-    def states(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(h, c)``, both ``(N, T, H)``: every hidden and cell state (no gradients)."""
-        with torch.no_grad():
-            N, T, _ = x.shape
-            H = self.rnn.hidden_size
-            h = torch.zeros(1, N, H)
-            c = torch.zeros(1, N, H)
-            hs, cs = [], []
-            for t in range(T):
-                _, (h, c) = self.rnn(x[:, t:t + 1], (h, c))
-                hs.append(h[0])
-                cs.append(c[0])
-            return torch.stack(hs, 1), torch.stack(cs, 1)
-
-
-# --------------------------------------------------------------------------- training
-
-
-class Result(NamedTuple):
-    """What one training run measured on the held-out sequences.
-
-    ``target_share`` is the headline score: it does not jump when two steps are nearly tied
-    (an argmax does: a model whose outputs at the target and the next step are 0.89 and 0.88
-    is "on time", and after a tiny change of its weights it is not).
-    """
-
-    cell: str
-    seed: int
-    target_share: float  # mean share of the output sigmoid(z_t) that falls on step spike + k
-    within_one: float    # fraction of sequences whose largest output is within 1 step of it
-    on_time: float       # fraction whose largest output is exactly at spike + k
-    mean_abs_lag: float  # mean |argmax_t z_t - (spike + k)|, in steps
-    mean_lag: float      # mean signed lag: > 0 fires late, < 0 early
-    loss: float          # test loss, :func:`pulse_loss`
-
-
-METRICS = ("target_share", "within_one", "on_time", "mean_abs_lag", "mean_lag", "loss")
-
-
-def pulse_loss(z: Tensor, y: Tensor) -> Tensor:
-    """Binary cross-entropy per step, ``z, y: (N, T)``; the one pulse step of a sequence
-    weighs as much as its ``T - 1`` silent steps together (``pos_weight = T - 1``)."""
-    weight = torch.tensor(float(y.shape[1] - 1))
-    return nn.functional.binary_cross_entropy_with_logits(z, y, pos_weight=weight)
-
-
-def evaluate(model: PulseNet, data: PulseData) -> dict[str, float]:
-    """Every score of :class:`Result` but ``cell`` and ``seed``, as a dict, on ``data``.
-
-    ``target_share`` is ``sigmoid(z_{s+k}) / sum_t sigmoid(z_t)``, averaged over the
-    sequences: 1 for a model that fires at the target step only, about ``1/T`` for one that
-    spreads its output evenly.
-    """
-    model.eval()
-    with torch.no_grad():
-        z = model(data.x)
-        loss = pulse_loss(z, data.y).item()
-        p = torch.sigmoid(z.double())
-        rows = torch.arange(len(z))
-        share = p[rows, data.target_time] / p.sum(dim=1)
-        lag = (z.argmax(dim=1) - data.target_time).double()
-    return dict(target_share=share.mean().item(),
-                within_one=(lag.abs() <= 1).double().mean().item(),
-                on_time=(lag == 0).double().mean().item(),
-                mean_abs_lag=lag.abs().mean().item(), mean_lag=lag.mean().item(), loss=loss)
-
-
-def train_pulse(
-    cell: str, seed: int, train: PulseData, *, hidden_size: int = 4, epochs: int = 30,
-    batch_size: int = 32, lr: float = 0.02, device: str | torch.device | None = None,
-) -> tuple[PulseNet, Any]:
-    """Train one :class:`PulseNet` with :func:`rnncourse.train.fit` (Adam, clip 1.0).
-
-    ``seed`` seeds the weights (``torch.manual_seed``) and the batch order. Trains on
-    ``device`` (None: the CPU unless ``$RNNCOURSE_DEVICE`` says otherwise), then
-    moves the model to the CPU.
-    Returns ``(model, history)``.
-    """
-    torch.manual_seed(seed)
-    model = PulseNet(cell, hidden_size)
-    n = len(train.x)
-
-    order_gen = torch.Generator().manual_seed(seed)
-
-    def batches() -> list:  # a fresh shuffle every epoch
-        order = torch.randperm(n, generator=order_gen)
-        return [(train.x[idx], train.y[idx]) for idx in order.split(batch_size)]
-
-    history = fit(model, pulse_loss, batches, epochs=epochs, lr=lr,
-                  clip_norm=1.0, device=device, progress=False)
-    model.cpu()  # evaluated, and returned, on the CPU
-    return model, history
-
-
-def summarise(results: list[Result]) -> dict[str, dict[str, tuple[float, float]]]:
-    """Per cell, ``{metric: (mean, std)}`` over the seeds (std with ``ddof=1``)."""
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    for cell in dict.fromkeys(r.cell for r in results):
-        rows = [r for r in results if r.cell == cell]
-        out[cell] = {metric: mean_std([getattr(r, metric) for r in rows]) for metric in METRICS}
-    return out
 
 
 # --------------------------------------------------------------------------- figures

@@ -291,19 +291,19 @@ def series_figure(univariate: np.ndarray, multivariate: np.ndarray) -> Figure:
     return fig
 
 
-def trend_seasonality_figure(n_steps: int = 48, seed: int = 0) -> Figure:
-    """Monthly sales-like data: ``series = trend + seasonality + noise``.
-
-    The trend rises 10% of its start value per year; the seasonality has a period of
-    12 steps (a year of months). Drawn from an explicit formula, seeded.
+def trend_seasonality_figure(trend: np.ndarray, season: np.ndarray,
+                             noise: np.ndarray) -> Figure:
+    """A series split into its parts, as :func:`rnncourse.data.series.trend_seasonality`
+    returns them: the series ``trend + season + noise`` above, the three parts below.
 
     Returns:
         A figure with 2 axes: the series, and its three components.
     """
-    t = np.arange(n_steps)
-    trend = 1.0 * 1.1 ** (t / 12)
-    season = 0.3 * np.sin(2 * np.pi * (t - 3) / 12)
-    noise = 0.05 * np.random.default_rng(seed).standard_normal(n_steps)
+    trend, season, noise = (np.asarray(a, dtype=np.float64) for a in (trend, season, noise))
+    if not trend.ndim == 1 or not trend.shape == season.shape == noise.shape:
+        raise ValueError(f"trend, season and noise must be 1-D arrays of one length, got "
+                         f"shapes {trend.shape}, {season.shape}, {noise.shape}")
+    t = np.arange(len(trend))
     fig, (a, b) = _figure(6.2, 5.4, nrows=2)
     a.plot(t, trend + season + noise, ".-", lw=1, ms=3, color="C0")
     a.set_title("the series", fontsize=11)

@@ -27,6 +27,7 @@ processes, ...) always costs the exercise.
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import os
 import secrets
@@ -58,7 +59,7 @@ from .spec import Exercise, Notebook
 
 __all__ = ["GradeError", "Options", "Submission", "ExerciseResult", "NotebookResult",
            "SubmissionResult", "Prepared", "find_submissions", "grade", "grade_paths",
-           "check_sandbox"]
+           "check_sandbox", "student_seed"]
 
 
 class GradeError(Exception):
@@ -75,6 +76,16 @@ class Options:
     seed: int | None = None  # of the hidden cases; None: a fresh one, drawn for this run
     allow_weak_sandbox: bool = False  # grade even where the kernel offers no Landlock
     partial_credit: bool = False  # points per hidden case that agrees, not all or nothing
+    per_student_cases: bool = False  # each student's own hidden cases (student_seed)
+
+
+def student_seed(seed: int, name: str) -> int:
+    """A student's own seed of the hidden cases: the run's seed mixed with their name.
+
+    ``rnncourse grade --seed`` with it draws that student's cases again.
+    """
+    digest = hashlib.sha256(f"{seed}\0{name}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:4], "little")
 
 
 @dataclass(frozen=True)
@@ -638,7 +649,8 @@ def check_sandbox(allow_weak: bool = False) -> str:
             "code could read the grader's files and environment and change other students' "
             "sandboxes. Grade on such a machine (any current Ubuntu, Debian or Docker host "
             "qualifies), or pass --allow-weak-sandbox to accept the weaker isolation "
-            "(the report says so)")
+            "(the report says so) -- only to check your own work: in weak mode graded code "
+            "can rewrite the grader's files, so any student can set their own score")
     return WEAK_SANDBOX
 
 
@@ -658,8 +670,10 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
     out: list[SubmissionResult] = []
     tasks: list[_Task] = []
     paths = trusted_paths(options.tests_dir, require_landlock=not options.allow_weak_sandbox)
+    specs: dict[str, Notebook] = {}
     for sub in submissions:
-        result = SubmissionResult(sub.name, [], list(sub.notes), seed, sandbox_state)
+        own = student_seed(seed, sub.name) if options.per_student_cases else seed
+        result = SubmissionResult(sub.name, [], list(sub.notes), own, sandbox_state)
         chosen: dict[str, list[Path]] = {}
         for path in sub.notebooks:
             name = checks.match(path.stem, known)
@@ -676,12 +690,15 @@ def grade(submissions: Sequence[Submission], options: Options | None = None,
                 if other is not path:
                     why = " (the exact name wins over copies)" if exact else ""
                     result.notes.append(f"skipped {other}: {path} is graded as {name}{why}")
-            if name not in prepared:
+            key = f"{name}\0{own}"
+            if key not in prepared:
                 try:
-                    prepared[name] = Prepared(checks.load(name, options.tests_dir), seed)
+                    if name not in specs:
+                        specs[name] = checks.load(name, options.tests_dir)
+                    prepared[key] = Prepared(specs[name], own)
                 except checks.SpecError as exc:
                     raise GradeError(str(exc)) from exc
-            nb_result, nb_tasks = _plan_notebook(path, name, prepared[name], paths,
+            nb_result, nb_tasks = _plan_notebook(path, name, prepared[key], paths,
                                                  sub.follow_symlinks)
             result.notebooks.append(nb_result)
             tasks.extend(nb_tasks)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .engine import ExerciseResult, SubmissionResult
 
-__all__ = ["text", "gradescope", "json_report", "markdown", "csv_text"]
+__all__ = ["text", "gradescope", "json_report", "markdown", "csv_text", "md_escape"]
 
 
 def _pts(x: float) -> str:
@@ -108,8 +108,38 @@ def json_report(results: Sequence[SubmissionResult]) -> dict:
     return dict(submissions=[dict(name=r.name, **gradescope(r)) for r in results])
 
 
+_MD_PUNCT = set("\\`*[]()!|~>:")  # backslash-escaped (CommonMark: any punctuation may be)
+_HTML = {"<": "&lt;", "&": "&amp;"}
+
+
+def md_escape(text: str, limit: int = 300) -> str:
+    """Student-controlled text as literal Markdown, on one line, at most ``limit`` characters.
+
+    Meant for inline positions (a table cell, a list item after its marker): no link,
+    image, autolink (``:`` and ``www.`` are broken), emphasis, code span, table cell,
+    strikethrough or raw HTML can start in it, and control characters become ``?``.
+    ``_`` is escaped where it could open or close emphasis (not inside a word, as in
+    ``fx_more``). It is cut before escaping, so an escape is never split.
+    """
+    text = _one_line(text.replace("\r", " ").replace("\n", " "))[:limit]
+    out = []
+    for i, c in enumerate(text):
+        if c in _HTML:
+            out.append(_HTML[c])
+        elif c in _MD_PUNCT:
+            out.append("\\" + c)
+        elif c == "_" and not (0 < i < len(text) - 1 and text[i - 1].isalnum()
+                               and text[i + 1].isalnum()):
+            out.append("\\_")
+        elif c == "." and text[max(0, i - 3):i].lower() == "www":
+            out.append("\\.")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _md(s: str) -> str:
-    return _one_line(s).replace("|", "\\|").replace("<", "&lt;")[:300]
+    return md_escape(s, 300)
 
 
 def markdown(results: Sequence[SubmissionResult]) -> str:

@@ -48,6 +48,9 @@ SANDBOX = Path(sandbox.__file__).resolve()
 TAIL = 4096  # bytes of stdout / stderr kept for messages
 MAX_STATUS_BYTES = 8 << 20
 MAX_RESULT_BYTES = 80 << 20
+REAP_TIMEOUT = 5.0  # seconds to wait for a killed child's exit before giving up on it
+START_TIMEOUT = 10.0  # seconds for the fork server to start a child
+QUOTA_EVERY = 0.02  # seconds between two looks at a sandbox's folder
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class Limits:
     memory_mb: int = 512  # MB of memory on top of Python and NumPy
     max_output: int = 1 << 20  # bytes of stdout + stderr
     file_mb: int = 16  # MB per file written
-    max_files: int = 32  # files opened for writing
+    max_files: int = 32  # files opened for writing; also files and folders in its folder
+    disk_mb: int = 64  # MB in its folder, all files together
 
     def job(self) -> dict:
         return dict(memory_mb=self.memory_mb, cpu_s=math.ceil(self.timeout) + 1,
@@ -130,7 +134,17 @@ def trusted_paths(tests_dir: Path | None = None, *,
     return dict(read=sorted(read), listable=sorted(read | {_real(numpy_dir.parent)}),
                 deny=sorted(deny), sys_path=[_real(numpy_dir.parent)],
                 ll_read=sorted(ll_read), soft_deny=sorted(soft),
-                require_landlock=require_landlock)
+                require_landlock=require_landlock, landlock_max_abi=_landlock_max_abi())
+
+
+def _landlock_max_abi() -> int | None:
+    """``RNNCOURSE_LANDLOCK_MAX_ABI``: use no Landlock feature newer than this ABI.
+
+    For tests that emulate an older kernel (ABI < 6: no signal scoping) on a new one;
+    the instructor's environment sets it, graded code never sees it.
+    """
+    text = os.environ.get("RNNCOURSE_LANDLOCK_MAX_ABI", "").strip()
+    return int(text) if text.isdigit() else None
 
 
 def _clean_env(home: str) -> dict[str, str]:
@@ -172,15 +186,27 @@ class _Spawned:
         self.out_fd, self.err_fd = self.proc.stdout.fileno(), self.proc.stderr.fileno()
 
     def reap(self, run: SandboxRun, block: bool) -> bool:
-        """Wait for the child (``os.wait4`` for its resource usage); True once it is reaped."""
+        """Reap the child (``os.wait4`` for its resource usage); True once it is reaped.
+
+        ``block``: wait at most :data:`REAP_TIMEOUT` seconds (the child was killed), then
+        give up on it with exit status -9 rather than hang the grader.
+        """
         proc = self.proc
-        try:
-            pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            run.exit_code = proc.returncode if proc.returncode is not None else -1
-            return True
-        if pid == 0:
-            return False
+        give_up = time.monotonic() + (REAP_TIMEOUT if block else 0)
+        while True:
+            try:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            except ChildProcessError:
+                run.exit_code = proc.returncode if proc.returncode is not None else -1
+                return True
+            if pid != 0:
+                break
+            if time.monotonic() >= give_up:
+                if block:
+                    run.exit_code = -signal.SIGKILL
+                    run.problem = run.problem or "a process that did not end when killed"
+                return block
+            time.sleep(0.005)
         run.exit_code = os.waitstatus_to_exitcode(status)
         proc.returncode = run.exit_code  # so that Popen never waits for it again
         scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KB on Linux
@@ -294,9 +320,16 @@ class SandboxServer:
             except OSError:
                 del self.pending[ident]
                 return None
-        if not p.started.wait(30) or not p.pid:
+        if not p.started.wait(START_TIMEOUT) or not p.pid:
+            self.fail()  # a server that does not answer is not used again
             return None
         return p
+
+    def fail(self) -> None:
+        """Stop using this server (it stopped answering): later sandboxes start afresh."""
+        with self.lock:
+            self.alive = False
+        _kill_group(self.proc.pid)
 
     def done(self, p: _Pending) -> None:
         with self.lock:
@@ -313,7 +346,10 @@ class SandboxServer:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             _kill_group(self.proc.pid)
-            self.proc.wait()
+            try:
+                self.proc.wait(timeout=REAP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 class _Served:
@@ -337,8 +373,19 @@ class _Served:
         self.out_fd, self.err_fd = out_r, err_r
 
     def reap(self, run: SandboxRun, block: bool) -> bool:
-        if not self.pending.ended.wait(None if block else 0):
-            return False
+        """True once the server reported the child's exit; ``block``: wait a bounded time."""
+        if not self.pending.ended.wait(REAP_TIMEOUT if block else 0):
+            if not block:
+                return False
+            # The server did not report a killed child: it is stopped or gone. Never
+            # wait on it again; the child's group was killed by kill() already.
+            self.server.fail()
+            run.exit_code = -signal.SIGKILL
+            run.problem = run.problem or "a process that did not end when killed"
+            self.server.done(self.pending)
+            return True
+        if self.pending.exit == -1 and not self.server.alive:
+            _kill_group(self.pid)  # the server went away without reporting it: make sure
         run.exit_code = self.pending.exit
         run.max_rss_mb, run.cpu_s = self.pending.max_rss_mb, self.pending.cpu_s
         self.server.done(self.pending)
@@ -388,7 +435,7 @@ def run_sandbox(job: dict, cases_npz: bytes, limits: Limits, workdir: Path,
             child.stdin, f"{nonce} {len(payload)} {len(cases_npz)}\n".encode(), payload,
             cases_npz), daemon=True)
         feeder.start()
-        _drive(child, report_r, result_r, run, limits, start + limits.timeout, nonce)
+        _drive(child, report_r, result_r, run, limits, start + limits.timeout, nonce, home)
         feeder.join(timeout=1)
         if run.status is None and not run.problem:
             run.status, run.arrays, run.problem = _read_results(run.result, nonce)
@@ -421,8 +468,41 @@ def _feed(pipe: Any, *parts: bytes) -> None:
             pass
 
 
+def _over_quota(home: str, limits: Limits, run: SandboxRun) -> bool:
+    """Whether the sandbox's folder holds more than its quota; if so, say so in ``run``.
+
+    Seen from the grader, so graded code cannot switch it off: at most ``max_files``
+    files and folders, ``disk_mb`` MB in all (allocated blocks). RLIMIT_FSIZE caps each
+    file inside the process; this caps their number and their sum.
+    """
+    if run.blocked[:1] and run.blocked[0].startswith("wrote more than"):
+        return True
+    count, size, stack = 0, 0, [home]
+    cap = limits.disk_mb << 20
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    if count > limits.max_files:
+                        why = f"wrote more than {limits.max_files} files in its folder"
+                        run.blocked.insert(0, why)
+                        return True
+                    st = entry.stat(follow_symlinks=False)
+                    size += st.st_blocks * 512
+                    if size > cap:
+                        run.blocked.insert(0, f"wrote more than {limits.disk_mb} MB in its "
+                                              f"folder")
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+    except OSError:  # a file removed while counting: the next look counts again
+        pass
+    return False
+
+
 def _drive(child: _Spawned | _Served, report_r: int, result_r: int, run: SandboxRun,
-           limits: Limits, deadline: float, nonce: str) -> None:
+           limits: Limits, deadline: float, nonce: str, home: str) -> None:
     """Read stdout, stderr and the two pipes until the child ends or breaks a limit."""
     out, err, rep, res = _Tail(), _Tail(), bytearray(), bytearray()
     streams = {child.out_fd: out, child.err_fd: err, report_r: rep, result_r: res}
@@ -431,13 +511,19 @@ def _drive(child: _Spawned | _Served, report_r: int, result_r: int, run: Sandbox
     for fd in streams:
         os.set_blocking(fd, False)
         sel.register(fd, selectors.EVENT_READ)
+    next_look = time.monotonic() + QUOTA_EVERY
     try:
         while sel.get_map():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 run.timed_out = True
                 break
-            for key, _ in sel.select(timeout=left):
+            if now >= next_look:
+                next_look = now + QUOTA_EVERY
+                if _over_quota(home, limits, run):
+                    break
+            for key, _ in sel.select(timeout=min(left, QUOTA_EVERY)):
                 try:
                     data = os.read(key.fd, 1 << 20)
                 except BlockingIOError:
@@ -456,12 +542,18 @@ def _drive(child: _Spawned | _Served, report_r: int, result_r: int, run: Sandbox
             if out.total + err.total > limits.max_output:
                 run.flooded = True
                 break
-        if not (run.timed_out or run.flooded):
-            while not child.reap(run, block=False):
-                if time.monotonic() >= deadline:
+        if not (run.timed_out or run.flooded or run.blocked):
+            while not child.reap(run, block=False):  # its pipes are closed; it may still run
+                now = time.monotonic()
+                if now >= deadline:
                     run.timed_out = True
                     break
+                if now >= next_look:
+                    next_look = now + QUOTA_EVERY
+                    if _over_quota(home, limits, run):
+                        break
                 time.sleep(0.005)
+        _over_quota(home, limits, run)  # what it left behind counts too
     finally:
         sel.close()
         if run.exit_code is None:

@@ -437,7 +437,7 @@ def _set_limits(limits: dict) -> list[str]:
     cap(resource.RLIMIT_CPU, int(limits["cpu_s"]))
     cap(resource.RLIMIT_FSIZE, int(limits["file_mb"]) * (1 << 20))
     cap(resource.RLIMIT_CORE, 0)
-    cap(resource.RLIMIT_NOFILE, 256)
+    cap(resource.RLIMIT_NOFILE, 64)  # with RLIMIT_FSIZE: bounds what deleted, open files hold
     import signal
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too large write fails instead of killing
@@ -445,9 +445,22 @@ def _set_limits(limits: dict) -> list[str]:
 
 
 # Kernel-enforced: system calls that graded code never needs. Numbers per architecture.
+#
+# ``deny``: refused outright (EPERM). Beyond processes, tracing, sockets, namespaces and
+# IPC, that is everything that acts on *another* process without a signal -- scheduling
+# (setpriority, sched_set*, ioprio_set), memory placement (migrate_pages, move_pages) --
+# the whole chmod / chown / utime / xattr family (graded code has no need for file
+# metadata, and Landlock has no hook for it: as root, chmod 04777 on a grader file would
+# otherwise make a setuid binary), memfd_create / memfd_secret (anonymous files are not
+# counted by RLIMIT_AS) and setrlimit. ``self``: allowed only with the sandbox's own pid as
+# the first argument (kill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo). ``prlimit64``:
+# allowed only to read the sandbox's own limits (pid 0 or its own, no new limit) -- the
+# fork server, the grader and other sandboxes are out of reach, and no limit can be
+# raised (or lowered: nothing a sandbox does persists anywhere else).
 _SECCOMP = {
     "x86_64": dict(
-        arch=0xC000003E, kill=62, tgkill=234, clone=56, clone3=435, x32=True,
+        arch=0xC000003E, clone=56, clone3=435, prlimit64=302, x32=True,
+        self=(62, 234, 129, 297),  # kill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
         deny=(57, 58, 59, 322,  # fork, vfork, execve, execveat
               101, 310, 311,  # ptrace, process_vm_readv/writev
               200, 424, 434, 438,  # tkill, pidfd_send_signal, pidfd_open, pidfd_getfd
@@ -457,13 +470,26 @@ _SECCOMP = {
               303, 304, 133, 259, 312,  # name_to/open_by_handle_at, mknod, mknodat, kcmp
               246, 320, 175, 313, 176, 169, 167, 168, 135, 440, 250, 248, 249,
               29, 30, 31, 64, 65, 66, 68, 69, 70, 71, 220,  # System V shared memory, IPC
-              240, 241, 242, 243, 244, 245)),  # POSIX message queues
+              240, 241, 242, 243, 244, 245,  # POSIX message queues
+              160, 141, 142, 144, 203, 314, 251,  # setrlimit, setpriority, sched_set*, ioprio_set
+              256, 279, 448,  # migrate_pages, move_pages, process_mrelease
+              90, 91, 268, 452, 92, 93, 94, 260,  # chmod family, chown family
+              132, 235, 261, 280,  # utime, utimes, futimesat, utimensat
+              188, 189, 190, 197, 198, 199, 463, 466,  # setxattr / removexattr family
+              319, 447)),  # memfd_create, memfd_secret
     "aarch64": dict(
-        arch=0xC00000B7, kill=129, tgkill=131, clone=220, clone3=435, x32=False,
+        arch=0xC00000B7, clone=220, clone3=435, prlimit64=261, x32=False,
+        self=(129, 131, 138, 240),  # kill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo
         deny=(221, 281, 117, 270, 271, 130, 424, 434, 438, 198, 203, 200,
               425, 426, 427, 280, 241, 282, 97, 268, 40, 39, 41, 51, 264, 265, 33, 272,
               186, 187, 188, 189, 190, 191, 192, 193, 194, 195, 196,  # System V IPC
-              180, 181, 182, 183, 184, 185)),  # POSIX message queues
+              180, 181, 182, 183, 184, 185,  # POSIX message queues
+              164, 140, 118, 119, 122, 274, 30,  # setrlimit, setpriority, sched_set*, ioprio_set
+              238, 239, 448,  # migrate_pages, move_pages, process_mrelease
+              52, 53, 452, 54, 55,  # fchmod, fchmodat, fchmodat2, fchownat, fchown
+              88,  # utimensat
+              5, 6, 7, 14, 15, 16, 463, 466,  # setxattr / removexattr family
+              279, 447)),  # memfd_create, memfd_secret
 }
 
 
@@ -471,7 +497,9 @@ def _seccomp_program(spec: dict, pid: int) -> list[tuple[int, int, int, int]]:
     """The classic-BPF filter as (code, jt, jf, k) instructions.
 
     Every jump goes forward to one of the terminal instructions at the end;
-    a system call that no check catches falls through to "allow".
+    a system call that no check catches falls through to "allow". ``pid`` is the
+    sandbox's own process id, baked in: the filter is installed by the sandbox itself,
+    after the fork, so each sandbox's filter names that sandbox and nothing else.
     """
     LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
     terminal = {"allow": 0x7FFF0000, "eperm": 0x00050000 | 1, "enosys": 0x00050000 | 38,
@@ -487,8 +515,8 @@ def _seccomp_program(spec: dict, pid: int) -> list[tuple[int, int, int, int]]:
     code += [(JEQ, nr, "eperm", None) for nr in spec["deny"]]
     code += [(JEQ, spec["clone3"], "enosys", None),  # glibc then falls back to clone()
              (JEQ, spec["clone"], "clone", None),
-             (JEQ, spec["kill"], "self", None),
-             (JEQ, spec["tgkill"], "self", None),
+             *[(JEQ, nr, "self", None) for nr in spec["self"]],
+             (JEQ, spec["prlimit64"], "prlimit", None),
              (RET, terminal["allow"], None, None)]
     labels = {"clone": len(code)}
     code += [(LD, 16, None, None),  # low word of args[0]: the clone flags
@@ -496,6 +524,14 @@ def _seccomp_program(spec: dict, pid: int) -> list[tuple[int, int, int, int]]:
     labels["self"] = len(code)
     code += [(LD, 16, None, None),  # args[0]: the pid a signal goes to
              (JEQ, pid, "allow", "eperm")]  # only this process itself
+    labels["prlimit"] = len(code)
+    code += [(LD, 32, None, None),  # args[2], the new limit: a NULL pointer only (read only)
+             (JEQ, 0, None, "eperm"),
+             (LD, 36, None, None),
+             (JEQ, 0, None, "eperm"),
+             (LD, 16, None, None),  # args[0] (a pid_t: its low word is what the kernel reads)
+             (JEQ, 0, "allow", None),  # 0: this process
+             (JEQ, pid, "allow", "eperm")]  # or its own pid; never another process
     for name, value in terminal.items():
         labels[name] = len(code)
         code.append((RET, value, None, None))
@@ -503,6 +539,31 @@ def _seccomp_program(spec: dict, pid: int) -> list[tuple[int, int, int, int]]:
     for i, (op, k, jt, jf) in enumerate(code):
         prog.append((op, labels[jt] - i - 1 if jt else 0, labels[jf] - i - 1 if jf else 0, k))
     return prog
+
+
+def _drop_capabilities() -> None:
+    """Give up every capability (a grader run as root): uid 0 keeps no privilege in here.
+
+    With no capability, root in a sandbox cannot raise a hard limit, read past file
+    modes, or act on files and processes of other users; with ``no_new_privs`` set and
+    ``execve`` refused, nothing gives them back. (Processes of the same uid are kept
+    out of reach by the seccomp filter, files by Landlock.)
+    """
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        data = (Data * 2)()  # all zero: no capability at all
+        libc.capset(ctypes.byref(Header(0x20080522, 0)), data)  # _LINUX_CAPABILITY_VERSION_3
+    except (OSError, AttributeError):
+        pass
 
 
 def _install_seccomp() -> str:
@@ -643,9 +704,16 @@ def _shared_library_dirs() -> list[str]:
     return sorted(dirs)
 
 
-def _install_landlock(plan: list[tuple[str, str]], home: str, files: list[str]) -> str:
-    """Restrict this process (and any thread) for good; return "on (ABI n)" or why not."""
+def _install_landlock(plan: list[tuple[str, str]], home: str, files: list[str],
+                      max_abi: int | None = None) -> str:
+    """Restrict this process (and any thread) for good; return "on (ABI n)" or why not.
+
+    ``max_abi`` uses no Landlock feature newer than that ABI, as an older kernel would
+    (Ubuntu 24.04's 6.8 has ABI 4: no signal scoping); the tests emulate such kernels.
+    """
     abi = landlock_abi()
+    if max_abi is not None:
+        abi = min(abi, max_abi)
     if abi < 1:
         return "unavailable (this kernel has no Landlock)"
     import ctypes
@@ -959,11 +1027,14 @@ def _lock_down(job: dict, home: str, plan: list | None = None) -> tuple[str, str
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no /proc/<pid>/mem for anyone
     if plan is None:
         plan = _plan_for(job)
-    landlock = _install_landlock(plan, home, [os.devnull])
+    max_abi = job.get("landlock_max_abi")
+    landlock = _install_landlock(plan, home, [os.devnull],
+                                 None if max_abi is None else int(max_abi))
     if not landlock.startswith("on") and job["require_landlock"]:
         os.write(2, f"rnncourse sandbox: Landlock {landlock}; refusing to run graded code "
                     f"without it\n".encode())
         os._exit(SANDBOX_REFUSED)
+    _drop_capabilities()
     seccomp = _install_seccomp()
     if seccomp != "on":  # no new processes; but this also stops threads, which seccomp allows
         import resource

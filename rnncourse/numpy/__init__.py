@@ -15,7 +15,8 @@ cross-entropy), :mod:`.padding` (batches of sequences of different lengths:
 ``lengths=`` in the RNN and LSTM), :mod:`.lm` (language modelling as
 probability: log-likelihood, bits per character, sampling with temperature),
 :mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt` (truncated
-backpropagation through time), :mod:`.gradcheck`.
+backpropagation through time), :mod:`.gradcheck`, :mod:`.scan` (linear recurrences by
+the sequential loop and by parallel scans, and minGRU, chapter 11).
 """
 
 from .activations import relu, sigmoid, tanh
@@ -45,6 +46,7 @@ from .peephole import (
     peephole_lstm_step_forward,
 )
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
+from .scan import linear_scan, linear_scan_backward, mingru_backward, mingru_forward
 from .tbptt import Chunk, tbptt_chunks, truncated_bptt
 
 __all__ = [
@@ -65,4 +67,5 @@ __all__ = [
     "sequence_log_likelihood", "bits_per_char", "temperature_softmax", "sample_next", "sample",
     "clip_grad_value", "clip_grad_norm", "SGD", "Adagrad", "Adam",
     "Chunk", "tbptt_chunks", "truncated_bptt",
+    "linear_scan", "linear_scan_backward", "mingru_forward", "mingru_backward",
 ]

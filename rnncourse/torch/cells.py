@@ -13,8 +13,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from . import compiled as _compiled
 from . import functional as F
 from .init import init_rnn_, set_forget_bias_
+from .modules import _refuse_legacy_onnx_export
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell"]
 
@@ -66,6 +68,7 @@ class _CellBase(nn.Module):
         """Validate shapes and dtypes as ``torch.nn``'s cells do, with their messages;
         return whether the input is batched."""
         name = type(self).__name__
+        _refuse_legacy_onnx_export(name)
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
         for k, s in enumerate(states or ()):
@@ -136,7 +139,8 @@ class RNNCell(_CellBase):
         x = input if batched else input.unsqueeze(0)
         h = self._zeros(x) if hx is None else (hx if batched else hx.unsqueeze(0))
         _, h = F.rnn_layer(x.unsqueeze(0), h, self.weight_ih, self.weight_hh,
-                           self.bias_ih, self.bias_hh, nonlinearity=self.nonlinearity)
+                           self.bias_ih, self.bias_hh, nonlinearity=self.nonlinearity,
+                           ops=_compiled.ops(None))  # RNNCOURSE_COMPILE=1: compiled
         return h if batched else h.squeeze(0)
 
 
@@ -185,7 +189,7 @@ class LSTMCell(_CellBase):
         else:
             h, c = hx if batched else (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
         _, h, c = F.lstm_layer(x.unsqueeze(0), h, c, self.weight_ih, self.weight_hh,
-                               self.bias_ih, self.bias_hh)
+                               self.bias_ih, self.bias_hh, ops=_compiled.ops(None))
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -208,5 +212,5 @@ class GRUCell(_CellBase):
         x = input if batched else input.unsqueeze(0)
         h = self._zeros(x) if hx is None else (hx if batched else hx.unsqueeze(0))
         _, h = F.gru_layer(x.unsqueeze(0), h, self.weight_ih, self.weight_hh,
-                           self.bias_ih, self.bias_hh)
+                           self.bias_ih, self.bias_hh, ops=_compiled.ops(None))
         return h if batched else h.squeeze(0)

@@ -41,7 +41,8 @@ class CIFGLSTM(nn.Module):
     (3H,)``, blocks i, g, o, initialised as PyTorch does: ``U(-1/sqrt(H), 1/sqrt(H))``.
 
     ``forward(input, hx=None) -> (output, (h_n, c_n))`` with ``output`` ``(N, T, H)`` (or
-    ``(T, N, H)``) and ``h_n``, ``c_n`` ``(1, N, H)``, as ``torch.nn.LSTM``.
+    ``(T, N, H)``; ``(T, H)`` for an unbatched ``(T, D)`` input) and ``h_n``, ``c_n``
+    ``(1, N, H)`` (``(1, H)``), and ``torch.nn.LSTM``'s errors for wrong shapes.
     """
 
     num_gates = 3
@@ -80,17 +81,12 @@ class CIFGLSTM(nn.Module):
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        if input.dim() != 3 or input.shape[-1] != self.input_size:
-            raise ValueError(f"CIFGLSTM: expected input of shape (N, T, {self.input_size}) "
-                             f"(or (T, N, {self.input_size})), got {tuple(input.shape)}")
-        x = input if self.batch_first else input.transpose(0, 1)      # (N, T, D)
+        """``torch.nn.LSTM``'s forward for one layer: ``input (T, N, D)`` (``(N, T, D)`` if
+        ``batch_first``) or unbatched ``(T, D)``; ``hx = (h_0, c_0)``, each ``(1, N, H)``
+        (``(1, H)`` unbatched), zeros if None. Wrong shapes raise torch.nn's errors."""
+        x, (h, c), batched = self._checked(input, hx)  # x: (N, T, D); h, c: (N, H)
         N, T, _ = x.shape
         H = self.hidden_size
-        if hx is None:
-            h = x.new_zeros(N, H)
-            c = x.new_zeros(N, H)
-        else:
-            h, c = hx[0][0], hx[1][0]
         XP = x @ self.weight_ih.T            # every input projection in one product
         if self.bias_ih is not None:
             XP = XP + self.bias_ih + self.bias_hh
@@ -104,9 +100,54 @@ class CIFGLSTM(nn.Module):
             h = o * torch.tanh(c)
             outputs.append(h)
         out = torch.stack(outputs, dim=1)    # (N, T, H)
+        if not batched:
+            return out[0], (h, c)            # (T, H) and (1, H) = (num_layers, H)
         if not self.batch_first:
             out = out.transpose(0, 1)
         return out, (h[None], c[None])
+
+    def _checked(self, input: Tensor, hx: tuple[Tensor, Tensor] | None
+                 ) -> tuple[Tensor, tuple[Tensor, Tensor], bool]:
+        """torch.nn.LSTM's checks, with its messages; the input as ``(N, T, D)`` and the
+        initial states as ``(N, H)``, and whether the input is batched."""
+        if not isinstance(input, Tensor):
+            raise TypeError(f"CIFGLSTM: input must be a Tensor, got {type(input).__name__}")
+        if input.dim() not in (2, 3):
+            raise ValueError(f"CIFGLSTM: Expected input to be 2D or 3D, got {input.dim()}D "
+                             "instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError("input.size(-1) must be equal to input_size. "
+                               f"Expected {self.input_size}, got {input.shape[-1]}")
+        if input.dtype != self.weight_ih.dtype:
+            w = self.weight_ih.dtype
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({w}). Convert input: input.to({w}), or convert model: "
+                             f"model.to({input.dtype})")
+        batched = input.dim() == 3
+        if not batched:  # (T, D): a batch of one, whatever batch_first says
+            x = input.unsqueeze(0)
+        else:
+            x = input if self.batch_first else input.transpose(0, 1)
+        N, H = x.shape[0], self.hidden_size
+        if hx is None:
+            return x, (x.new_zeros(N, H), x.new_zeros(N, H)), batched
+        if not (isinstance(hx, (tuple, list)) and len(hx) == 2
+                and all(isinstance(s, Tensor) for s in hx)):
+            raise TypeError("CIFGLSTM: hx must be a pair of tensors (h_0, c_0)")
+        dims = tuple(s.dim() for s in hx)
+        if dims != ((3, 3) if batched else (2, 2)):
+            kind = "batched 3-D" if batched else "unbatched 2-D"
+            raise RuntimeError(f"For {kind} input, hx and cx should also be "
+                               f"{3 if batched else 2}-D but got ({dims[0]}-D, {dims[1]}-D) "
+                               "tensors")
+        states = hx if batched else tuple(s.unsqueeze(1) for s in hx)
+        for k, s in enumerate(states):
+            if tuple(s.shape) != (1, N, H):
+                raise RuntimeError(f"Expected hidden[{k}] size {(1, N, H)}, got {list(s.shape)}")
+            if s.dtype != input.dtype or s.device != input.device:
+                raise RuntimeError(f"CIFGLSTM: hx[{k}] is {s.dtype} on {s.device} but the "
+                                   f"input is {input.dtype} on {input.device}")
+        return x, (states[0][0], states[1][0]), batched
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, batch_first={self.batch_first}"

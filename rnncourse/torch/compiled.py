@@ -1,8 +1,11 @@
 """The compiled path: the recurrent loops of :mod:`.functional` through ``torch.compile``.
 
-Opt-in: ``compiled=True`` on a module, ``compile=True`` on a layer function, or
-``RNNCOURSE_COMPILE=1`` in the environment. The eager loops stay the reference:
-this module compiles *the same functions* and only decides how to call them.
+Optional reading: nothing here changes an equation, and :mod:`.functional` does not
+import this module. It builds an :class:`~rnncourse.torch.functional.Ops` (how a layer
+runs its loops and products) from functional's own loops; the modules pick it with
+:func:`ops`. Opt-in: ``compiled=True`` on a module, ``ops=compiled.ops(True)`` on a
+layer function, or ``RNNCOURSE_COMPILE=1`` in the environment. The eager loops stay the
+reference: this module compiles *the same functions* and only decides how to call them.
 
 Why chunks: the gate arithmetic of one step is a dozen small element-wise
 operations; ``torch.compile`` fuses them into one or two generated C++ kernels.
@@ -18,9 +21,10 @@ backward per layer shape, each unrolled over ``K`` steps.
 Where the compiled path is not used (the eager loops run instead):
 
 * packed input with varying lengths (each distinct pattern of batch sizes would
-  be a new graph);
+  be a new graph: compiling per length pattern costs far more than it saves);
 * double backward (``create_graph=True``) and ``torch.func`` transforms
-  (``vmap``), which need the eager code;
+  (``vmap``), which need the eager code; CPU autocast (``torch.autocast("cpu")``),
+  which the oneDNN products below would not follow;
 * no C++ compiler, or a compiler error: one ``RuntimeWarning`` says why, and the
   process stays eager from then on.
 """
@@ -36,7 +40,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["wanted", "compiled_pair", "available", "chunk_size", "linear", "prepare", "wgrad"]
+from . import functional as F
+
+__all__ = ["ops", "wanted", "available", "chunk_size", "linear", "prepare", "wgrad", "COMPILED"]
 
 _ENV = "RNNCOURSE_COMPILE"
 _cache: dict[Callable, Callable] = {}
@@ -67,13 +73,16 @@ def _warn(why: str) -> None:
                   "running the eager code instead", RuntimeWarning, stacklevel=5)
 
 
-def wanted(compile: bool | None, steps: tuple[int, ...]) -> bool:
-    """Whether to run the compiled loops: ``compile``, or the environment if ``None``."""
+def wanted(compile: bool | None, batch_sizes: Tensor | tuple[int, ...] | None = None) -> bool:
+    """Whether to run the compiled loops: ``compile``, or the environment if ``None``;
+    never for packed input whose lengths differ (``batch_sizes`` not constant)."""
     if not (_env_says() if compile is None else compile):
         return False
-    if steps and steps[-1] != steps[0]:  # packed, lengths differ: stay eager
+    if batch_sizes is not None and len(batch_sizes) and batch_sizes[-1] != batch_sizes[0]:
         return False
     if torch._C._are_functorch_transforms_active():  # vmap, torch.func: eager only
+        return False
+    if torch.is_autocast_enabled("cpu"):  # the oneDNN products would not follow autocast
         return False
     ok, why = available()
     if not ok:
@@ -204,9 +213,7 @@ def _cat(parts: list[Tensor | None]) -> Tensor | None:
 def _plain(linear: Callable, w: Tensor) -> Callable:
     """The product for a loop: the custom operator only for a prepared weight; otherwise
     the eager one (``torch.addmm``), which the compiler handles without calling Python."""
-    from .functional import linear as eager_linear
-
-    return linear if w.is_mkldnn else eager_linear
+    return linear if w.is_mkldnn else F.linear
 
 
 def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps, linear):
@@ -271,11 +278,15 @@ _DRIVERS = {
 }
 
 
-def compiled_pair(eager: tuple[Callable, Callable]) -> tuple[Callable, Callable]:
-    """The forward and backward loops of a layer, compiled and run chunk by chunk."""
+def _run(loop: Callable, *args: Any) -> Any:
+    """Run one of functional's loops compiled, chunk by chunk (``Ops.run``)."""
+    return _DRIVERS[loop.__name__](_compiled(loop), *args)
 
-    def chunked(fn: Callable) -> Callable:
-        driver, compiled = _DRIVERS[fn.__name__], _compiled(fn)
-        return lambda *args: driver(compiled, *args)
 
-    return chunked(eager[0]), chunked(eager[1])
+COMPILED = F.Ops(linear=linear, prepare=prepare, wgrad=wgrad, run=_run)
+
+
+def ops(compile: bool | None, batch_sizes: Tensor | None = None) -> F.Ops:
+    """The ops a layer runs with: :data:`COMPILED` where :func:`wanted`, else
+    :data:`rnncourse.torch.functional.EAGER`."""
+    return COMPILED if wanted(compile, batch_sizes) else F.EAGER

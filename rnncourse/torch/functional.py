@@ -61,9 +61,12 @@ Nothing is written in place, so the same code serves three purposes:
   runs the same backward loop on it, so autograd can differentiate the
   hand-written gradient itself.
 
-``compile=True`` (or ``RNNCOURSE_COMPILE=1``) runs the two loops through
-``torch.compile``, which fuses the element-wise gate arithmetic of many steps
-into a few generated kernels; see :mod:`rnncourse.torch.compiled`.
+How the loops and the matrix products run is one argument, ``ops`` (an :class:`Ops`):
+:data:`EAGER`, the default, is this file's code as written, and everything a reader needs.
+The opt-in compiled path (``compiled=True`` on a module, or ``RNNCOURSE_COMPILE=1``) is
+another :class:`Ops` built in :mod:`rnncourse.torch.compiled` -- optional reading: it runs
+*these* loops through ``torch.compile`` and changes no equation. This file does not
+import it; the modules choose.
 
 Variable lengths: ``batch_sizes`` is the ``batch_sizes`` of a
 :class:`torch.nn.utils.rnn.PackedSequence` (sequences sorted by decreasing
@@ -76,26 +79,26 @@ never increase, a row that is active at step ``t`` was also active at ``t-1``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-from . import compiled as _compiled
-
-__all__ = ["rnn_layer", "lstm_layer", "gru_layer", "peephole_lstm_layer"]
+__all__ = ["rnn_layer", "lstm_layer", "gru_layer", "peephole_lstm_layer", "Ops", "EAGER"]
 
 Steps = tuple[int, ...]
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps:
-    """The number of active rows at every step, as Python ints (``(N,) * T`` if unpacked)."""
+def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps | None:
+    """The number of active rows at every step, as Python ints; None if unpacked (all
+    ``N`` rows at every step, see :func:`_all_rows`)."""
     if batch_sizes is None:
-        return (N,) * T
+        return None
     if not isinstance(batch_sizes, Tensor) or batch_sizes.dim() != 1:
         raise ValueError("batch_sizes must be a 1-D integer tensor (a PackedSequence's)")
     steps = tuple(int(b) for b in batch_sizes.tolist())  # a CPU tensor: no device sync
@@ -107,6 +110,13 @@ def _step_sizes(batch_sizes: Tensor | None, T: int, N: int) -> Steps:
             f"got {list(steps)}"
         )
     return steps
+
+
+def _all_rows(steps: Steps | None, x: Tensor) -> Steps:
+    """``steps``, or for an unpacked ``x (T, N, D)`` ``(N,) * T``, read from ``x`` inside
+    the autograd function: a traced call (``torch.jit.trace``) replays the function on
+    new inputs, and then holds for their ``T`` and ``N``, not only the traced ones."""
+    return steps if steps is not None else (int(x.shape[1]),) * int(x.shape[0])
 
 
 def _check(
@@ -155,8 +165,7 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
     """``x W^T + b``: ``b`` a bias vector, or a matrix with ``x``'s rows (a sum to add to).
 
     ``torch.addmm(b, x, W^T)`` (``torch.mm`` without ``b``): one call of the matrix
-    product that also adds ``b``. The compiled path passes another function with the
-    same meaning (:func:`rnncourse.torch.compiled.linear`).
+    product that also adds ``b``.
     """
     return torch.mm(x, w.t()) if b is None else torch.addmm(b, x, w.t())
 
@@ -231,23 +240,64 @@ def _graph_needed() -> bool:
     return torch.is_grad_enabled()
 
 
-def _same(w: Tensor, rows: int) -> Tensor:
+def _autocast_state(x: Tensor) -> tuple[str, bool, torch.dtype] | None:
+    """``(device type, enabled, dtype)``: the autocast the forward runs under (None on a
+    device that has no autocast)."""
+    device = x.device.type
+    if not torch.amp.is_autocast_available(device):
+        return None
+    return device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device)
+
+
+def _under_forward_autocast(backward: Callable) -> Callable:
+    """Run a backward under the autocast its forward ran under (on or off), as
+    ``torch.amp.custom_bwd`` does: its products then run in the forward's precision
+    (``torch.autocast`` casts each ``addmm``), wherever the caller calls ``.backward()``."""
+
+    @functools.wraps(backward)
+    def run(ctx: FunctionCtx, *grads: Any) -> Any:
+        if ctx.autocast is None:  # type: ignore[attr-defined]
+            return backward(ctx, *grads)
+        device, enabled, dtype = ctx.autocast  # type: ignore[attr-defined]
+        with torch.autocast(device, dtype=dtype, enabled=enabled):
+            return backward(ctx, *grads)
+
+    return run
+
+
+def _as_is(w: Tensor, rows: int) -> Tensor:
     return w
 
 
-def _plan(eager: tuple[Callable, Callable], compile: bool | None, steps: Steps,
-          ) -> tuple[Callable, Callable, Callable, Callable, Callable]:
-    """How to run a layer: ``(forward loop, backward loop, linear, prepare, wgrad)``.
+def _call(loop: Callable, *args: Any) -> Any:
+    return loop(*args)
 
-    Eager: the loops as written here, :func:`linear` (``torch.addmm``) for the products
-    and the weights as they are. Compiled (see :mod:`.compiled`): the same loops
-    through ``torch.compile``, and the products on oneDNN with the weights prepared
-    (reordered) once per call where that pays.
+
+class Ops(NamedTuple):
+    """How a layer runs its loops and its matrix products (:data:`EAGER`: as written here).
+
+    ``linear(x, w, b=None)``: ``x W^T + b``; ``prepare(w, rows)``: ``w`` made ready for
+    ``linear`` with ``rows`` rows, once per call of the layer; ``wgrad(d, inp)``:
+    ``sum_t d_t^T inp_t``; ``run(loop, *args)``: run one of the loops below on ``args``.
+    :mod:`rnncourse.torch.compiled` (optional reading) builds another ``Ops`` with the
+    same meaning.
     """
-    if _compiled.wanted(compile, steps):
-        return (*_compiled.compiled_pair(eager), _compiled.linear, _compiled.prepare,
-                _compiled.wgrad)
-    return (*eager, linear, _same, _wgrad)
+
+    linear: Callable[..., Tensor]
+    prepare: Callable[[Tensor, int], Tensor]
+    wgrad: Callable[[Tensor, Tensor], Tensor]
+    run: Callable[..., Any]
+
+
+EAGER = Ops(linear=linear, prepare=_as_is, wgrad=_wgrad, run=_call)
+
+
+def _backward_ops(ops: Ops) -> Ops:
+    """The ops for a backward pass: the eager code where autograd differentiates the
+    backward itself (double backward) or ``torch.func`` batches it (``vmap``)."""
+    if _graph_needed() or torch._C._are_functorch_transforms_active():
+        return EAGER
+    return ops
 
 
 # --------------------------------------------------------------------------- RNN
@@ -295,51 +345,48 @@ class _RNNFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
-                b_hh: Tensor | None, relu: bool, steps: Steps, compile: bool | None,
+                b_hh: Tensor | None, relu: bool, steps: Steps | None, ops: Ops,
                 ) -> tuple[Tensor, Tensor]:
-        forward_loop, _, linear, prepare, _ = _plan(
-            (_rnn_steps, _rnn_steps_backward), compile, steps)
-        T, N = x.shape[:2]
-        XP = _project(x, prepare(w_ih, T * N), _add_biases(b_ih, b_hh), linear)
-        return forward_loop(XP, h0, prepare(w_hh, N), relu, steps, linear)
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
+        XP = _project(x, ops.prepare(w_ih, T * N), _add_biases(b_ih, b_hh), ops.linear)
+        return ops.run(_rnn_steps, XP, h0, ops.prepare(w_hh, N), relu, steps, ops.linear)
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
-        x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, compile = inputs
+        x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, ops = inputs
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, output[0])
-        ctx.relu, ctx.steps, ctx.compile = relu, steps, compile  # type: ignore[attr-defined]
+        ctx.relu, ctx.steps, ctx.ops = relu, _all_rows(steps, x), ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  ) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out = ctx.saved_tensors  # type: ignore[attr-defined]
+        need_x, need_h0, need_w_ih, need_w_hh, need_b_ih, need_b_hh, *_ = (
+            ctx.needs_input_grad)  # type: ignore[attr-defined]
         relu, steps = ctx.relu, ctx.steps  # type: ignore[attr-defined]
+        ops = _backward_ops(ctx.ops)  # type: ignore[attr-defined]
         grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
-        needs = ctx.needs_input_grad  # type: ignore[attr-defined]
         T, N = x.shape[:2]
         if _graph_needed():  # double backward: recompute the forward under autograd
             out, _ = _rnn_steps(_project(x, w_ih, _add_biases(b_ih, b_hh)), h0, w_hh, relu,
                                 steps)
-        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
-        _, backward_loop, linear, prepare, wgrad = _plan(
-            (_rnn_steps, _rnn_steps_backward), compile, steps)
-        dA, dh0 = backward_loop(grad_out, grad_hn, out, prepare(w_hh.t(), N), relu, steps,
-                                linear)
-        db = _sum_rows(dA) if needs[4] or needs[5] else None
-        h_prev = _previous(h0, out) if needs[3] else out
-        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[2], needs[3])
-        return (
-            _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
-            dh0 if needs[1] else None, dw_ih, dw_hh,
-            db if needs[4] else None, db if needs[5] else None, None, None, None,
-        )
+        dA, dh0 = ops.run(_rnn_steps_backward, grad_out, grad_hn, out,
+                          ops.prepare(w_hh.t(), N), relu, steps, ops.linear)
+        db = _sum_rows(dA) if need_b_ih or need_b_hh else None  # b_ih and b_hh: the same sum
+        h_prev = _previous(h0, out) if need_w_hh else out
+        dw_ih, dw_hh = _weight_grads(ops.wgrad, dA, x, h_prev, need_w_ih, need_w_hh)
+        dx = _project(dA, ops.prepare(w_ih.t(), T * N), None, ops.linear) if need_x else None
+        return (dx, dh0 if need_h0 else None, dw_ih, dw_hh,
+                db if need_b_ih else None, db if need_b_hh else None, None, None, None)
 
 
 def rnn_layer(
     x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
     b_hh: Tensor | None, nonlinearity: str = "tanh", batch_sizes: Tensor | None = None,
-    compile: bool | None = None,
+    ops: Ops = EAGER,
 ) -> tuple[Tensor, Tensor]:
     """One Elman RNN layer: ``h_t = phi(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
@@ -349,7 +396,8 @@ def rnn_layer(
         w_ih: ``(H, D)``; w_hh: ``(H, H)``; b_ih, b_hh: ``(H,)`` or ``None`` (no bias).
         nonlinearity: ``"tanh"`` or ``"relu"``.
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
-        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
+        ops: how the loops and products run: :data:`EAGER` (this file's code), or
+            ``rnncourse.torch.compiled.ops(True)`` for the compiled path.
 
     Returns:
         ``out: (T, N, H)`` (``h_t`` at every step) and ``h_n: (N, H)``.
@@ -358,8 +406,7 @@ def rnn_layer(
         raise ValueError(f"rnn_layer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     T, N, _ = _check("rnn_layer", x, {"h0": (h0, 1)}, w_ih, w_hh, b_ih, b_hh, gates=1)
     steps = _step_sizes(batch_sizes, T, N)
-    return _RNNFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity == "relu", steps,
-                              compile)
+    return _RNNFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity == "relu", steps, ops)
 
 
 # --------------------------------------------------------------------------- LSTM
@@ -451,47 +498,46 @@ class _LSTMFunction(torch.autograd.Function):
     @staticmethod
     def forward(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,  # type: ignore[override]
                 b_ih: Tensor | None, b_hh: Tensor | None, w_peep: Tensor | None,
-                w_hr: Tensor | None, steps: Steps, compile: bool | None) -> tuple[Tensor, ...]:
-        forward_loop, _, linear, prepare, _ = _plan(
-            (_lstm_steps, _lstm_steps_backward), compile, steps)
-        T, N = x.shape[:2]
-        XP = _project(x, prepare(w_ih, T * N), _add_biases(b_ih, b_hh), linear)
-        out, acts, cells, tanh_cells, h_n, c_n = forward_loop(
-            XP, h0, c0, prepare(w_hh, N), w_peep, w_hr, steps, linear)
+                w_hr: Tensor | None, steps: Steps | None, ops: Ops) -> tuple[Tensor, ...]:
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
+        XP = _project(x, ops.prepare(w_ih, T * N), _add_biases(b_ih, b_hh), ops.linear)
+        out, acts, cells, tanh_cells, h_n, c_n = ops.run(
+            _lstm_steps, XP, h0, c0, ops.prepare(w_hh, N), w_peep, w_hr, steps, ops.linear)
         return out, h_n, c_n, acts, cells, tanh_cells
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, steps, compile = inputs
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, steps, ops = inputs
         out, _, _, acts, cells, tanh_cells = output
         ctx.mark_non_differentiable(acts, cells, tanh_cells)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells,
                               tanh_cells)
-        ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.steps, ctx.ops = _all_rows(steps, x), ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor, grad_cn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors  # type: ignore[attr-defined]
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr, out, acts, cells, tanh_cells = saved
-        grad_out, grad_hn, grad_cn = _zeros_for((grad_out, out), (grad_hn, h0), (grad_cn, c0))
+        (need_x, need_h0, need_c0, need_w_ih, need_w_hh, need_b_ih, need_b_hh, need_w_peep,
+         need_w_hr, *_) = ctx.needs_input_grad  # type: ignore[attr-defined]
         steps: Steps = ctx.steps  # type: ignore[attr-defined]
-        needs = ctx.needs_input_grad  # type: ignore[attr-defined]
-        T, N = x.shape[:2]
+        ops = _backward_ops(ctx.ops)  # type: ignore[attr-defined]
+        grad_out, grad_hn, grad_cn = _zeros_for((grad_out, out), (grad_hn, h0), (grad_cn, c0))
+        T, N, H = cells.shape
         if _graph_needed():  # double backward: recompute the forward under autograd
             out, acts, cells, tanh_cells, _, _ = _lstm_steps(
                 _project(x, w_ih, _add_biases(b_ih, b_hh)), h0, c0, w_hh, w_peep, w_hr, steps)
-        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
-        _, backward_loop, linear, prepare, wgrad = _plan(
-            (_lstm_steps, _lstm_steps_backward), compile, steps)
-        dA, dH, dh0, dc0 = backward_loop(
-            grad_out, grad_hn, grad_cn, acts, cells, tanh_cells, c0, prepare(w_hh.t(), N),
-            w_peep, None if w_hr is None else w_hr.t(), steps, linear)
-        db = _sum_rows(dA) if needs[5] or needs[6] else None
+        dA, dH, dh0, dc0 = ops.run(
+            _lstm_steps_backward, grad_out, grad_hn, grad_cn, acts, cells, tanh_cells, c0,
+            ops.prepare(w_hh.t(), N), w_peep, None if w_hr is None else w_hr.t(), steps,
+            ops.linear)
+        db = _sum_rows(dA) if need_b_ih or need_b_hh else None  # b_ih and b_hh: the same sum
         dw_peep = None
-        if w_peep is not None and needs[7]:
-            H = cells.shape[2]
+        if w_peep is not None and need_w_peep:
             c_prev = _previous(c0, cells)
             dw_peep = torch.stack((
                 (dA[..., :H] * c_prev).sum((0, 1)),  # p_i
@@ -499,23 +545,20 @@ class _LSTMFunction(torch.autograd.Function):
                 (dA[..., 3 * H:] * cells).sum((0, 1)),  # p_o
             ))
         dw_hr = None
-        if w_hr is not None and needs[8]:
-            o = acts[..., 3 * cells.shape[2]:]
+        if w_hr is not None and need_w_hr:
+            o = acts[..., 3 * H:]
             dw_hr = _wgrad(dH, o * tanh_cells)  # h_t = m_t W_hr^T, m_t = o * tanh(c_t)
-        h_prev = _previous(h0, out) if needs[4] else out
-        dw_ih, dw_hh = _weight_grads(wgrad, dA, x, h_prev, needs[3], needs[4])
-        return (
-            _project(dA, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
-            dh0 if needs[1] else None,
-            dc0 if needs[2] else None, dw_ih, dw_hh,
-            db if needs[5] else None, db if needs[6] else None, dw_peep, dw_hr, None, None,
-        )
+        h_prev = _previous(h0, out) if need_w_hh else out
+        dw_ih, dw_hh = _weight_grads(ops.wgrad, dA, x, h_prev, need_w_ih, need_w_hh)
+        dx = _project(dA, ops.prepare(w_ih.t(), T * N), None, ops.linear) if need_x else None
+        return (dx, dh0 if need_h0 else None, dc0 if need_c0 else None, dw_ih, dw_hh,
+                db if need_b_ih else None, db if need_b_hh else None, dw_peep, dw_hr, None, None)
 
 
 def lstm_layer(
     x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
     b_hh: Tensor | None, batch_sizes: Tensor | None = None, w_hr: Tensor | None = None,
-    compile: bool | None = None,
+    ops: Ops = EAGER,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One LSTM layer (gate order i, f, g, o, as in ``torch.nn.LSTM``)::
 
@@ -533,7 +576,8 @@ def lstm_layer(
         w_ih: ``(4H, D)``; w_hh: ``(4H, P)``; b_ih, b_hh: ``(4H,)`` or ``None`` (no bias).
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
         w_hr: ``(P, H)`` or ``None`` (no projection).
-        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
+        ops: how the loops and products run: :data:`EAGER` (this file's code), or
+            ``rnncourse.torch.compiled.ops(True)`` for the compiled path.
 
     Returns:
         ``out: (T, N, P)`` (``h_t`` at every step), ``h_n: (N, P)`` and ``c_n: (N, H)``.
@@ -542,14 +586,14 @@ def lstm_layer(
                      gates=4, w_hr=w_hr)
     steps = _step_sizes(batch_sizes, T, N)
     out, h_n, c_n, *_ = _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, None, w_hr,
-                                            steps, compile)
+                                            steps, ops)
     return out, h_n, c_n
 
 
 def peephole_lstm_layer(
     x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
     b_hh: Tensor | None, w_peep: Tensor, batch_sizes: Tensor | None = None,
-    w_hr: Tensor | None = None, compile: bool | None = None,
+    w_hr: Tensor | None = None, ops: Ops = EAGER,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """One peephole LSTM layer (Gers & Schmidhuber, 2000)::
 
@@ -564,7 +608,7 @@ def peephole_lstm_layer(
     derivatives.
 
     Args:
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, w_hr, compile: as in
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, batch_sizes, w_hr, ops: as in
             :func:`lstm_layer`.
         w_peep: ``(3, H)``, the rows ``p_i, p_f, p_o``.
 
@@ -578,7 +622,7 @@ def peephole_lstm_layer(
         raise ValueError(f"{where}: w_peep must be (3, H) = {(3, H)}, got {tuple(w_peep.shape)}")
     steps = _step_sizes(batch_sizes, T, N)
     out, h_n, c_n, *_ = _LSTMFunction.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_peep, w_hr,
-                                            steps, compile)
+                                            steps, ops)
     return out, h_n, c_n
 
 
@@ -602,7 +646,9 @@ def _gru_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None, steps:
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
         n = torch.tanh(torch.addcmul(x_n, r, h_n))  # tanh(x_n + r * h_n)
-        h_t = torch.lerp(n, h_prev, z)  # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n)
+        # (1 - z) * n + z * h_{t-1}, as n + z * (h_{t-1} - n); under autocast n and z come
+        # in its lower precision and h keeps the state's (torch.nn promotes), lerp wants one
+        h_t = torch.lerp(n.to(h_prev.dtype), h_prev, z.to(h_prev.dtype))
         h = _update(h, h_t)
         outs.append(_pad(h_t, N))
         acts.append(_pad(torch.cat((r, z, n), dim=1), N))
@@ -645,51 +691,51 @@ class _GRUFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,  # type: ignore[override]
-                b_hh: Tensor | None, steps: Steps, compile: bool | None) -> tuple[Tensor, ...]:
-        forward_loop, _, linear, prepare, _ = _plan(
-            (_gru_steps, _gru_steps_backward), compile, steps)
-        T, N = x.shape[:2]
-        XP = _project(x, prepare(w_ih, T * N), b_ih, linear)
-        out, acts, hns, h_n = forward_loop(XP, h0, prepare(w_hh, N), b_hh, steps, linear)
+                b_hh: Tensor | None, steps: Steps | None, ops: Ops) -> tuple[Tensor, ...]:
+        T, N, steps = x.shape[0], x.shape[1], _all_rows(steps, x)
+        XP = _project(x, ops.prepare(w_ih, T * N), b_ih, ops.linear)
+        out, acts, hns, h_n = ops.run(_gru_steps, XP, h0, ops.prepare(w_hh, N), b_hh, steps,
+                                      ops.linear)
         return out, h_n, acts, hns
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: tuple) -> None:
-        x, h0, w_ih, w_hh, b_ih, b_hh, steps, compile = inputs
+        x, h0, w_ih, w_hh, b_ih, b_hh, steps, ops = inputs
         out, _, acts, hns = output
         ctx.mark_non_differentiable(acts, hns)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns)
-        ctx.steps, ctx.compile = steps, compile  # type: ignore[attr-defined]
+        ctx.steps, ctx.ops = _all_rows(steps, x), ops  # type: ignore[attr-defined]
+        ctx.autocast = _autocast_state(x)  # type: ignore[attr-defined]
         ctx.set_materialize_grads(False)  # see _zeros_for
 
     @staticmethod
+    @_under_forward_autocast
     def backward(ctx: FunctionCtx, grad_out: Tensor, grad_hn: Tensor,  # type: ignore[override]
                  *_: Any) -> tuple[Tensor | None, ...]:
         x, h0, w_ih, w_hh, b_ih, b_hh, out, acts, hns = ctx.saved_tensors  # type: ignore[attr-defined]
-        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
+        need_x, need_h0, need_w_ih, need_w_hh, need_b_ih, need_b_hh, *_ = (
+            ctx.needs_input_grad)  # type: ignore[attr-defined]
         steps: Steps = ctx.steps  # type: ignore[attr-defined]
-        needs = ctx.needs_input_grad  # type: ignore[attr-defined]
+        ops = _backward_ops(ctx.ops)  # type: ignore[attr-defined]
+        grad_out, grad_hn = _zeros_for((grad_out, out), (grad_hn, h0))
         T, N = x.shape[:2]
         if _graph_needed():  # double backward: recompute the forward under autograd
             out, acts, hns, _ = _gru_steps(_project(x, w_ih, b_ih), h0, w_hh, b_hh, steps)
-        compile = False if _graph_needed() else ctx.compile  # type: ignore[attr-defined]
-        _, backward_loop, linear, prepare, wgrad = _plan(
-            (_gru_steps, _gru_steps_backward), compile, steps)
-        dXP, dHH, dh0 = backward_loop(grad_out, grad_hn, out, acts, hns, h0,
-                                      prepare(w_hh.t(), N), steps, linear)
+        dXP, dHH, dh0 = ops.run(_gru_steps_backward, grad_out, grad_hn, out, acts, hns, h0,
+                                ops.prepare(w_hh.t(), N), steps, ops.linear)
+        dx = _project(dXP, ops.prepare(w_ih.t(), T * N), None, ops.linear) if need_x else None
         return (
-            _project(dXP, prepare(w_ih.t(), T * N), None, linear) if needs[0] else None,
-            dh0 if needs[1] else None,
-            wgrad(dXP, x) if needs[2] else None,
-            wgrad(dHH, _previous(h0, out)) if needs[3] else None,
-            _sum_rows(dXP) if needs[4] else None,
-            _sum_rows(dHH) if needs[5] else None, None, None,
+            dx, dh0 if need_h0 else None,
+            ops.wgrad(dXP, x) if need_w_ih else None,  # dW_ih = sum_t dXP_t^T x_t
+            ops.wgrad(dHH, _previous(h0, out)) if need_w_hh else None,  # sum_t dHH_t^T h_{t-1}
+            _sum_rows(dXP) if need_b_ih else None,
+            _sum_rows(dHH) if need_b_hh else None, None, None,
         )
 
 
 def gru_layer(
     x: Tensor, h0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-    b_hh: Tensor | None, batch_sizes: Tensor | None = None, compile: bool | None = None,
+    b_hh: Tensor | None, batch_sizes: Tensor | None = None, ops: Ops = EAGER,
 ) -> tuple[Tensor, Tensor]:
     """One GRU layer (gate order r, z, n and PyTorch's form of ``n``, as in ``torch.nn.GRU``)::
 
@@ -703,12 +749,12 @@ def gru_layer(
         h0: ``(N, H)`` initial hidden state.
         w_ih: ``(3H, D)``; w_hh: ``(3H, H)``; b_ih, b_hh: ``(3H,)`` or ``None`` (no bias).
         batch_sizes: ``None`` or a PackedSequence's ``batch_sizes`` (see the module docstring).
-        compile: run the loops through ``torch.compile``; ``None``: ``RNNCOURSE_COMPILE``.
+        ops: as in :func:`rnn_layer`.
 
     Returns:
         ``out: (T, N, H)`` (``h_t`` at every step) and ``h_n: (N, H)``.
     """
     T, N, _ = _check("gru_layer", x, {"h0": (h0, 1)}, w_ih, w_hh, b_ih, b_hh, gates=3)
     steps = _step_sizes(batch_sizes, T, N)
-    out, h_n, *_ = _GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, compile)
+    out, h_n, *_ = _GRUFunction.apply(x, h0, w_ih, w_hh, b_ih, b_hh, steps, ops)
     return out, h_n

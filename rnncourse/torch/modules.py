@@ -9,10 +9,11 @@ calling PyTorch's fused kernels. Two additions: ``forward`` takes an optional
 same results as packing it), and the constructors take ``init=`` (see
 :mod:`rnncourse.torch.init`), for the LSTMs ``forget_bias=``, and ``compiled=``:
 ``True`` runs the recurrent loops through ``torch.compile`` (see
-:mod:`rnncourse.torch.compiled`), ``None`` (the default) follows the environment
-variable ``RNNCOURSE_COMPILE``, ``False`` stays eager. The constructor checks and
-the forward pass's shape and dtype checks raise ``torch.nn``'s exceptions with
-``torch.nn``'s messages.
+:mod:`rnncourse.torch.compiled`, optional reading), ``None`` (the default) follows the
+environment variable ``RNNCOURSE_COMPILE``, ``False`` stays eager; ``_layer`` picks
+the eager or the compiled ``ops`` and hands them to the layer function. The
+constructor checks and the forward pass's shape and dtype checks raise
+``torch.nn``'s exceptions with ``torch.nn``'s messages.
 
 Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates,
 ``P = proj_size`` for an LSTM with projections, else ``H``)::
@@ -48,6 +49,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from . import compiled as _compiled
 from . import functional as F
 from .init import init_rnn_, set_forget_bias_
 
@@ -84,6 +86,18 @@ def _check_arguments(module: nn.Module, input_size, hidden_size, num_layers, bia
         raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
     if proj_size >= hidden_size:
         raise ValueError("proj_size has to be smaller than hidden_size")
+
+
+def _refuse_legacy_onnx_export(name: str) -> None:
+    """``torch.onnx.export(dynamo=False)`` (TorchScript tracing) writes an invalid graph
+    for the hand-written autograd functions (ONNX Runtime rejects it): refuse, and say
+    what works instead. ``torch.jit.trace`` alone works (see the README)."""
+    if torch.jit.is_tracing() and torch.onnx.is_in_onnx_export():
+        raise RuntimeError(
+            f"{name}: the legacy TorchScript-based ONNX export (torch.onnx.export(..., "
+            "dynamo=False)) is not supported by rnncourse.torch: use "
+            "torch.onnx.export(..., dynamo=True) or torch.export.export, or load the "
+            "state_dict into the torch.nn class of the same name and export that")
 
 
 class _RNNBase(nn.Module):
@@ -135,6 +149,8 @@ class _RNNBase(nn.Module):
                     setattr(self, pname, nn.Parameter(torch.empty(shape, **factory)))
                 self._all_weights.append(names)
         self._register_extra_parameters(factory)  # PeepholeLSTM: after the LSTM's
+        # every weight's name, in torch.nn's order (then PeepholeLSTM's own), as torch.nn
+        self._flat_weights_names: list[str] = [n for n, _ in self.named_parameters()]
         self.reset_parameters()
 
     # ------------------------------------------------------------------ parameters
@@ -161,6 +177,13 @@ class _RNNBase(nn.Module):
         """``(w_ih, w_hh, b_ih, b_hh)`` of one layer and direction (biases None if absent)."""
         w = [getattr(self, n) for n in self._param_names(layer, direction)[:4]]
         return (w[0], w[1], w[2], w[3]) if self.bias else (w[0], w[1], None, None)
+
+    @property
+    def _flat_weights(self) -> list[Tensor | None]:
+        """The weights named by ``_flat_weights_names``, as the module holds them now (a
+        weight-norm or WeightDrop-style reparametrisation's tensor, too): torch.nn's
+        attribute of that name, which such code reads."""
+        return [getattr(self, n) if hasattr(self, n) else None for n in self._flat_weights_names]
 
     @property
     def all_weights(self) -> list[list[nn.Parameter]]:
@@ -231,6 +254,7 @@ class _RNNBase(nn.Module):
             ``output`` is a PackedSequence if ``input`` is one.
         """
         name = type(self).__name__
+        _refuse_legacy_onnx_export(name)
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: give lengths or a PackedSequence, not both")
@@ -407,6 +431,16 @@ class _RNNBase(nn.Module):
         return (output, final) if self.has_cell else (output, final[0])
 
 
+def _lstm_autocasts_wholly(x: Tensor, dtype: torch.dtype) -> bool:
+    """Whether ``torch.nn.LSTM`` (parameters of ``dtype``) would run its oneDNN layers under
+    CPU autocast here: CPU, float32 (or bfloat16), a non-empty input, oneDNN on (its
+    ``use_mkldnn``); that kernel is on autocast's lower-precision list, so its inputs,
+    weights and states are cast."""
+    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and dtype in (torch.float32, torch.bfloat16) and x.numel() > 0
+            and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)
+
+
 def _reverse_index(
     T: int, N: int, batch_sizes: Tensor | None, device: torch.device,
 ) -> Tensor | None:
@@ -471,7 +505,7 @@ class RNN(_RNNBase):
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.rnn_layer(x, state[0], *self._weights(layer, direction),
                              nonlinearity=self.nonlinearity, batch_sizes=batch_sizes,
-                             compile=self.compiled)
+                             ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h,)
 
 
@@ -522,9 +556,17 @@ class LSTM(_RNNBase):
         return getattr(self, f"weight_hr_l{layer}{'_reverse' if direction else ''}")
 
     def _layer(self, x, state, layer, direction, batch_sizes):
-        out, h, c = F.lstm_layer(x, state[0], state[1], *self._weights(layer, direction),
-                                 batch_sizes=batch_sizes,
-                                 w_hr=self._projection(layer, direction), compile=self.compiled)
+        weights = self._weights(layer, direction)
+        if batch_sizes is None and not self.proj_size and _lstm_autocasts_wholly(
+                x, self.weight_ih_l0.dtype):
+            # torch.nn.LSTM's CPU kernel (oneDNN's, which autocast casts) runs the whole layer
+            # in autocast's dtype; the other layers cast only their matrix products
+            dtype = torch.get_autocast_dtype("cpu")
+            x, state = x.to(dtype), tuple(s.to(dtype) for s in state)
+            weights = tuple(None if w is None else w.to(dtype) for w in weights)
+        out, h, c = F.lstm_layer(x, state[0], state[1], *weights,
+                                 batch_sizes=batch_sizes, w_hr=self._projection(layer, direction),
+                                 ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h, c)
 
 
@@ -558,7 +600,7 @@ class GRU(_RNNBase):
 
     def _layer(self, x, state, layer, direction, batch_sizes):
         out, h = F.gru_layer(x, state[0], *self._weights(layer, direction),
-                             batch_sizes=batch_sizes, compile=self.compiled)
+                             batch_sizes=batch_sizes, ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h,)
 
 
@@ -601,6 +643,6 @@ class PeepholeLSTM(LSTM):
                                           *self._weights(layer, direction), w_peep,
                                           batch_sizes=batch_sizes,
                                           w_hr=self._projection(layer, direction),
-                                          compile=self.compiled)
+                                          ops=_compiled.ops(self.compiled, batch_sizes))
         return out, (h, c)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncourse.bleu import corpus_bleu as _corpus_bleu
+from rnncourse.analysis.bleu import corpus_bleu as _corpus_bleu
 from rnncourse.grading.spec import Exercise, Notebook
 
 __all__ = ["NOTEBOOK"]
@@ -159,7 +159,7 @@ def attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V):
 
 
 def corpus_bleu(hypotheses, references):
-    """Corpus BLEU up to 4-grams, no smoothing (:func:`rnncourse.bleu.corpus_bleu`)."""
+    """Corpus BLEU up to 4-grams, no smoothing (:func:`rnncourse.analysis.bleu.corpus_bleu`)."""
     return _corpus_bleu([[int(t) for t in h] for h in hypotheses],
                         [[int(t) for t in r] for r in references], max_n=4, smooth="none")
 

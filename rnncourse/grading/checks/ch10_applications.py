@@ -1,7 +1,7 @@
 """Grading spec of ``ch10_applications.ipynb``: a Kneser–Ney probability by hand, the weight of
 a mixture of two language models chosen on validation data, and a variational dropout mask.
 
-The Kneser–Ney reference is :class:`rnncourse.ngram.KneserNey` (order 2, a fixed
+The Kneser–Ney reference is :class:`rnncourse.models.ngram.KneserNey` (order 2, a fixed
 discount); ``tests/test_solutions.py`` also checks it against the formula worked by hand.
 The mixture and the dropout mask are written here.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnncourse.grading.spec import Exercise, Notebook
-from rnncourse.ngram import KneserNey
+from rnncourse.models.ngram import KneserNey
 
 __all__ = ["NOTEBOOK"]
 

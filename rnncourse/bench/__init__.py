@@ -15,7 +15,7 @@ size; ``standard`` is (50, 32, 64, 128), (100, 64, 128, 256) and
 How it measures:
 
 * every (library, cell, shape, dtype, device) runs in a fresh process
-  (:mod:`rnncourse._bench_worker`). Timing NumPy and torch in one process
+  (:mod:`rnncourse.bench.worker`). Timing NumPy and torch in one process
   distorts both on a small machine: a library's idle thread pool keeps a
   core busy that the other library's threads then wait for;
 * one run is the forward pass over the whole sequence, the loss
@@ -70,7 +70,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
+from ..cli.argtypes import non_negative_int, positive_float, positive_int
 
 __all__ = ["SHAPE_SETS", "CELLS", "LIBS", "flops", "add_arguments", "run", "main"]
 
@@ -96,7 +97,9 @@ LIBS: dict[str, str] = {
 
 _MARKER = "RNNCOURSE_BENCH "
 _TORCH_LIBS = ("rnncourse", "compiled", "torch")
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# The folder that holds rnncourse/ (bench/__init__.py is two levels below it): put first on
+# the workers' PYTHONPATH, so that they import this copy of the package.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def flops(cell: str, shape: Shape) -> int:
@@ -125,36 +128,6 @@ def _shape_arg(text: str) -> list[Shape]:
     return [parts]  # type: ignore[list-item]
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the benchmark's options on ``parser`` (and set ``func=run`` as default)."""
     parser.description = (
@@ -180,16 +153,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",
                         help="auto: the CPU, plus GPU rows for the torch libraries when CUDA "
                              "is available (default: auto)")
-    parser.add_argument("--repeats", type=_positive, default=10,
+    parser.add_argument("--repeats", type=positive_int, default=10,
                         help="timed runs per measurement; the median is reported (default: 10)")
-    parser.add_argument("--warmup", type=_non_negative, default=2,
+    parser.add_argument("--warmup", type=non_negative_int, default=2,
                         help="untimed runs first (default: 2)")
-    parser.add_argument("--matmul-size", type=_positive, default=2048, metavar="N",
+    parser.add_argument("--matmul-size", type=positive_int, default=2048, metavar="N",
                         help="size of the square product giving the matmul rate (default: 2048)")
-    parser.add_argument("--timeout", type=_seconds, default=600.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=600.0, metavar="SECONDS",
                         help="time limit of each measurement's process (default: 600)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random data")
-    parser.add_argument("--jobs", type=_positive, default=1, metavar="N",
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="run N measurements at once: faster, but they disturb each "
                              "other's timings; for smoke tests only (default: 1)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
@@ -232,7 +205,7 @@ def _worker_env() -> dict[str, str]:
 
 def _run_job(job: _Job, args: argparse.Namespace) -> None:
     """Run ``job`` in a fresh interpreter; store its JSON line, or the failure, in it."""
-    cmd = [sys.executable, "-m", "rnncourse._bench_worker", job.task, "--lib", job.lib,
+    cmd = [sys.executable, "-m", "rnncourse.bench.worker", job.task, "--lib", job.lib,
            "--device", job.device, "--dtype", args.dtype, "--repeats", str(args.repeats),
            "--warmup", str(args.warmup), "--seed", str(args.seed)]
     if job.task == "matmul":
@@ -507,7 +480,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # --help and argument errors
         return exit_.code if isinstance(exit_.code, int) else 2
     return run(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,7 +5,7 @@ They live in ``book/data/`` of the course repository (the training scripts in
 data ``rnncourse/_bookdata/``. A chapter asks for a file by its path under
 ``book/data/``::
 
-    from rnncourse import bookdata
+    from rnncourse.data import bookdata
     state = torch.load(bookdata.path("ch06_lstm/adding_lstm_T10.pt"))
 
 and gets it wherever the notebook runs: from a checkout of the repository
@@ -19,7 +19,9 @@ from pathlib import Path, PurePosixPath
 
 __all__ = ["path", "locations"]
 
-_PACKAGED = Path(__file__).resolve().parent / "_bookdata"
+# rnncourse/, the package folder this module lives in (two levels up: data/bookdata.py)
+_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGED = _PACKAGE / "_bookdata"
 
 
 def locations() -> list[Path]:
@@ -31,8 +33,7 @@ def locations() -> list[Path]:
        repository's root or its ``book/`` folder (``book/data`` is then ``./data``);
     3. the copy shipped inside the installed package.
     """
-    here = Path(__file__).resolve().parent
-    found: list[Path] = [here.parent / "book" / "data"]
+    found: list[Path] = [_PACKAGE.parent / "book" / "data"]
     cwd = Path.cwd()
     found.append(cwd / "book" / "data")
     if (cwd / "data").is_dir() and (cwd.name == "book" or (cwd.parent / "_config.yml").is_file()):

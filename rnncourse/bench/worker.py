@@ -2,8 +2,8 @@
 
 :mod:`rnncourse.bench` starts this module once per measurement::
 
-    python -m rnncourse._bench_worker measure --lib rnncourse --cell lstm --shape 35,20,650,650
-    python -m rnncourse._bench_worker matmul --lib numpy --size 1024
+    python -m rnncourse.bench.worker measure --lib rnncourse --cell lstm --shape 35,20,650,650
+    python -m rnncourse.bench.worker matmul --lib numpy --size 1024
 
 and reads the one line it prints on stdout: ``RNNCOURSE_BENCH {json}``.  Each
 library is timed in its own process because on a small machine two libraries
@@ -270,7 +270,7 @@ def _shape(text: str) -> tuple[int, int, int, int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rnncourse._bench_worker")
+    p = argparse.ArgumentParser(prog="python -m rnncourse.bench.worker")
     p.add_argument("task", choices=["measure", "matmul"])
     p.add_argument("--lib", choices=LIBS, required=True)
     p.add_argument("--cell", choices=list(GATES), default="lstm")

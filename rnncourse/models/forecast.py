@@ -3,7 +3,7 @@
 A :class:`Forecaster` reads the past of a univariate series, ``(N, T, 1)``, with one recurrent
 layer and maps the last hidden state to the next ``horizon`` values with a linear layer.
 :func:`train_forecaster` trains one the way the chapters do (Adam on the MSE, mini-batches in
-a seeded shuffle, :func:`rnncourse.train.fit`), so that the chapters and the multi-seed
+a seeded shuffle, :func:`rnncourse.models.train.fit`), so that the chapters and the multi-seed
 scripts in ``scripts/`` run exactly the same experiment.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnncourse.train import History, fit
+from rnncourse.models.train import History, fit
 
 __all__ = ["Forecaster", "linear_forecast", "predict", "train_forecaster"]
 

@@ -2,7 +2,7 @@
 
 ::
 
-    from rnncourse.train import fit
+    from rnncourse.models.train import fit
 
     history = fit(model, torch.nn.MSELoss(), loader, epochs=20, clip_norm=1.0)
     history.plot()

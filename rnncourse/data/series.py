@@ -21,7 +21,9 @@ import numpy as np
 
 from rnncourse._args import SeedLike, as_rng, check_count
 
-__all__ = ["sine_series", "multivariate_sine_series", "split_next_value"]
+__all__ = [
+    "sine_series", "multivariate_sine_series", "split_next_value", "trend_seasonality",
+]
 
 
 def _check_levels(noise: float, trend: float) -> None:
@@ -139,3 +141,22 @@ def split_next_value(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"series must have shape (N, T + 1) or (N, T + 1, D) with T >= 1, "
                          f"got {series.shape}")
     return series[:, :-1], series[:, -1]
+
+
+def trend_seasonality(n_steps: int = 48, seed: SeedLike = 0
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Monthly sales-like data in three parts: ``series = trend + season + noise``.
+
+    The trend rises 10% of its start value per year, ``1.1 ** (t / 12)``; the seasonality
+    has a period of 12 steps (a year of months), ``0.3 sin(2 pi (t - 3) / 12)``; the noise
+    is ``N(0, 0.05^2)``, seeded.
+
+    Returns:
+        ``(trend, season, noise)``, each ``(n_steps,)`` float64.
+    """
+    n_steps = check_count("n_steps", n_steps)
+    t = np.arange(n_steps)
+    trend = 1.0 * 1.1 ** (t / 12)
+    season = 0.3 * np.sin(2 * np.pi * (t - 3) / 12)
+    noise = 0.05 * as_rng(seed).standard_normal(n_steps)
+    return trend, season, noise

@@ -57,13 +57,17 @@ them ``(h, c)`` (LSTM), so that decoding can select beams with ``state[idx]``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnncourse._args import as_rng
+from rnncourse.data.reversal import reversal_data
+from rnncourse.data.text import BOS, EOS, PAD
 from rnncourse.torch import GRU, LSTM, GRUCell
 
 __all__ = [
@@ -76,7 +80,6 @@ __all__ = [
     "sequence_accuracy", "token_accuracy", "model_step_fn",
 ]
 
-PAD, BOS, EOS = 0, 1, 2
 
 State = Any  # Tensor (N, H), or a tuple (h, c) of them
 Memory = Any  # what the decoder reads from the encoder at each step (None: nothing)
@@ -650,3 +653,18 @@ def beam_search(model: nn.Module, src: Tensor, *, beam_width: int = 5,
                               max_len=max_len, alpha=alpha, penalty=penalty)
     finally:
         model.train(was_training)
+
+
+def accuracy_by_length(decode, lengths: Sequence[int], n: int,
+                       rng: np.random.Generator | int) -> np.ndarray:
+    """Sequence accuracy at each source length: ``decode(src, lengths) -> tokens``.
+
+    ``n`` fresh reversal examples per length; returns ``(len(lengths),)`` floats.
+    """
+    rng = as_rng(rng, name="rng")
+    acc = []
+    for L in lengths:
+        data = reversal_data(n, L, L, rng)
+        pred = decode(data.src, data.lengths)
+        acc.append(float(sequence_accuracy(pred, data.tgt_out).float().mean()))
+    return np.array(acc)

@@ -1,0 +1,159 @@
+"""Chapter 10's character-level language model: the model, sampling, its score.
+
+- :class:`CharLM` -- embedding, one recurrent layer (LSTM or GRU), linear read-out:
+  ids ``(N, T)`` -> next-character logits ``(N, T, V)``.
+- :func:`sequence_cross_entropy` -- the training loss, the mean over every step.
+- :func:`sample` -- generation with a temperature, one character at a time.
+- :func:`mean_nll`, :func:`perplexity`, :func:`bits_per_char` -- the model on a text,
+  the state carried across chunks. The conversions from the mean negative
+  log-likelihood are the NumPy reference's (:func:`rnncourse.numpy.perplexity`,
+  :func:`rnncourse.numpy.bits_per_char`), and so is the temperature softmax: one
+  implementation of each metric.
+- :func:`lstm_states` -- the hidden and cell states over a text, for looking inside
+  (:mod:`rnncourse.analysis.units`).
+
+Its baseline, the smoothed n-gram model, is :class:`rnncourse.models.ngram.KneserNey`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnncourse.data.text import CharVocab
+from rnncourse.numpy.lm import bits_per_char as numpy_bits_per_char
+from rnncourse.numpy.lm import temperature_softmax
+from rnncourse.numpy.losses import perplexity as numpy_perplexity
+from rnncourse.torch import GRU, LSTM
+
+__all__ = [
+    "CharLM", "sequence_cross_entropy", "sample", "mean_nll", "perplexity", "bits_per_char",
+    "lstm_states",
+]
+
+
+class CharLM(nn.Module):
+    """A character-level language model: ids ``(N, T)`` -> next-character logits ``(N, T, V)``.
+
+    ``e_t = E[x_t]``, ``h_t = LSTM(e_t, h_{t-1})`` (or a GRU), ``logits_t = h_t W_y + b_y``;
+    ``softmax(logits_t)`` is the model's distribution of character ``t + 1``.
+    """
+
+    def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128,
+                 cell: str = "lstm") -> None:
+        super().__init__()
+        layers = {"lstm": LSTM, "gru": GRU}
+        if cell not in layers:
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        self.embed = nn.Embedding(vocab_size, embed_size)
+        self.rnn = layers[cell](embed_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x: Tensor, state=None) -> Tensor:
+        return self.step(x, state)[0]
+
+    def step(self, x: Tensor, state=None) -> tuple[Tensor, object]:
+        """Logits ``(N, T, V)`` and the final state, starting from ``state`` (zeros if None)."""
+        out, state = self.rnn(self.embed(x), state)
+        return self.head(out), state
+
+
+def sequence_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Mean cross-entropy over every step: ``logits (N, T, V)``, ``target (N, T)``."""
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+
+
+@torch.no_grad()
+def sample(model: CharLM, vocab: CharVocab, prompt: str, n_chars: int, *,
+           temperature: float = 1.0, seed: int = 0) -> str:
+    """Generate ``n_chars`` characters after ``prompt``, one at a time.
+
+    The prompt is read first (its final state primes the model); then each new character
+    is drawn from ``temperature_softmax(logits, temperature)`` with a seeded
+    ``numpy.random.Generator`` and fed back in as the next input.
+
+    Returns:
+        The generated characters (without the prompt).
+    """
+    rng = np.random.default_rng(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.as_tensor(vocab.encode(prompt))[None]           # (1, len(prompt))
+        logits, state = model.step(x)
+        out = []
+        for _ in range(n_chars):
+            p = temperature_softmax(logits[0, -1].double().numpy(), temperature)
+            i = int(rng.choice(len(p), p=p))
+            out.append(i)
+            logits, state = model.step(torch.tensor([[i]]), state)
+    finally:
+        model.train(was_training)
+    return vocab.decode(out)
+
+
+@torch.no_grad()
+def mean_nll(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
+    """``mean_t -log p(x_{t+1} | x_1..x_t)`` over ``ids``, in nats, carrying the state along.
+
+    The text is read in chunks of ``seq_len`` steps, and each chunk starts from the
+    previous chunk's final state, so every character but the first is predicted from
+    everything before it. The log-probabilities are taken in float64.
+    """
+    was_training = model.training
+    model.eval()
+    data = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    total, count, state = 0.0, 0, None
+    try:
+        for start in range(0, len(data) - 1, seq_len):
+            x = data[start:start + seq_len][None]
+            y = data[start + 1:start + seq_len + 1][None]
+            x = x[:, :y.shape[1]]
+            logits, state = model.step(x, state)
+            total += float(nn.functional.cross_entropy(logits[0].double(), y[0],
+                                                       reduction="sum"))
+            count += y.shape[1]
+    finally:
+        model.train(was_training)
+    return total / count
+
+
+def perplexity(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
+    """``exp(mean_nll(model, ids))``, through :func:`rnncourse.numpy.perplexity`."""
+    return numpy_perplexity(mean_nll(model, ids, seq_len))
+
+
+def bits_per_char(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
+    """The cross-entropy in bits per character, ``mean_nll / ln 2``, through
+    :func:`rnncourse.numpy.bits_per_char`.
+
+    Perplexity is ``2 ** bits_per_char``: 2.0 bits per character is a perplexity of 4.
+    """
+    return numpy_bits_per_char(mean_nll(model, ids, seq_len))
+
+
+@torch.no_grad()
+def lstm_states(model: CharLM, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hidden states ``h_t`` and cell states ``c_t`` of ``model``'s LSTM over ``ids``.
+
+    ``h_t`` comes from the layer itself, from a zero state; ``c_t`` is recomputed from the
+    gates, ``c_t = f_t * c_{t-1} + i_t * g_t``, with the pre-activations
+    ``e_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh`` (gate order i, f, g, o).
+
+    Returns:
+        ``(h, c)``, each ``(len(ids), H)`` float64: the states after reading each character.
+    """
+    rnn = model.rnn
+    x = model.embed(torch.as_tensor(np.asarray(ids), dtype=torch.int64)[None])
+    h = rnn(x)[0][0].double()                                    # (T, H)
+    h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])
+    a = (x[0].double() @ rnn.weight_ih_l0.double().T + rnn.bias_ih_l0.double()
+         + h_prev @ rnn.weight_hh_l0.double().T + rnn.bias_hh_l0.double())
+    i, f, g, _ = a.chunk(4, dim=1)
+    i, f, g = torch.sigmoid(i).numpy(), torch.sigmoid(f).numpy(), torch.tanh(g).numpy()
+    c = np.empty_like(i)
+    prev = np.zeros(i.shape[1])
+    for t in range(len(c)):
+        prev = c[t] = f[t] * prev + i[t] * g[t]
+    return h.numpy(), c
