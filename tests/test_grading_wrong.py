@@ -223,3 +223,23 @@ def test_partial_credit_per_hidden_case_is_an_instructors_option(tmp_path):
     # The exercises that do not call it are right: full points.
     full = {e.grade_id for e in partial.exercises if e.points == e.max_points}
     assert full == {"gru_step_forward_cho", "count_gru_params", "gru_step_backward"}, full
+
+
+@pytest.mark.skipif(sys.platform == "win32" or landlock_abi() < 1,
+                    reason="the grader needs Landlock to grade")
+def test_partial_credit_from_the_command_line(tmp_path):
+    """`rnncourse grade --partial-credit` passes the option through: the same batch-of-one
+    GRU scores 0 without it and a share of its points with it."""
+    from rnncourse.cli import main
+
+    nb = with_cell("ch08_gru", "gru_step_forward", BATCH_OF_ONE)
+    path = tmp_path / "ch08_gru.ipynb"
+    path.write_text(json.dumps(nb))
+    points = {}
+    for flag in ([], ["--partial-credit"]):
+        out = tmp_path / f"r{len(flag)}.json"
+        main(["grade", str(path), "--seed", "0", "--json", str(out), "--quiet", *flag])
+        tests = json.loads(out.read_text())["tests"]     # Gradescope's results.json layout
+        points[bool(flag)] = next(t["score"] for t in tests
+                                  if t["name"].startswith("ch08_gru: gru_step_forward ("))
+    assert points[False] == 0 and 0 < points[True] < 4, points

@@ -162,6 +162,10 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-weak-sandbox", action="store_true",
                    help="grade even where the kernel offers no Landlock (graded code could "
                         "then read and write the grader's files; the report says so)")
+    p.add_argument("--partial-credit", action="store_true",
+                   help="partial credit: an exercise that fails some hidden cases earns its points "
+                        "times the share of cases that agree (default: all or nothing; a "
+                        "broken rule or a cell that cannot run still costs the whole exercise)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="details for every submission, not only a summary line")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -192,7 +196,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             expected = expected_notebooks(args.tests)
         results = grade(submissions, Options(limits=limits, jobs=args.jobs or 0,
                                              tests_dir=args.tests, seed=args.seed,
-                                             allow_weak_sandbox=args.allow_weak_sandbox))
+                                             allow_weak_sandbox=args.allow_weak_sandbox,
+                                             partial_credit=args.partial_credit))
         if args.all_notebooks:
             results = [complete(r, expected, args.tests) for r in results]
     except GradeError as exc:

@@ -82,6 +82,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="seed of the run, to reproduce an earlier one (default: a fresh seed, "
                         "recorded in gradebook.json); each student's hidden cases are drawn "
                         "from it and their name, so no two students share them")
+    p.add_argument("--partial-credit", action="store_true",
+                   help="partial credit: an exercise that fails some hidden cases earns its points "
+                        "times the share of cases that agree (default: all or nothing; a "
+                        "broken rule or a cell that cannot run still costs the whole exercise)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--snapshot", type=Path, metavar="FILE",
                        help="grade nothing: record every repository's tip now (commit id and "
@@ -184,7 +188,7 @@ def cmd_grade_class(args: argparse.Namespace) -> int:
             if args.late_until else None
         snapshot = read_snapshot(args.from_snapshot) if args.from_snapshot else None
         options = Options(limits=_make_limits(args), jobs=args.jobs or 0, tests_dir=tests,
-                          seed=args.seed)
+                          seed=args.seed, partial_credit=args.partial_credit)
         cls = grade_class(students, options=options,
                           deadline=deadline, branch=args.branch, only=args.notebooks,
                           allow_local=args.allow_local, progress=progress, snapshot=snapshot,
