@@ -89,6 +89,31 @@
     });
   }
 
+  // The themes bind their drawer handlers to the FIRST .primary-toggle and
+  // .secondary-toggle of the page (pydata-sphinx-theme: open the sidebar as a modal
+  // drawer below 992 px / 1200 px; sphinx-book-theme: hide the primary sidebar from
+  // 992 px on). That first copy sits in the theme's navbar, which the book theme never
+  // shows; the buttons a reader sees (in the article header) have no handler at all.
+  // Hand their clicks to the bound copy, so that the theme does what it already does.
+  function forwardDrawerToggles() {
+    ["primary", "secondary"].forEach(function (side) {
+      var buttons = document.querySelectorAll("." + side + "-toggle");
+      var bound = buttons[0];
+      Array.prototype.forEach.call(buttons, function (button) {
+        if (button === bound || button.dataset.rnncourseForwarded) return;
+        button.dataset.rnncourseForwarded = "true";
+        button.addEventListener("click", function (event) {
+          event.preventDefault();
+          event.stopPropagation();
+          var tip = window.bootstrap && window.bootstrap.Tooltip &&
+            window.bootstrap.Tooltip.getInstance(button);
+          if (tip) tip.hide();
+          bound.click();
+        });
+      });
+    });
+  }
+
   function fitAll() {
     fitMath();
     fitInlineMath();
@@ -107,6 +132,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    forwardDrawerToggles();
     markStaticWidgets();
     fitFigures();
     fitOutputs();

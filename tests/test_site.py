@@ -83,6 +83,10 @@ async () => {
       && getComputedStyle(o).display !== 'none').length,
     codeBlocks: document.querySelectorAll('div.highlight pre').length,
     copyButtons: document.querySelectorAll('button.copybtn').length,
+    unlabelledCopyButtons: Array.from(document.querySelectorAll('button.copybtn'))
+      .filter((b) => !(b.getAttribute('aria-label') || '').trim()).length,
+    formulaTabStops: Array.from(document.querySelectorAll('mjx-container'))
+      .filter((m) => m.tabIndex >= 0).length,
     download: Array.from(document.querySelectorAll('.dropdown-download-buttons a'))
       .map((a) => a.href),
     launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a'))
@@ -169,6 +173,10 @@ _LAYOUT = """
   const scrolledOutputs = Array.from(main.querySelectorAll('.cell_output pre'))
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
     .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // Code cells (their source) wider than their box: they scroll sideways.
+  const scrolledCode = Array.from(main.querySelectorAll('div.cell_input div.highlight pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
   const article = main.querySelector('article') || main;
   const width = article.getBoundingClientRect().width;
   const squeezed = Array.from(article.querySelectorAll('p, div.highlight, div.cell_output'))
@@ -191,6 +199,9 @@ _LAYOUT = """
     clippedTables: report('table'),
     scrolledMath: scrolledMath,
     scrolledOutputs: scrolledOutputs,
+    codeCells: main.querySelectorAll('div.cell_input div.highlight pre').length,
+    outputs: main.querySelectorAll('.cell_output pre').length,
+    scrolledCode: scrolledCode,
     crampedTables: crampedTables,
     squeezed: squeezed,
     figures: figures,
@@ -645,7 +656,10 @@ def test_layout_report(site: Site) -> None:
               f"clipped tables {sum(len(lay['clippedTables']) for lay in pages)}, "
               f"cramped tables {sum(len(lay['crampedTables']) for lay in pages)}, "
               f"math that scrolls {sum(len(lay['scrolledMath']) for lay in pages)}, "
-              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)}, "
+              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)} "
+              f"of {sum(lay['outputs'] for lay in pages)}, "
+              f"code cells that scroll {sum(len(lay['scrolledCode']) for lay in pages)} "
+              f"of {sum(lay['codeCells'] for lay in pages)}, "
               f"squeezed blocks {sum(len(lay['squeezed']) for lay in pages)}")
         for key, p in site.pages.items():
             lay = p.layout.get(kind)
@@ -800,3 +814,277 @@ def test_figure_text_stays_readable_on_a_phone(site: Site) -> None:
         f"figures whose text is smaller than {MIN_FIGURE_TEXT_PX} px at 390 px "
         f"(make them narrower or stack the panels): {small}"
     )
+
+
+# --- What a reader clicks and types, at 390, 800 and 1280 px -----------------------
+#
+# A second browser session (the ``reader`` fixture) does what a reader does: it clicks
+# the drawer buttons that are on the screen, walks a page with the Tab key, asks
+# Chromium's accessibility tree for the names of the copy buttons, and loads every page
+# with an empty cache to weigh it.
+
+TABLET = {"width": 800, "height": 1000}
+WIDTHS = {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP}
+DRAWER_DOC = "book/ch06_lstm"        # a chapter with a long "On this page"
+DRAWER_TARGET = "book/ch07_peephole"  # the chapter a reader picks in the drawer
+KEYBOARD_DOC = "book/ch02_rnn"       # the chapter with the most formulas (145 tab stops)
+TAB_LIMIT = 1500                     # Tab presses before giving up on a page
+# What the drawers hold: the chapter list (primary) and "On this page" (secondary).
+DRAWER_NAV = {"primary": ".bd-docs-nav", "secondary": "#pst-page-toc-nav"}
+# The most a page may transfer with an empty cache, in bytes, as the test server sends
+# it (uncompressed: GitHub Pages gzips, which roughly quarters the text files).
+MAX_PAGE_BYTES = 9_200_000
+
+# How many CSS px of the element's width are on screen (0: hidden, off-canvas, folded).
+_SHOWN = """
+(selector) => {
+  const el = document.querySelector(selector);
+  if (!el || !el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) return 0;
+  const r = el.getBoundingClientRect();
+  const w = Math.min(r.right, window.innerWidth) - Math.max(r.left, 0);
+  const h = Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0);
+  return w > 0 && h > 0 ? Math.round(w) : 0;
+}
+"""
+
+# One Tab press's result: what has the focus, is it a formula, and, for a button of the
+# header bars, whether a focus ring is drawn (an outline or a box-shadow of >= 2 px).
+_FOCUSED = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { end: true };
+  window.__rnncourseSeen = window.__rnncourseSeen || new Set();
+  if (window.__rnncourseSeen.has(el)) return { end: true };
+  window.__rnncourseSeen.add(el);
+  const cs = getComputedStyle(el);
+  const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2
+    && !/rgba\\(\\d+, \\d+, \\d+, 0\\)|transparent/.test(cs.outlineColor);
+  const shadow = cs.boxShadow !== 'none' && cs.boxShadow.split(/,(?![^(]*\\))/).some(
+    (s) => !/rgba\\(\\d+, \\d+, \\d+, 0\\)/.test(s)
+      && parseFloat((s.match(/(-?[\\d.]+)px/g) || [])[3] || '0') >= 2);
+  const header = !!el.closest('.bd-header-article, .bd-header')
+    && (el.tagName === 'BUTTON' || el.classList.contains('btn'));
+  return {
+    end: false,
+    formula: !!el.closest('mjx-container'),
+    header: header,
+    ring: outline || shadow,
+    name: el.tagName.toLowerCase() + '.' + String(el.className.baseVal ?? el.className)
+      .split(/\\s+/).slice(0, 3).join('.'),
+  };
+}
+"""
+
+
+@dataclass
+class Reader:
+    # width -> side -> {"toggles": visible toggles, "before"/"open"/"closed": px shown}
+    drawers: dict[str, dict[str, dict]]
+    # width -> True when a chapter link clicked in the open drawer opened that chapter
+    drawer_navigation: dict[str, bool]
+    # width -> {"stops": Tab stops, "formulas": of them formulas, "header": [...]}
+    keyboard: dict[str, dict]
+    # copy buttons of KEYBOARD_DOC shown to assistive technology (a folded cell's are
+    # not) and the names Chromium's accessibility tree gives them
+    copy_names: list[str]
+    # page -> {"bytes": transferred, "requests": n, "urls": [...]}
+    weight: dict[str, dict]
+    icons: dict  # what the header's Font Awesome icons look like (desktop, DRAWER_DOC)
+
+
+def _drawers(page, base: str) -> tuple[dict, dict]:
+    drawers: dict[str, dict[str, dict]] = {}
+    navigation: dict[str, bool] = {}
+    for kind, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        drawers[kind] = {}
+        for side, nav in DRAWER_NAV.items():
+            page.goto(f"{base}{DRAWER_DOC}.html", wait_until="load")
+            page.wait_for_timeout(300)
+            toggles = page.locator(f".{side}-toggle:visible")
+            found = {"toggles": toggles.count(), "before": page.evaluate(_SHOWN, nav)}
+            drawers[kind][side] = found
+            if not found["toggles"]:
+                continue
+            toggles.first.click()
+            page.wait_for_timeout(700)  # the themes' transitions take 0.3 s
+            found["open"] = page.evaluate(_SHOWN, nav)
+            found["modal"] = page.evaluate("() => !!document.querySelector('dialog[open]')")
+            if found["modal"]:  # a drawer over the page: tap beside it to close it
+                x = size["width"] - 8 if side == "primary" else 8
+                page.mouse.click(x, size["height"] // 2)
+            else:  # the desktop's "hide sidebar": the same button shows it again
+                toggles.first.click()
+            page.wait_for_timeout(700)
+            found["closed"] = page.evaluate(_SHOWN, nav)
+            if side == "primary" and found["modal"]:
+                # open the chapter list again and go to another chapter with it
+                toggles.first.click()
+                page.wait_for_timeout(500)
+                link = page.locator(f"dialog[open] a[href$='{Path(DRAWER_TARGET).name}.html']")
+                ok = False
+                if link.count():
+                    link.first.click()
+                    try:
+                        page.wait_for_url(f"**/{DRAWER_TARGET}.html", timeout=5_000)
+                        ok = True
+                    except Exception:  # noqa: BLE001 - reported by the test
+                        ok = False
+                navigation[kind] = ok
+    return drawers, navigation
+
+
+def _keyboard(page, base: str) -> dict[str, dict]:
+    walks = {}
+    for kind, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        page.goto(f"{base}{KEYBOARD_DOC}.html", wait_until="load")
+        page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
+                      "await MathJax.startup.promise; }")
+        page.wait_for_timeout(300)
+        stops, formulas, header = 0, 0, []
+        for _ in range(TAB_LIMIT):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(_FOCUSED)
+            if focused["end"]:
+                break
+            stops += 1
+            formulas += focused["formula"]
+            if focused["header"]:
+                header.append((focused["name"], focused["ring"]))
+        walks[kind] = {"stops": stops, "formulas": formulas, "header": header}
+    return walks
+
+
+def _copy_names(page, context, base: str) -> list[str]:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}{KEYBOARD_DOC}.html", wait_until="load")
+    page.wait_for_timeout(300)
+    cdp = context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    ids = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "button.copybtn"})
+    names = []
+    for node in ids["nodeIds"]:
+        ax = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node,
+                                                         "fetchRelatives": False})["nodes"]
+        if ax and not ax[0].get("ignored"):
+            names.append(str((ax[0].get("name") or {}).get("value", "")))
+    cdp.detach()
+    return names
+
+
+def _weigh(context, server: str) -> dict[str, dict]:
+    weight = {}
+    for path in _page_paths():
+        if _REFRESH.search((HTML / path).read_text(encoding="utf-8")):
+            continue
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        urls: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        cdp.on("Network.requestWillBeSent",
+               lambda e, urls=urls: urls.__setitem__(e["requestId"], e["request"]["url"]))
+        cdp.on("Network.loadingFinished",
+               lambda e, sizes=sizes: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
+        page.set_viewport_size(DESKTOP)
+        page.goto(server + path, wait_until="networkidle")
+        page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
+                      "await MathJax.startup.promise; }")
+        page.wait_for_load_state("networkidle")
+        weight[path] = {"bytes": sum(sizes.values()), "requests": len(sizes),
+                        "urls": sorted(urls[r] for r in sizes if r in urls)}
+        page.close()
+    return weight
+
+
+_ICONS = """
+() => Array.from(document.querySelectorAll('.bd-header-article i[class*="fa"], '
+    + '.bd-header-article svg.svg-inline--fa')).map((el) => ({
+  tag: el.tagName.toLowerCase(),
+  width: el.getBoundingClientRect().width,
+  glyph: getComputedStyle(el, '::before').content,
+  font: getComputedStyle(el).fontFamily,
+}))
+"""
+
+
+@pytest.fixture(scope="session")
+def reader(site: Site, server: str) -> Reader:
+    # After `site`: one Playwright session at a time.
+    from playwright.sync_api import sync_playwright
+
+    host = urlsplit(server).netloc
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), headless=True,
+                                    args=["--no-sandbox"])
+        context = browser.new_context(viewport=DESKTOP, service_workers="block")
+        context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc
+                      == host else r.abort())
+        page = context.new_page()
+        drawers, navigation = _drawers(page, server)
+        keyboard = _keyboard(page, server)
+        names = _copy_names(page, context, server)
+        page.set_viewport_size(DESKTOP)
+        page.goto(f"{server}{DRAWER_DOC}.html", wait_until="networkidle")
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        icons = {"icons": page.evaluate(_ICONS),
+                 "fonts": page.evaluate("() => Array.from(document.fonts).filter((f) => "
+                                        "f.status === 'loaded').map((f) => f.family)")}
+        page.close()
+        weight = _weigh(context, server)
+        browser.close()
+    return Reader(drawers, navigation, keyboard, names, weight, icons)
+
+
+def test_reader_report(reader: Reader) -> None:
+    """Prints what the reader met (the before/after table); the tests below assert."""
+    print()
+    for kind, sides in reader.drawers.items():
+        for side, f in sides.items():
+            print(f"{kind} {side} drawer: {f['toggles']} visible toggle(s), shown "
+                  f"{f['before']} px -> click {f.get('open', '-')} px -> close "
+                  f"{f.get('closed', '-')} px")
+    print(f"drawer link opens the chapter: {reader.drawer_navigation}")
+    for kind, walk in reader.keyboard.items():
+        rings = sum(ring for _, ring in walk["header"])
+        print(f"{kind} Tab walk of {KEYBOARD_DOC}: {walk['stops']} stops, "
+              f"{walk['formulas']} formulas, header buttons with a focus ring "
+              f"{rings} of {len(walk['header'])}")
+    named = sum(1 for n in reader.copy_names if n.strip())
+    print(f"copy buttons of {KEYBOARD_DOC}: {len(reader.copy_names)}, named "
+          f"{named}: {sorted(set(reader.copy_names))}")
+    heavy = sorted(reader.weight.items(), key=lambda kv: -kv[1]["bytes"])
+    for path, w in heavy:
+        print(f"  {path}: {w['bytes'] / 1e6:.2f} MB in {w['requests']} requests")
+
+
+def test_drawers_open_and_close_at_every_width(reader: Reader) -> None:
+    """The ☰ and "On this page" buttons a reader sees open their drawer, and it closes."""
+    bad = []
+    for kind, sides in reader.drawers.items():
+        for side, f in sides.items():
+            if not f["toggles"]:
+                # no button: only where the drawer's content is always on the screen
+                if not f["before"]:
+                    bad.append(f"{kind} {side}: no visible toggle and nothing shown")
+                continue
+            if f["before"]:  # shown before the click: the click hides it (desktop)
+                if f["closed"] < f["before"] - 1 or f["open"]:
+                    bad.append(f"{kind} {side}: shown {f['before']} px, after the click "
+                               f"{f['open']} px, after the second {f['closed']} px")
+            elif f["open"] < 150 or f["closed"]:
+                bad.append(f"{kind} {side}: click on the visible toggle shows "
+                           f"{f['open']} px of the drawer, closing leaves {f['closed']} px")
+    assert not bad, bad
+    # on a phone and a tablet, both drawers are behind a button
+    for kind in ("phone", "tablet"):
+        for side in DRAWER_NAV:
+            assert reader.drawers[kind][side]["toggles"], f"{kind}: no visible {side} toggle"
+    assert reader.drawers["desktop"]["primary"]["toggles"], "desktop: no 'hide sidebar'"
+
+
+def test_a_chapter_link_in_the_drawer_opens_it(reader: Reader) -> None:
+    assert set(reader.drawer_navigation) == {"phone", "tablet"}, reader.drawer_navigation
+    assert all(reader.drawer_navigation.values()), reader.drawer_navigation
