@@ -69,9 +69,13 @@ async () => {
     () => img.naturalWidth > 0, () => false)));
   const outputs = Array.from(document.querySelectorAll('div.cell_output'));
   const links = Array.from(document.querySelectorAll('a[href]')).map((a) => a.href);
+  // links in the page's own text (not the navigation around it)
+  const articleLinks = Array.from(document.querySelectorAll('article a[href]'))
+    .map((a) => a.href);
   return {
     images: imgs.map((img, i) => [img.currentSrc || img.src, loaded[i]]),
     links: links,
+    articleLinks: articleLinks,
     mathSource: document.querySelectorAll('.math').length,
     mathRendered: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
@@ -723,6 +727,44 @@ def test_404_page(site: Site) -> None:
     root = str(toc["root"]).removesuffix(".md").removesuffix(".ipynb")
     home = [h for h in m["links"] if h == site.base + root + ".html"]
     assert home, f"the 404 page links nowhere home: {m['links'][:20]}"
+    # its own text (not only the menu, which is behind ☰ on a phone) links every page
+    unlinked = [f for f in _toc_files() if site.base + f + ".html" not in m["articleLinks"]]
+    assert not unlinked, f"the 404 page's text does not link {unlinked}"
+
+
+def _toc_files() -> list[str]:
+    """Every page of _toc.yml (root, chapters, sections), without its suffix."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    found.append(str(node[key]).removesuffix(".md").removesuffix(".ipynb"))
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def test_home_page_plan_links_every_chapter(site: Site) -> None:
+    """The course plan on the first page: each chapter's title opens it."""
+    import yaml
+
+    root = str(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"])
+    home = site.pages[root + ".html"].info["articleLinks"]
+    chapters = [f for f in _toc_files() if re.fullmatch(r"book/ch\d\d_\w+", f)]
+    assert len(chapters) >= 10, chapters
+    unlinked = [c for c in chapters if site.base + c + ".html" not in home]
+    assert not unlinked, f"the first page's text does not link {unlinked}"
 
 
 def test_widgets_say_they_are_static(site: Site) -> None:
