@@ -114,6 +114,15 @@
     });
   }
 
+  // sphinx-copybutton's buttons hold only an icon (its SVG <title>, which not every
+  // screen reader reads as the button's name): give each one a name of its own.
+  function nameCopyButtons() {
+    var buttons = document.querySelectorAll("button.copybtn:not([aria-label])");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.setAttribute("aria-label", "Copy code");
+    });
+  }
+
   function fitAll() {
     fitMath();
     fitInlineMath();
@@ -133,6 +142,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     forwardDrawerToggles();
+    nameCopyButtons();
+    window.addEventListener("load", nameCopyButtons);
     markStaticWidgets();
     fitFigures();
     fitOutputs();

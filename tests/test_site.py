@@ -909,6 +909,8 @@ _FOCUSED = """
   return {
     end: false,
     formula: !!el.closest('mjx-container'),
+    // a formula wider than its box scrolls: Chromium lets the keyboard reach it to scroll
+    scroller: !!el.closest('mjx-container') && el.scrollWidth > el.clientWidth + 1,
     header: header,
     ring: outline || shadow,
     name: el.tagName.toLowerCase() + '.' + String(el.className.baseVal ?? el.className)
@@ -924,7 +926,9 @@ class Reader:
     drawers: dict[str, dict[str, dict]]
     # width -> True when a chapter link clicked in the open drawer opened that chapter
     drawer_navigation: dict[str, bool]
-    # width -> {"stops": Tab stops, "formulas": of them formulas, "header": [...]}
+    # width -> {"stops": Tab stops, "formulas": of them formulas, "scrollers": formulas
+    # too wide for their box, which the keyboard must reach to scroll them, "header":
+    # [(header button, focus ring drawn)]}
     keyboard: dict[str, dict]
     # copy buttons of KEYBOARD_DOC shown to assistive technology (a folded cell's are
     # not) and the names Chromium's accessibility tree gives them
@@ -984,17 +988,19 @@ def _keyboard(page, base: str) -> dict[str, dict]:
         page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
                       "await MathJax.startup.promise; }")
         page.wait_for_timeout(300)
-        stops, formulas, header = 0, 0, []
+        stops, formulas, scrollers, header = 0, 0, 0, []
         for _ in range(TAB_LIMIT):
             page.keyboard.press("Tab")
             focused = page.evaluate(_FOCUSED)
             if focused["end"]:
                 break
             stops += 1
-            formulas += focused["formula"]
+            formulas += focused["formula"] and not focused["scroller"]
+            scrollers += focused["scroller"]
             if focused["header"]:
                 header.append((focused["name"], focused["ring"]))
-        walks[kind] = {"stops": stops, "formulas": formulas, "header": header}
+        walks[kind] = {"stops": stops, "formulas": formulas, "scrollers": scrollers,
+                       "header": header}
     return walks
 
 
@@ -1092,7 +1098,8 @@ def test_reader_report(reader: Reader) -> None:
     for kind, walk in reader.keyboard.items():
         rings = sum(ring for _, ring in walk["header"])
         print(f"{kind} Tab walk of {KEYBOARD_DOC}: {walk['stops']} stops, "
-              f"{walk['formulas']} formulas, header buttons with a focus ring "
+              f"{walk['formulas']} formulas (+ {walk['scrollers']} that scroll sideways), "
+              f"header buttons with a focus ring "
               f"{rings} of {len(walk['header'])}")
     named = sum(1 for n in reader.copy_names if n.strip())
     print(f"copy buttons of {KEYBOARD_DOC}: {len(reader.copy_names)}, named "
@@ -1130,3 +1137,30 @@ def test_drawers_open_and_close_at_every_width(reader: Reader) -> None:
 def test_a_chapter_link_in_the_drawer_opens_it(reader: Reader) -> None:
     assert set(reader.drawer_navigation) == {"phone", "tablet"}, reader.drawer_navigation
     assert all(reader.drawer_navigation.values()), reader.drawer_navigation
+
+
+def test_formulas_are_not_tab_stops(reader: Reader, site: Site) -> None:
+    for kind, walk in reader.keyboard.items():
+        assert walk["stops"] >= 20, f"{kind}: only {walk['stops']} Tab stops: walk failed"
+        assert walk["stops"] < TAB_LIMIT, f"{kind}: the Tab walk did not end"
+        assert walk["formulas"] == 0, f"{kind}: {walk['formulas']} of {walk['stops']} " \
+            f"Tab stops of {KEYBOARD_DOC} are formulas"
+    stops = {k: p.info["formulaTabStops"] for k, p in site.pages.items()
+             if p.info.get("formulaTabStops")}
+    assert not stops, f"formulas in the tab order: {stops}"
+
+
+def test_header_buttons_show_a_focus_ring(reader: Reader) -> None:
+    for kind, walk in reader.keyboard.items():
+        assert len(walk["header"]) >= 4, f"{kind}: Tab reached {walk['header']}"
+        bare = [name for name, ring in walk["header"] if not ring]
+        assert not bare, f"{kind}: header buttons without a visible focus ring: {bare}"
+
+
+def test_copy_buttons_have_names(reader: Reader, site: Site) -> None:
+    assert len(reader.copy_names) >= 10, reader.copy_names
+    unnamed = [n for n in reader.copy_names if not n.strip()]
+    assert not unnamed, f"{len(unnamed)} copy buttons without an accessible name"
+    bad = {k: p.info["unlabelledCopyButtons"] for k, p in site.pages.items()
+           if p.info.get("unlabelledCopyButtons")}
+    assert not bad, f"copy buttons without an aria-label: {bad}"
