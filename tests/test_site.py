@@ -874,8 +874,12 @@ TAB_LIMIT = 1500                     # Tab presses before giving up on a page
 # What the drawers hold: the chapter list (primary) and "On this page" (secondary).
 DRAWER_NAV = {"primary": ".bd-docs-nav", "secondary": "#pst-page-toc-nav"}
 # The most a page may transfer with an empty cache, in bytes, as the test server sends
-# it (uncompressed: GitHub Pages gzips, which roughly quarters the text files).
-MAX_PAGE_BYTES = 9_200_000
+# it (uncompressed: GitHub Pages gzips, which roughly quarters the text files). Measured
+# (2026-12): chapters 2.2-2.7 MB, of which MathJax 1.2 MB and the theme's CSS 0.4 MB; a
+# page with widgets adds the ipywidgets embed script (4.4 MB, see the widget issue), up to
+# 7.7 MB. Before: 2.6-4.3 MB and 8.7-9.1 MB (Font Awesome twice, search index everywhere).
+MAX_PAGE_BYTES = 2_800_000
+MAX_WIDGET_PAGE_BYTES = 7_700_000
 
 # How many CSS px of the element's width are on screen (0: hidden, off-canvas, folded).
 _SHOWN = """
@@ -1051,6 +1055,7 @@ _ICONS = """
 () => Array.from(document.querySelectorAll('.bd-header-article i[class*="fa"], '
     + '.bd-header-article svg.svg-inline--fa')).map((el) => ({
   tag: el.tagName.toLowerCase(),
+  shown: el.checkVisibility({ visibilityProperty: true, opacityProperty: true }),
   width: el.getBoundingClientRect().width,
   glyph: getComputedStyle(el, '::before').content,
   font: getComputedStyle(el).fontFamily,
@@ -1164,3 +1169,32 @@ def test_copy_buttons_have_names(reader: Reader, site: Site) -> None:
     bad = {k: p.info["unlabelledCopyButtons"] for k, p in site.pages.items()
            if p.info.get("unlabelledCopyButtons")}
     assert not bad, f"copy buttons without an aria-label: {bad}"
+
+
+def test_font_awesome_is_loaded_once(reader: Reader) -> None:
+    for path, w in reader.weight.items():
+        scripts = [u for u in w["urls"] if "fontawesome" in u and u.split("?")[0].endswith(".js")]
+        fonts = [u for u in w["urls"] if "/webfonts/" in u]
+        assert not (scripts and fonts), f"{path}: Font Awesome twice: {scripts + fonts}"
+    icons = [i for i in reader.icons["icons"] if i["shown"]]  # not those of closed menus
+    assert len(icons) >= 4, f"header icons: {reader.icons['icons']}"
+    blank = [i for i in icons if i["width"] < 4 or (i["tag"] == "i" and i["glyph"] in
+                                                      ("none", "normal", '""'))]
+    assert not blank, f"header icons not drawn: {blank}"
+
+
+def test_search_index_only_on_the_search_page(reader: Reader) -> None:
+    carrying = sorted(p for p, w in reader.weight.items()
+                      if any(u.split("?")[0].endswith("/searchindex.js") for u in w["urls"]))
+    assert carrying == ["search.html"], f"pages that load searchindex.js: {carrying}"
+
+
+def test_no_page_is_too_heavy(reader: Reader, site: Site) -> None:
+    assert len(reader.weight) >= 10, sorted(reader.weight)
+    heavy = {}
+    for path, w in reader.weight.items():
+        widgets = site.pages[path].info.get("widgetViews") if path in site.pages else 0
+        limit = MAX_WIDGET_PAGE_BYTES if widgets else MAX_PAGE_BYTES
+        if w["bytes"] > limit:
+            heavy[path] = f"{w['bytes'] / 1e6:.2f} MB (limit {limit / 1e6:.2f} MB)"
+    assert not heavy, f"pages that transfer too much: {heavy}"

@@ -73,3 +73,20 @@ def test_the_404_page_lists_the_book_in_reading_order() -> None:
     assert '<a href="/course/search.html">search</a>' in body
     assert '<li><a href="/course/ch01.html">RNNs &amp; &lt;you&gt;</a></li>' in body
     assert "menu" not in body
+
+
+def test_the_layout_filter_drops_exactly_the_named_assets() -> None:
+    import page_fixes
+
+    head = (
+        '  <script defer src="../_static/scripts/fontawesome.js?digest=55c2"></script>\n'
+        '  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?d=1" />\n'
+        '    <script src="../searchindex.js"></script>\n'
+        '    <script src="../mysearchindex.js"></script>\n'
+    )
+    out = page_fixes.without(head, "_static/scripts/fontawesome.js", "searchindex.js")
+    assert out == (
+        '  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?d=1" />\n'
+        '    <script src="../mysearchindex.js"></script>\n'
+    )
+    assert page_fixes.without(head, "bootstrap.js").count("bootstrap") == 0
