@@ -75,14 +75,25 @@
     });
   }
 
-  // Printed output (tables printed as text) a little wider than the column: a smaller
-  // font instead of a scroll bar, down to 72 % and never below 10 px; wider stays and scrolls.
+  // Printed output wider than its column. Text laid out in columns (a table printed as
+  // text: two or more lines with two or more gaps of 2+ spaces) keeps its lines: a
+  // smaller font instead of a scroll bar, down to 72 % and never below 10 px; wider
+  // stays and scrolls. Any other text (sampled sentences, dicts, long messages) wraps.
+  var COLUMNS = /\S {2,}\S.* {2,}\S/;
+  function looksTabular(text) {
+    return text.split("\n").filter(function (line) { return COLUMNS.test(line); })
+      .length >= 2;
+  }
   function fitOutputs() {
     var blocks = document.querySelectorAll(".cell_output pre");
     Array.prototype.forEach.call(blocks, function (pre) {
       pre.style.fontSize = "";
+      pre.classList.remove("rnncourse-wrap");
       var need = pre.scrollWidth, have = pre.clientWidth;
-      if (have > 0 && need > have + 1 && have / need >= 0.72) {
+      if (have <= 0 || need <= have + 1) return;
+      if (!looksTabular(pre.textContent)) {
+        pre.classList.add("rnncourse-wrap");
+      } else if (have / need >= 0.72) {
         var size = parseFloat(getComputedStyle(pre).fontSize) * (have / need) * 0.97;
         if (size >= 10) pre.style.fontSize = size.toFixed(2) + "px";  // never below 10 px
       }
@@ -150,9 +161,19 @@
     window.addEventListener("load", fitFigures);
     whenMathIsReady(fitAll);
     var timer = null;
-    window.addEventListener("resize", function () {
+    var refit = function () {
       clearTimeout(timer);
       timer = setTimeout(fitAll, 100);
-    });
+    };
+    window.addEventListener("resize", refit);
+    // Widgets draw their outputs (printed text, figures) after the page has loaded.
+    var widgets = document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]');
+    if (widgets.length && window.MutationObserver) {
+      Array.prototype.forEach.call(widgets, function (script) {
+        new MutationObserver(refit).observe(script.parentElement,
+                                            { childList: true, subtree: true });
+      });
+    }
   });
 })();

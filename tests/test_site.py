@@ -177,6 +177,14 @@ _LAYOUT = """
   const scrolledOutputs = Array.from(main.querySelectorAll('.cell_output pre'))
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
     .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // ...of which not a table printed as text (two or more lines laid out in columns by
+  // runs of spaces): such text should wrap rather than scroll.
+  const tabular = (text) => text.split('\\n')
+    .filter((line) => /\\S {2,}\\S.* {2,}\\S/.test(line)).length >= 2;
+  const scrolledProse = Array.from(main.querySelectorAll('.cell_output pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1
+            && !tabular(el.textContent))
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
   // Code cells (their source) wider than their box: they scroll sideways.
   const scrolledCode = Array.from(main.querySelectorAll('div.cell_input div.highlight pre'))
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
@@ -206,6 +214,7 @@ _LAYOUT = """
     codeCells: main.querySelectorAll('div.cell_input div.highlight pre').length,
     outputs: main.querySelectorAll('.cell_output pre').length,
     scrolledCode: scrolledCode,
+    scrolledProse: scrolledProse,
     crampedTables: crampedTables,
     squeezed: squeezed,
     figures: figures,
@@ -661,7 +670,8 @@ def test_layout_report(site: Site) -> None:
               f"cramped tables {sum(len(lay['crampedTables']) for lay in pages)}, "
               f"math that scrolls {sum(len(lay['scrolledMath']) for lay in pages)}, "
               f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)} "
-              f"of {sum(lay['outputs'] for lay in pages)}, "
+              f"of {sum(lay['outputs'] for lay in pages)} "
+              f"(not tables: {sum(len(lay['scrolledProse']) for lay in pages)}), "
               f"code cells that scroll {sum(len(lay['scrolledCode']) for lay in pages)} "
               f"of {sum(lay['codeCells'] for lay in pages)}, "
               f"squeezed blocks {sum(len(lay['squeezed']) for lay in pages)}")
@@ -798,6 +808,12 @@ def test_no_table_is_clipped(site: Site) -> None:
     assert not clipped, f"tables cut off: {clipped}"
     cramped = _layout(site, "crampedTables")
     assert not cramped, f"table cells without padding: {cramped}"
+
+
+def test_printed_text_wraps_unless_it_is_a_table(site: Site) -> None:
+    """Printed output wider than its column scrolls only if it is a table (columns)."""
+    scrolled = _layout(site, "scrolledProse")
+    assert not scrolled, f"printed text (not a table) that scrolls sideways: {scrolled}"
 
 
 def test_no_block_is_squeezed_beside_a_margin_note(site: Site) -> None:
