@@ -114,6 +114,8 @@ async () => {
     widgetNotes: Array.from(document.querySelectorAll('.rnncourse-static-note'))
       .filter((n) => n.getBoundingClientRect().height > 0
               && /static preview/i.test(n.textContent)).length,
+    widgetNoteSigns: Array.from(document.querySelectorAll('.rnncourse-static-note'))
+      .map((n) => getComputedStyle(n, '::before').content),
   };
 }
 """
@@ -785,6 +787,10 @@ def test_widgets_say_they_are_static(site: Site) -> None:
     bad = {k: f"{i['widgetNotes']} notes for {i['widgetViews']} widgets"
            for k, i in pages.items() if i["widgetNotes"] < i["widgetViews"]}
     assert not bad, f"widgets without the 'static preview' note: {bad}"
+    # the note's sign must not look like a play button on a widget that does not play
+    play = {k: i["widgetNoteSigns"] for k, i in pages.items()
+            if any(c in sign for sign in i["widgetNoteSigns"] for c in "\u25b6\u25b8\u23f5")}
+    assert not play, f"static-preview notes marked with a play triangle: {play}"
 
 
 # --- Layout at 390 px (phone) and 1280 px (desktop) -------------------------------
