@@ -8,9 +8,10 @@ below then check it: no console errors, no request leaving the site, every
 image loaded, every internal link (and its #anchor) resolves, equations and
 widgets rendered, search, download and launch buttons, copy buttons, exercise
 links. Desktop (1280 px) and phone (390 px) screenshots of every page are saved
-under ``_build/screenshots/``. A second session (the ``reader`` fixture) clicks the
-drawer buttons at 390, 800 and 1280 px, walks a chapter with Tab, reads the copy
-buttons' accessible names and weighs every page with an empty cache.
+under ``_build/screenshots/``. The crawl runs with the browser cache off, so that it
+also weighs every page as a first visit. A second session (the ``reader`` fixture)
+clicks the drawer buttons at 390, 800 and 1280 px, walks a chapter with Tab and reads
+the copy buttons' accessible names.
 """
 
 from __future__ import annotations
@@ -238,6 +239,10 @@ class Page:
     info: dict = field(default_factory=dict)
     layout: dict = field(default_factory=dict)  # "desktop"/"phone" -> what _LAYOUT found
     seconds: float = 0.0
+    # what it transferred (the crawl runs with the browser cache off): request id -> URL,
+    # and request id -> bytes received (headers and body, as sent) for finished requests
+    requested: dict[str, str] = field(default_factory=dict)
+    transferred: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -394,6 +399,25 @@ def site(server: str) -> Site:
         page.on("console", on_console)
         page.on("pageerror", on_pageerror)
         page.on("response", on_response)
+        # Every page is weighed as a first visit: no browser cache (Chrome DevTools
+        # Protocol), each request charged to the page that was open when it was sent.
+        owner: dict[str, Page] = {}
+
+        def on_sent(event: dict) -> None:
+            if current:
+                owner[event["requestId"]] = current[-1]
+                current[-1].requested[event["requestId"]] = event["request"]["url"]
+
+        def on_finished(event: dict) -> None:
+            if event["requestId"] in owner:
+                owner[event["requestId"]].transferred[event["requestId"]] = \
+                    event["encodedDataLength"]
+
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.on("Network.requestWillBeSent", on_sent)
+        cdp.on("Network.loadingFinished", on_finished)
         for path in _page_paths():
             record = Page(path)
             current.append(record)
@@ -885,9 +909,9 @@ def test_figure_text_stays_readable_on_a_phone(site: Site) -> None:
 # --- What a reader clicks and types, at 390, 800 and 1280 px -----------------------
 #
 # A second browser session (the ``reader`` fixture) does what a reader does: it clicks
-# the drawer buttons that are on the screen, walks a page with the Tab key, asks
-# Chromium's accessibility tree for the names of the copy buttons, and loads every page
-# with an empty cache to weigh it.
+# the drawer buttons that are on the screen, walks a page with the Tab key and asks
+# Chromium's accessibility tree for the names of the copy buttons. Page weights come
+# from the crawl of the ``site`` fixture (cache off).
 
 TABLET = {"width": 800, "height": 1000}
 WIDTHS = {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP}
@@ -1077,36 +1101,21 @@ def _copy_names(page, context, base: str) -> list[str]:
     return names
 
 
-def _weigh(context, server: str) -> dict[str, dict]:
+def _weigh(site: Site) -> dict[str, dict]:
+    """What each page of the crawl transferred, from an empty cache."""
     weight = {}
-    for path in _page_paths():
-        if _REFRESH.search((HTML / path).read_text(encoding="utf-8")):
+    for path, p in site.pages.items():
+        if "images" not in p.info:  # the search run, the index.html redirect
             continue
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        urls: dict[str, str] = {}
-        sizes: dict[str, int] = {}
-        cdp.on("Network.requestWillBeSent",
-               lambda e, urls=urls: urls.__setitem__(e["requestId"], e["request"]["url"]))
-        cdp.on("Network.loadingFinished",
-               lambda e, sizes=sizes: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
-        page.set_viewport_size(DESKTOP)
-        page.goto(server + path, wait_until="networkidle")
-        page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
-                      "await MathJax.startup.promise; }")
-        page.wait_for_load_state("networkidle")
-        fetched = sorted(urls[r] for r in sizes if r in urls)
+        fetched = sorted(p.requested[r] for r in p.transferred if r in p.requested)
         gzipped = 0
         for url in fetched:
-            if not url.startswith(server):  # data: URLs: their bytes are in the page
+            if not url.startswith(site.base):  # data: URLs: their bytes are in the page
                 continue
             local = HTML / unquote(urlsplit(url).path).removeprefix(PREFIX)
             gzipped += _gzip_size(local) if local.is_file() else 0
-        weight[path] = {"bytes": sum(sizes.values()), "requests": len(sizes),
+        weight[path] = {"bytes": sum(p.transferred.values()), "requests": len(p.transferred),
                         "gzip": gzipped, "urls": fetched}
-        page.close()
     return weight
 
 
@@ -1145,7 +1154,7 @@ def reader(site: Site, server: str) -> Reader:
                  "fonts": page.evaluate("() => Array.from(document.fonts).filter((f) => "
                                         "f.status === 'loaded').map((f) => f.family)")}
         page.close()
-        weight = _weigh(context, server)
+        weight = _weigh(site)
         browser.close()
     return Reader(drawers, navigation, keyboard, names, weight, icons)
 
