@@ -134,6 +134,135 @@
     });
   }
 
+  // Chapter 3's parameter calculator (rnncourse.figures.params.param_calculator) works
+  // without a kernel: its counts are recomputed here, in the browser, with the rules of
+  // rnncourse.params.count_parameters, whenever the reader changes an input. The stored
+  // output stays until then. tests/test_site.py checks the totals against torch.nn.
+  var CALC_CELLS = { "RNN": ["rnn", 1], "GRU": ["gru", 3], "LSTM": ["lstm", 4],
+                     "peephole LSTM": ["peephole", 4] };
+  var CALC_BIASES = { "no bias": "none", "textbook: one b per gate block": "textbook",
+                      "PyTorch: bias_ih + bias_hh": "pytorch" };
+
+  function countParameters(label, n, sizes, k, bias, bidirectional) {
+    var cell = CALC_CELLS[label], g = cell[1], dirs = bidirectional ? 2 : 1;
+    var times = g === 1 ? "" : g + "\u00b7", rows = [], layerIn = n;
+    sizes.forEach(function (d, i) {
+      ["forward", "reverse"].slice(0, dirs).forEach(function (direction) {
+        var tag = "layer " + (i + 1) + (bidirectional ? " (" + direction + ")" : "");
+        rows.push([tag + ": U (input\u2192hidden)", times + layerIn + "\u00b7" + d,
+                   g * layerIn * d]);
+        rows.push([tag + ": W (hidden\u2192hidden)", times + d + "\u00b7" + d, g * d * d]);
+        if (bias === "textbook") {
+          rows.push([tag + ": b (bias)", times + d, g * d]);
+        } else if (bias === "pytorch") {
+          rows.push([tag + ": b_ih (input bias)", times + d, g * d]);
+          rows.push([tag + ": b_hh (hidden bias)", times + d, g * d]);
+        }
+        if (cell[0] === "peephole") rows.push([tag + ": p (peepholes, diagonal)", "3\u00b7" + d, 3 * d]);
+      });
+      layerIn = dirs * d;
+    });
+    if (k) {
+      rows.push(["output: V (hidden\u2192output)", layerIn + "\u00b7" + k, layerIn * k]);
+      if (bias !== "none") rows.push(["output: c (output bias)", String(k), k]);
+    }
+    var parts = ["input " + n, "hidden " + (sizes.length > 1 ? "[" + sizes.join(", ") + "]"
+                                                               : sizes[0])];
+    if (k) parts.push("output " + k);
+    if (bidirectional) parts.push("bidirectional");
+    parts.push(bias === "none" ? "no bias" : bias + " biases");
+    var depth = sizes.length > 1 ? sizes.length + "-layer " : "";
+    return { title: "Parameters of a " + depth + label + " (" + parts.join(", ") + ")",
+             rows: rows };
+  }
+
+  function calculatorTable(count) {
+    var esc = function (text) {
+      var span = document.createElement("span");
+      span.textContent = String(text);
+      return span.innerHTML;
+    };
+    var fmt = function (x) { return x.toLocaleString("en-US"); };
+    var row = function (tag, cells) {
+      return "<tr>" + cells.map(function (c, i) {
+        return "<" + tag + ' style="text-align:' + (i === 2 ? "right" : "left") + '">' +
+          esc(c) + "</" + tag + ">";
+      }).join("") + "</tr>";
+    };
+    var total = count.rows.reduce(function (sum, r) { return sum + r[2]; }, 0);
+    return "<table><caption><b>" + esc(count.title) + "</b></caption><thead>" +
+      row("th", ["weights", "formula", "parameters"]) + "</thead><tbody>" +
+      count.rows.map(function (r) { return row("td", [r[0], r[1], fmt(r[2])]); }).join("") +
+      row("td", ["total", "", fmt(total)]) + "</tbody></table>";
+  }
+
+  function liveCalculators() {
+    var boxes = document.querySelectorAll(".widget-interact:not([data-rnncourse-live])");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var field = function (text) {
+        var labels = box.querySelectorAll("label.widget-label, .widget-label-basic span");
+        for (var i = 0; i < labels.length; i++) {
+          if (labels[i].textContent.trim() === text) {
+            var holder = labels[i].closest(".widget-inline-hbox");
+            return holder && holder.querySelector("select, input");
+          }
+        }
+        return null;
+      };
+      var f = { cell: field("cell"), n: field("input size n"),
+                sizes: field("hidden sizes d (bottom first)"),
+                k: field("output size k (0: none)"), bias: field("biases"),
+                bidirectional: field("bidirectional") };
+      var output = box.querySelector(".widget-output");
+      if (!output || Object.keys(f).some(function (key) { return !f[key]; })) return;
+      box.dataset.rnncourseLive = "true";
+      var update = function () {
+        var area = document.createElement("div");
+        area.className = "rnncourse-live-output";
+        area.setAttribute("aria-live", "polite");
+        try {
+          var n = Number(f.n.value), k = Number(f.k.value);
+          if (!Number.isInteger(n) || n < 1) {
+            throw new Error("input size n must be a positive integer, got " + f.n.value);
+          }
+          if (!Number.isInteger(k) || k < 0) {
+            throw new Error("output size k must be 0 (none) or a positive integer, got " +
+                            f.k.value);
+          }
+          var parts = f.sizes.value.replace(/,/g, " ").split(/\s+/).filter(Boolean);
+          if (!parts.length) throw new Error("type at least one hidden size, e.g. '1024, 512'");
+          var sizes = parts.map(function (part) {
+            if (!/^[0-9]+$/.test(part) || Number(part) === 0) {
+              throw new Error("hidden sizes must be positive integers, got '" + part +
+                              "' in '" + f.sizes.value + "'");
+            }
+            return Number(part);
+          });
+          var label = f.cell.value, bias = CALC_BIASES[f.bias.value];
+          if (!CALC_CELLS[label] || !bias) throw new Error("unknown cell or bias choice");
+          area.innerHTML = calculatorTable(countParameters(label, n, sizes, k, bias,
+                                                           f.bidirectional.checked));
+        } catch (err) {
+          var pre = document.createElement("pre");
+          pre.textContent = "cannot count: " + err.message;
+          area.appendChild(pre);
+        }
+        output.replaceChildren(area);
+      };
+      [f.cell, f.n, f.sizes, f.k, f.bias, f.bidirectional].forEach(function (input) {
+        input.addEventListener("input", update);
+        input.addEventListener("change", update);
+      });
+      var cellOutput = box.closest(".cell_output");
+      var note = cellOutput && cellOutput.querySelector(".rnncourse-static-note");
+      if (note) {
+        note.classList.add("rnncourse-live-note");
+        note.textContent = "Live in your browser, no kernel needed: change any input and " +
+          "the table is recomputed (with the rules of rnncourse.params.count_parameters).";
+      }
+    });
+  }
+
   function fitAll() {
     fitMath();
     fitInlineMath();
@@ -163,7 +292,7 @@
     var timer = null;
     var refit = function () {
       clearTimeout(timer);
-      timer = setTimeout(fitAll, 100);
+      timer = setTimeout(function () { liveCalculators(); fitAll(); }, 100);
     };
     window.addEventListener("resize", refit);
     // Widgets draw their outputs (printed text, figures) after the page has loaded.

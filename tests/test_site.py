@@ -114,7 +114,7 @@ async () => {
     })(),
     widgetNotes: Array.from(document.querySelectorAll('.rnncourse-static-note'))
       .filter((n) => n.getBoundingClientRect().height > 0
-              && /static preview/i.test(n.textContent)).length,
+              && /static preview|live in your browser/i.test(n.textContent)).length,
     widgetNoteSigns: Array.from(document.querySelectorAll('.rnncourse-static-note'))
       .map((n) => getComputedStyle(n, '::before').content),
   };
@@ -810,7 +810,7 @@ def test_widgets_say_they_are_static(site: Site) -> None:
     assert pages, "no page with widgets: the check would prove nothing"
     bad = {k: f"{i['widgetNotes']} notes for {i['widgetViews']} widgets"
            for k, i in pages.items() if i["widgetNotes"] < i["widgetViews"]}
-    assert not bad, f"widgets without the 'static preview' note: {bad}"
+    assert not bad, f"widgets without the 'static preview' (or 'live') note: {bad}"
     # the note's sign must not look like a play button on a widget that does not play
     play = {k: i["widgetNoteSigns"] for k, i in pages.items()
             if any(c in sign for sign in i["widgetNoteSigns"] for c in "\u25b6\u25b8\u23f5")}
@@ -1002,6 +1002,9 @@ class Reader:
     # page -> {"bytes": transferred, "requests": n, "urls": [...]}
     weight: dict[str, dict]
     icons: dict  # what the header's Font Awesome icons look like (desktop, DRAWER_DOC)
+    # chapter 3's calculator: (inputs, total shown, note, caption and rows of the table)
+    # after the reader's changes
+    calculator: list[tuple[dict, str, str, list]] = field(default_factory=list)
 
 
 def _settle(page, nav: str, want_shown: bool) -> int:
@@ -1119,6 +1122,52 @@ def _weigh(site: Site) -> dict[str, dict]:
     return weight
 
 
+CALCULATOR_DOC = "book/ch03_params"
+# What a reader types into chapter 3's calculator: one configuration per row.
+CALCULATOR_INPUTS = [
+    {"cell": "LSTM", "n": "7", "sizes": "20, 30", "k": "5",
+     "bias": "PyTorch: bias_ih + bias_hh", "bidirectional": True},
+    {"cell": "GRU", "n": "11", "sizes": "16", "k": "0", "bias": "no bias",
+     "bidirectional": False},
+    {"cell": "RNN", "n": "234", "sizes": "1024 512", "k": "15",
+     "bias": "PyTorch: bias_ih + bias_hh", "bidirectional": False},
+    {"cell": "RNN", "n": "3", "sizes": "4, x", "k": "2", "bias": "no bias",
+     "bidirectional": False},
+]
+
+
+def _calculator(page, base: str) -> list[tuple[dict, str, str, list]]:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}{CALCULATOR_DOC}.html", wait_until="networkidle")
+    box = page.locator(".widget-interact").first
+    box.wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('[data-rnncourse-live]')",
+                           timeout=10_000)
+
+    def field(label: str):
+        return box.locator(".widget-inline-hbox", has=page.get_by_text(label, exact=True)) \
+            .locator("select, input").first
+
+    shown = []
+    for inputs in CALCULATOR_INPUTS:
+        field("cell").select_option(label=inputs["cell"])
+        field("input size n").fill(inputs["n"])
+        field("hidden sizes d (bottom first)").fill(inputs["sizes"])
+        field("output size k (0: none)").fill(inputs["k"])
+        field("biases").select_option(label=inputs["bias"])
+        field("bidirectional").set_checked(inputs["bidirectional"])
+        output = box.locator(".widget-output")
+        total = output.locator("tr:last-child td:last-child")
+        text = total.inner_text() if total.count() else output.inner_text()
+        note = page.locator(".rnncourse-static-note", has_text="Live").count()
+        table = output.evaluate(
+            "(o) => [(o.querySelector('caption') || {}).textContent].concat(Array.from("
+            "o.querySelectorAll('tbody tr')).map((r) => Array.from(r.cells, (c) => "
+            "c.textContent)))")
+        shown.append((inputs, text.strip(), f"{note} live note(s)", table))
+    return shown
+
+
 _ICONS = """
 () => Array.from(document.querySelectorAll('.bd-header-article i[class*="fa"], '
     + '.bd-header-article svg.svg-inline--fa')).map((el) => ({
@@ -1147,6 +1196,7 @@ def reader(site: Site, server: str) -> Reader:
         drawers, navigation = _drawers(page, server)
         keyboard = _keyboard(page, server)
         names = _copy_names(page, context, server)
+        calculator = _calculator(page, server)
         page.set_viewport_size(DESKTOP)
         page.goto(f"{server}{DRAWER_DOC}.html", wait_until="networkidle")
         page.evaluate("() => document.fonts.ready.then(() => true)")
@@ -1156,7 +1206,7 @@ def reader(site: Site, server: str) -> Reader:
         page.close()
         weight = _weigh(site)
         browser.close()
-    return Reader(drawers, navigation, keyboard, names, weight, icons)
+    return Reader(drawers, navigation, keyboard, names, weight, icons, calculator)
 
 
 def test_reader_report(reader: Reader) -> None:
@@ -1177,6 +1227,8 @@ def test_reader_report(reader: Reader) -> None:
     named = sum(1 for n in reader.copy_names if n.strip())
     print(f"copy buttons of {KEYBOARD_DOC}: {len(reader.copy_names)}, named "
           f"{named}: {sorted(set(reader.copy_names))}")
+    for inputs, shown, note, _ in reader.calculator:
+        print(f"ch03 calculator {inputs}: shows {shown!r} ({note})")
     heavy = sorted(reader.weight.items(), key=lambda kv: -kv[1]["bytes"])
     for path, w in heavy:
         print(f"  {path}: {w['bytes'] / 1e6:.2f} MB in {w['requests']} requests "
@@ -1270,3 +1322,46 @@ def test_no_page_is_too_heavy(reader: Reader, site: Site) -> None:
         if w["gzip"] > limit:
             heavy[path + " (gzip)"] = f"{w['gzip'] / 1e6:.2f} MB (limit {limit / 1e6:.2f} MB)"
     assert not heavy, f"pages that transfer too much: {heavy}"
+
+
+def _torch_count(inputs: dict) -> int:
+    """Parameters of the network ``inputs`` describes, counted by torch.nn itself."""
+    torch = pytest.importorskip("torch")
+    cls = {"RNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}[inputs["cell"]]
+    bias = inputs["bias"] != "no bias"
+    bidirectional = inputs["bidirectional"]
+    modules, width = [], int(inputs["n"])
+    for d in (int(x) for x in inputs["sizes"].replace(",", " ").split()):
+        modules.append(cls(width, d, bias=bias, bidirectional=bidirectional))
+        width = d * (2 if bidirectional else 1)
+    if int(inputs["k"]):
+        modules.append(torch.nn.Linear(width, int(inputs["k"]), bias=bias))
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def test_chapter_3_calculator_counts_in_the_browser(reader: Reader) -> None:
+    """The reader changes the calculator's inputs; the table it shows has torch's total."""
+    assert len(reader.calculator) == len(CALCULATOR_INPUTS), reader.calculator
+    from rnncourse.params import count_parameters
+
+    biases = {"no bias": "none", "textbook: one b per gate block": "textbook",
+              "PyTorch: bias_ih + bias_hh": "pytorch"}
+    for inputs, shown, note, table in reader.calculator:
+        assert note == "1 live note(s)", note
+        if "x" in inputs["sizes"]:
+            assert shown.startswith("cannot count: hidden sizes must be positive integers"), \
+                (inputs, shown)
+            continue
+        assert shown == f"{_torch_count(inputs):,}", (inputs, shown, _torch_count(inputs))
+        # ...and the same rows, formulas and caption as the Python breakdown
+        bias = biases[inputs["bias"]]
+        count = count_parameters(
+            inputs["cell"].lower(), int(inputs["n"]),
+            [int(x) for x in inputs["sizes"].replace(",", " ").split()],
+            int(inputs["k"]) or None, bias=bias != "none",
+            bias_convention="textbook" if bias == "none" else bias,
+            bidirectional=inputs["bidirectional"])
+        expected = [count.title] + [[r.name, r.formula, f"{r.count:,}"] for r in count.rows]
+        expected.append(["total", "", f"{count.total:,}"])
+        assert table == expected, (inputs, table, expected)
+
