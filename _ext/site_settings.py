@@ -13,7 +13,8 @@ empty:
 * ``ogp_site_url`` and ``ogp_image`` (sphinxext-opengraph): link previews with
   the course logo.
 * ``notfound_urls_prefix`` (sphinx-notfound-page): the path of the site on its
-  server, so that the 404 page, served at any depth, finds its styles.
+  server, so that the 404 page, served at any depth, finds its styles; and the 404
+  page's text, which links every page of the book in reading order.
 
 It also keeps the sitemap whole on an incremental build: sphinx-sitemap lists the
 pages written by *this* build, so after editing one chapter ``make book`` would
@@ -23,11 +24,13 @@ pages that this build did not rewrite.
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import urlsplit
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.environment import BuildEnvironment
 from sphinx.errors import ConfigError
 
 _GITHUB = re.compile(r"https://github\.com/(?P<owner>[\w.-]+)/(?P<name>[\w.-]+?)(?:\.git)?/?")
@@ -66,15 +69,45 @@ def _derive(app: Sphinx, config: Config) -> None:
         config.ogp_site_name = config.html_title or config.project
     prefix = urlsplit(config.html_baseurl).path or "/"
     config.notfound_urls_prefix = prefix
+    config.notfound_context = {"title": "Page not found", "body": _not_found_body(prefix)}
+
+
+def _not_found_body(prefix: str, root: str = "index",
+                    pages: list[tuple[str, str]] | None = None) -> str:
+    """The 404 page's text: the way home, the search page and every page of the book."""
+    items = "".join(f'<li><a href="{prefix}{docname}.html">{html.escape(title)}</a></li>\n'
+                    for docname, title in pages or [])
+    return (
+        "<h1>Page not found</h1>\n<p>There is no page at this address in the course. "
+        f'Start again from <a href="{prefix}{root}.html">the first page</a>, '
+        f'<a href="{prefix}search.html">search</a> for what you were looking for, '
+        "or open one of the book's pages:</p>\n"
+        + (f'<ul class="rnncourse-404-pages">\n{items}</ul>' if items else "")
+    )
+
+
+def _toc_order(env: BuildEnvironment, root: str) -> list[str]:
+    """The documents of the book in reading order (depth first through the toctrees)."""
+    order: list[str] = []
+    stack = [root]
+    while stack:
+        docname = stack.pop()
+        if docname in order:
+            continue
+        order.append(docname)
+        stack.extend(reversed(env.toctree_includes.get(docname, [])))
+    return order
+
+
+def _not_found_pages(app: Sphinx) -> list:
+    """Before sphinx-notfound-page writes 404.html, list every page of the book in it."""
+    env, config = app.env, app.config
     root = str(config.root_doc or "index")
-    config.notfound_context = {
-        "title": "Page not found",
-        "body": (
-            "<h1>Page not found</h1>\n<p>There is no page at this address in the course. "
-            f'Start again from <a href="{prefix}{root}.html">the first page</a>, pick a chapter '
-            "in the menu, or search for what you were looking for.</p>"
-        ),
-    }
+    pages = [(d, env.titles[d].astext()) for d in _toc_order(env, root) if d in env.titles]
+    prefix = str(config.notfound_urls_prefix or "/")
+    config.notfound_context = {**config.notfound_context,
+                               "body": _not_found_body(prefix, root, pages)}
+    return []
 
 
 def _sitemap_every_page(app: Sphinx, exception: Exception | None) -> None:
@@ -99,6 +132,8 @@ def _sitemap_every_page(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, object]:
     # After Jupyter Book has mapped _config.yml onto the Sphinx configuration.
     app.connect("config-inited", _derive, priority=900)
+    # Before sphinx-notfound-page's html-collect-pages handler (priority 500).
+    app.connect("html-collect-pages", _not_found_pages, priority=400)
     # Before sphinx-sitemap's own build-finished handler (priority 500).
     app.connect("build-finished", _sitemap_every_page, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

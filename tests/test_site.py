@@ -8,7 +8,10 @@ below then check it: no console errors, no request leaving the site, every
 image loaded, every internal link (and its #anchor) resolves, equations and
 widgets rendered, search, download and launch buttons, copy buttons, exercise
 links. Desktop (1280 px) and phone (390 px) screenshots of every page are saved
-under ``_build/screenshots/``.
+under ``_build/screenshots/``. The crawl runs with the browser cache off, so that it
+also weighs every page as a first visit. A second session (the ``reader`` fixture)
+clicks the drawer buttons at 390, 800 and 1280 px, walks a chapter with Tab and reads
+the copy buttons' accessible names.
 """
 
 from __future__ import annotations
@@ -69,9 +72,13 @@ async () => {
     () => img.naturalWidth > 0, () => false)));
   const outputs = Array.from(document.querySelectorAll('div.cell_output'));
   const links = Array.from(document.querySelectorAll('a[href]')).map((a) => a.href);
+  // links in the page's own text (not the navigation around it)
+  const articleLinks = Array.from(document.querySelectorAll('article a[href]'))
+    .map((a) => a.href);
   return {
     images: imgs.map((img, i) => [img.currentSrc || img.src, loaded[i]]),
     links: links,
+    articleLinks: articleLinks,
     mathSource: document.querySelectorAll('.math').length,
     mathRendered: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
@@ -83,6 +90,10 @@ async () => {
       && getComputedStyle(o).display !== 'none').length,
     codeBlocks: document.querySelectorAll('div.highlight pre').length,
     copyButtons: document.querySelectorAll('button.copybtn').length,
+    unlabelledCopyButtons: Array.from(document.querySelectorAll('button.copybtn'))
+      .filter((b) => !(b.getAttribute('aria-label') || '').trim()).length,
+    formulaTabStops: Array.from(document.querySelectorAll('mjx-container'))
+      .filter((m) => m.tabIndex >= 0).length,
     download: Array.from(document.querySelectorAll('.dropdown-download-buttons a'))
       .map((a) => a.href),
     launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a'))
@@ -103,7 +114,9 @@ async () => {
     })(),
     widgetNotes: Array.from(document.querySelectorAll('.rnncourse-static-note'))
       .filter((n) => n.getBoundingClientRect().height > 0
-              && /static preview/i.test(n.textContent)).length,
+              && /static preview|live in your browser/i.test(n.textContent)).length,
+    widgetNoteSigns: Array.from(document.querySelectorAll('.rnncourse-static-note'))
+      .map((n) => getComputedStyle(n, '::before').content),
   };
 }
 """
@@ -169,6 +182,18 @@ _LAYOUT = """
   const scrolledOutputs = Array.from(main.querySelectorAll('.cell_output pre'))
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
     .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // ...of which not a table printed as text (two or more lines laid out in columns by
+  // runs of spaces): such text should wrap rather than scroll.
+  const tabular = (text) => text.split('\\n')
+    .filter((line) => /\\S {2,}\\S.* {2,}\\S/.test(line)).length >= 2;
+  const scrolledProse = Array.from(main.querySelectorAll('.cell_output pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1
+            && !tabular(el.textContent))
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // Code cells (their source) wider than their box: they scroll sideways.
+  const scrolledCode = Array.from(main.querySelectorAll('div.cell_input div.highlight pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
   const article = main.querySelector('article') || main;
   const width = article.getBoundingClientRect().width;
   const squeezed = Array.from(article.querySelectorAll('p, div.highlight, div.cell_output'))
@@ -191,6 +216,10 @@ _LAYOUT = """
     clippedTables: report('table'),
     scrolledMath: scrolledMath,
     scrolledOutputs: scrolledOutputs,
+    codeCells: main.querySelectorAll('div.cell_input div.highlight pre').length,
+    outputs: main.querySelectorAll('.cell_output pre').length,
+    scrolledCode: scrolledCode,
+    scrolledProse: scrolledProse,
     crampedTables: crampedTables,
     squeezed: squeezed,
     figures: figures,
@@ -210,6 +239,10 @@ class Page:
     info: dict = field(default_factory=dict)
     layout: dict = field(default_factory=dict)  # "desktop"/"phone" -> what _LAYOUT found
     seconds: float = 0.0
+    # what it transferred (the crawl runs with the browser cache off): request id -> URL,
+    # and request id -> bytes received (headers and body, as sent) for finished requests
+    requested: dict[str, str] = field(default_factory=dict)
+    transferred: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -366,6 +399,25 @@ def site(server: str) -> Site:
         page.on("console", on_console)
         page.on("pageerror", on_pageerror)
         page.on("response", on_response)
+        # Every page is weighed as a first visit: no browser cache (Chrome DevTools
+        # Protocol), each request charged to the page that was open when it was sent.
+        owner: dict[str, Page] = {}
+
+        def on_sent(event: dict) -> None:
+            if current:
+                owner[event["requestId"]] = current[-1]
+                current[-1].requested[event["requestId"]] = event["request"]["url"]
+
+        def on_finished(event: dict) -> None:
+            if event["requestId"] in owner:
+                owner[event["requestId"]].transferred[event["requestId"]] = \
+                    event["encodedDataLength"]
+
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.on("Network.requestWillBeSent", on_sent)
+        cdp.on("Network.loadingFinished", on_finished)
         for path in _page_paths():
             record = Page(path)
             current.append(record)
@@ -645,7 +697,11 @@ def test_layout_report(site: Site) -> None:
               f"clipped tables {sum(len(lay['clippedTables']) for lay in pages)}, "
               f"cramped tables {sum(len(lay['crampedTables']) for lay in pages)}, "
               f"math that scrolls {sum(len(lay['scrolledMath']) for lay in pages)}, "
-              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)}, "
+              f"printed outputs that scroll {sum(len(lay['scrolledOutputs']) for lay in pages)} "
+              f"of {sum(lay['outputs'] for lay in pages)} "
+              f"(not tables: {sum(len(lay['scrolledProse']) for lay in pages)}), "
+              f"code cells that scroll {sum(len(lay['scrolledCode']) for lay in pages)} "
+              f"of {sum(lay['codeCells'] for lay in pages)}, "
               f"squeezed blocks {sum(len(lay['squeezed']) for lay in pages)}")
         for key, p in site.pages.items():
             lay = p.layout.get(kind)
@@ -709,6 +765,44 @@ def test_404_page(site: Site) -> None:
     root = str(toc["root"]).removesuffix(".md").removesuffix(".ipynb")
     home = [h for h in m["links"] if h == site.base + root + ".html"]
     assert home, f"the 404 page links nowhere home: {m['links'][:20]}"
+    # its own text (not only the menu, which is behind ☰ on a phone) links every page
+    unlinked = [f for f in _toc_files() if site.base + f + ".html" not in m["articleLinks"]]
+    assert not unlinked, f"the 404 page's text does not link {unlinked}"
+
+
+def _toc_files() -> list[str]:
+    """Every page of _toc.yml (root, chapters, sections), without its suffix."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    found: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    found.append(str(node[key]).removesuffix(".md").removesuffix(".ipynb"))
+            for value in node.values():
+                if isinstance(value, (list, dict)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return found
+
+
+def test_home_page_plan_links_every_chapter(site: Site) -> None:
+    """The course plan on the first page: each chapter's title opens it."""
+    import yaml
+
+    root = str(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))["root"])
+    home = site.pages[root + ".html"].info["articleLinks"]
+    chapters = [f for f in _toc_files() if re.fullmatch(r"book/ch\d\d_\w+", f)]
+    assert len(chapters) >= 10, chapters
+    unlinked = [c for c in chapters if site.base + c + ".html" not in home]
+    assert not unlinked, f"the first page's text does not link {unlinked}"
 
 
 def test_widgets_say_they_are_static(site: Site) -> None:
@@ -716,7 +810,11 @@ def test_widgets_say_they_are_static(site: Site) -> None:
     assert pages, "no page with widgets: the check would prove nothing"
     bad = {k: f"{i['widgetNotes']} notes for {i['widgetViews']} widgets"
            for k, i in pages.items() if i["widgetNotes"] < i["widgetViews"]}
-    assert not bad, f"widgets without the 'static preview' note: {bad}"
+    assert not bad, f"widgets without the 'static preview' (or 'live') note: {bad}"
+    # the note's sign must not look like a play button on a widget that does not play
+    play = {k: i["widgetNoteSigns"] for k, i in pages.items()
+            if any(c in sign for sign in i["widgetNoteSigns"] for c in "\u25b6\u25b8\u23f5")}
+    assert not play, f"static-preview notes marked with a play triangle: {play}"
 
 
 # --- Layout at 390 px (phone) and 1280 px (desktop) -------------------------------
@@ -742,6 +840,12 @@ def test_no_table_is_clipped(site: Site) -> None:
     assert not clipped, f"tables cut off: {clipped}"
     cramped = _layout(site, "crampedTables")
     assert not cramped, f"table cells without padding: {cramped}"
+
+
+def test_printed_text_wraps_unless_it_is_a_table(site: Site) -> None:
+    """Printed output wider than its column scrolls only if it is a table (columns)."""
+    scrolled = _layout(site, "scrolledProse")
+    assert not scrolled, f"printed text (not a table) that scrolls sideways: {scrolled}"
 
 
 def test_no_block_is_squeezed_beside_a_margin_note(site: Site) -> None:
@@ -800,3 +904,464 @@ def test_figure_text_stays_readable_on_a_phone(site: Site) -> None:
         f"figures whose text is smaller than {MIN_FIGURE_TEXT_PX} px at 390 px "
         f"(make them narrower or stack the panels): {small}"
     )
+
+
+# --- What a reader clicks and types, at 390, 800 and 1280 px -----------------------
+#
+# A second browser session (the ``reader`` fixture) does what a reader does: it clicks
+# the drawer buttons that are on the screen, walks a page with the Tab key and asks
+# Chromium's accessibility tree for the names of the copy buttons. Page weights come
+# from the crawl of the ``site`` fixture (cache off).
+
+TABLET = {"width": 800, "height": 1000}
+WIDTHS = {"phone": PHONE, "tablet": TABLET, "desktop": DESKTOP}
+DRAWER_DOC = "book/ch06_lstm"        # a chapter with a long "On this page"
+DRAWER_TARGET = "book/ch07_peephole"  # the chapter a reader picks in the drawer
+KEYBOARD_DOC = "book/ch02_rnn"       # the chapter with the most formulas (145 tab stops)
+TAB_LIMIT = 1500                     # Tab presses before giving up on a page
+# What the drawers hold: the chapter list (primary) and "On this page" (secondary).
+DRAWER_NAV = {"primary": ".bd-docs-nav", "secondary": "#pst-page-toc-nav"}
+# The most a page may transfer with an empty cache, in bytes, as the test server sends
+# it (uncompressed: GitHub Pages gzips, which roughly quarters the text files). Measured
+# (2026-12): chapters 2.2-2.7 MB, of which MathJax 1.2 MB and the theme's CSS 0.4 MB; a
+# page with widgets adds the ipywidgets embed script (4.4 MB, see the widget issue), up to
+# 7.7 MB. Before: 2.6-4.3 MB and 8.7-9.1 MB (Font Awesome twice, search index everywhere).
+MAX_PAGE_BYTES = 2_800_000
+MAX_WIDGET_PAGE_BYTES = 7_700_000
+# The same pages as GitHub Pages sends them (text gzip-compressed, level 6): the issue's
+# 2 MB holds for every page without widgets (measured 0.4-1.1 MB); with widgets 2.4-2.7 MB.
+MAX_PAGE_GZIP_BYTES = 2_000_000
+MAX_WIDGET_PAGE_GZIP_BYTES = 2_800_000
+_COMPRESSED = {".html", ".js", ".css", ".json", ".svg", ".txt", ".xml", ".map", ".ttf"}
+
+
+@functools.cache
+def _gzip_size(file: Path) -> int:
+    """Bytes that a server which gzips text (GitHub Pages) sends for ``file``."""
+    import gzip
+
+    data = file.read_bytes()
+    return len(gzip.compress(data, 6)) if file.suffix.lower() in _COMPRESSED else len(data)
+
+# How many CSS px of the element's width are on screen (0: hidden, off-canvas, folded).
+_SHOWN = """
+(selector) => {
+  const el = document.querySelector(selector);
+  if (!el || !el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) return 0;
+  const r = el.getBoundingClientRect();
+  const w = Math.min(r.right, window.innerWidth) - Math.max(r.left, 0);
+  const h = Math.min(r.bottom, window.innerHeight) - Math.max(r.top, 0);
+  return w > 0 && h > 0 ? Math.round(w) : 0;
+}
+"""
+
+# One Tab press's result: what has the focus, is it a formula, and, for a button of the
+# header bars, whether a focus ring is drawn (an outline or a box-shadow of >= 2 px).
+_FOCUSED = """
+() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return { end: true };
+  window.__rnncourseSeen = window.__rnncourseSeen || new Set();
+  if (window.__rnncourseSeen.has(el)) return { end: true };
+  window.__rnncourseSeen.add(el);
+  const cs = getComputedStyle(el);
+  const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2
+    && !/rgba\\(\\d+, \\d+, \\d+, 0\\)|transparent/.test(cs.outlineColor);
+  const shadow = cs.boxShadow !== 'none' && cs.boxShadow.split(/,(?![^(]*\\))/).some(
+    (s) => !/rgba\\(\\d+, \\d+, \\d+, 0\\)/.test(s)
+      && parseFloat((s.match(/(-?[\\d.]+)px/g) || [])[3] || '0') >= 2);
+  const header = !!el.closest('.bd-header-article, .bd-header')
+    && (el.tagName === 'BUTTON' || el.classList.contains('btn'));
+  return {
+    end: false,
+    formula: !!el.closest('mjx-container'),
+    // a formula wider than its box scrolls: Chromium lets the keyboard reach it to scroll
+    scroller: !!el.closest('mjx-container') && el.scrollWidth > el.clientWidth + 1,
+    header: header,
+    ring: outline || shadow,
+    name: el.tagName.toLowerCase() + '.' + String(el.className.baseVal ?? el.className)
+      .split(/\\s+/).slice(0, 3).join('.'),
+  };
+}
+"""
+
+
+@dataclass
+class Reader:
+    # width -> side -> {"toggles": visible toggles, "before"/"open"/"closed": px shown}
+    drawers: dict[str, dict[str, dict]]
+    # width -> True when a chapter link clicked in the open drawer opened that chapter
+    drawer_navigation: dict[str, bool]
+    # width -> {"stops": Tab stops, "formulas": of them formulas, "scrollers": formulas
+    # too wide for their box, which the keyboard must reach to scroll them, "header":
+    # [(header button, focus ring drawn)]}
+    keyboard: dict[str, dict]
+    # copy buttons of KEYBOARD_DOC shown to assistive technology (a folded cell's are
+    # not) and the names Chromium's accessibility tree gives them
+    copy_names: list[str]
+    # page -> {"bytes": transferred, "requests": n, "urls": [...]}
+    weight: dict[str, dict]
+    icons: dict  # what the header's Font Awesome icons look like (desktop, DRAWER_DOC)
+    # chapter 3's calculator: (inputs, total shown, note, caption and rows of the table)
+    # after the reader's changes
+    calculator: list[tuple[dict, str, str, list]] = field(default_factory=list)
+
+
+def _settle(page, nav: str, want_shown: bool) -> int:
+    """Pixels of ``nav`` on screen once the drawer has moved as wanted (or after 5 s:
+    the test reports what it then sees), and the same for two polls in a row."""
+    page.evaluate("() => { window.__rnncoursePx = undefined; }")
+    try:
+        page.wait_for_function(
+            "([sel, want]) => { const px = (" + _SHOWN + ")(sel); const ok = want ? px > 0 "
+            ": px === 0; const same = window.__rnncoursePx === px; "
+            "window.__rnncoursePx = px; return ok && same; }",
+            arg=[nav, want_shown], timeout=5_000, polling=150)
+    except Exception:  # noqa: BLE001 - a drawer that does not move: reported by the test
+        pass
+    return page.evaluate(_SHOWN, nav)
+
+
+def _drawers(page, base: str) -> tuple[dict, dict]:
+    drawers: dict[str, dict[str, dict]] = {}
+    navigation: dict[str, bool] = {}
+    for kind, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        drawers[kind] = {}
+        for side, nav in DRAWER_NAV.items():
+            page.goto(f"{base}{DRAWER_DOC}.html", wait_until="load")
+            page.wait_for_timeout(300)
+            toggles = page.locator(f".{side}-toggle:visible")
+            found = {"toggles": toggles.count(), "before": page.evaluate(_SHOWN, nav)}
+            drawers[kind][side] = found
+            if not found["toggles"]:
+                continue
+            toggles.first.click()
+            # a hidden drawer opens; a shown sidebar (the desktop's) hides
+            found["open"] = _settle(page, nav, want_shown=not found["before"])
+            found["modal"] = page.evaluate("() => !!document.querySelector('dialog[open]')")
+            if found["modal"]:  # a drawer over the page: tap beside it to close it
+                x = size["width"] - 8 if side == "primary" else 8
+                page.mouse.click(x, size["height"] // 2)
+            else:  # the desktop's "hide sidebar": the same button shows it again
+                toggles.first.click()
+            found["closed"] = _settle(page, nav, want_shown=bool(found["before"]))
+            if side == "primary" and found["modal"]:
+                # open the chapter list again and go to another chapter with it
+                toggles.first.click()
+                _settle(page, nav, want_shown=True)
+                link = page.locator(f"dialog[open] a[href$='{Path(DRAWER_TARGET).name}.html']")
+                ok = False
+                if link.count():
+                    link.first.click()
+                    try:
+                        page.wait_for_url(f"**/{DRAWER_TARGET}.html", timeout=5_000)
+                        ok = True
+                    except Exception:  # noqa: BLE001 - reported by the test
+                        ok = False
+                navigation[kind] = ok
+    return drawers, navigation
+
+
+def _keyboard(page, base: str) -> dict[str, dict]:
+    walks = {}
+    for kind, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        page.goto(f"{base}{KEYBOARD_DOC}.html", wait_until="load")
+        page.evaluate("async () => { if (window.MathJax && MathJax.startup) "
+                      "await MathJax.startup.promise; }")
+        page.wait_for_timeout(300)
+        stops, formulas, scrollers, header = 0, 0, 0, []
+        for _ in range(TAB_LIMIT):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(_FOCUSED)
+            if focused["end"]:
+                break
+            stops += 1
+            formulas += focused["formula"] and not focused["scroller"]
+            scrollers += focused["scroller"]
+            if focused["header"]:
+                header.append((focused["name"], focused["ring"]))
+        walks[kind] = {"stops": stops, "formulas": formulas, "scrollers": scrollers,
+                       "header": header}
+    return walks
+
+
+def _copy_names(page, context, base: str) -> list[str]:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}{KEYBOARD_DOC}.html", wait_until="load")
+    page.wait_for_timeout(300)
+    cdp = context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+    ids = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": "button.copybtn"})
+    names = []
+    for node in ids["nodeIds"]:
+        ax = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node,
+                                                         "fetchRelatives": False})["nodes"]
+        if ax and not ax[0].get("ignored"):
+            names.append(str((ax[0].get("name") or {}).get("value", "")))
+    cdp.detach()
+    return names
+
+
+def _weigh(site: Site) -> dict[str, dict]:
+    """What each page of the crawl transferred, from an empty cache."""
+    weight = {}
+    for path, p in site.pages.items():
+        if "images" not in p.info:  # the search run, the index.html redirect
+            continue
+        fetched = sorted(p.requested[r] for r in p.transferred if r in p.requested)
+        gzipped = 0
+        for url in fetched:
+            if not url.startswith(site.base):  # data: URLs: their bytes are in the page
+                continue
+            local = HTML / unquote(urlsplit(url).path).removeprefix(PREFIX)
+            gzipped += _gzip_size(local) if local.is_file() else 0
+        weight[path] = {"bytes": sum(p.transferred.values()), "requests": len(p.transferred),
+                        "gzip": gzipped, "urls": fetched}
+    return weight
+
+
+CALCULATOR_DOC = "book/ch03_params"
+# What a reader types into chapter 3's calculator: one configuration per row.
+CALCULATOR_INPUTS = [
+    {"cell": "LSTM", "n": "7", "sizes": "20, 30", "k": "5",
+     "bias": "PyTorch: bias_ih + bias_hh", "bidirectional": True},
+    {"cell": "GRU", "n": "11", "sizes": "16", "k": "0", "bias": "no bias",
+     "bidirectional": False},
+    {"cell": "RNN", "n": "234", "sizes": "1024 512", "k": "15",
+     "bias": "PyTorch: bias_ih + bias_hh", "bidirectional": False},
+    {"cell": "RNN", "n": "3", "sizes": "4, x", "k": "2", "bias": "no bias",
+     "bidirectional": False},
+]
+
+
+def _calculator(page, base: str) -> list[tuple[dict, str, str, list]]:
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{base}{CALCULATOR_DOC}.html", wait_until="networkidle")
+    box = page.locator(".widget-interact").first
+    box.wait_for(timeout=10_000)
+    page.wait_for_function("() => document.querySelector('[data-rnncourse-live]')",
+                           timeout=10_000)
+
+    def field(label: str):
+        return box.locator(".widget-inline-hbox", has=page.get_by_text(label, exact=True)) \
+            .locator("select, input").first
+
+    shown = []
+    for inputs in CALCULATOR_INPUTS:
+        field("cell").select_option(label=inputs["cell"])
+        field("input size n").fill(inputs["n"])
+        field("hidden sizes d (bottom first)").fill(inputs["sizes"])
+        field("output size k (0: none)").fill(inputs["k"])
+        field("biases").select_option(label=inputs["bias"])
+        field("bidirectional").set_checked(inputs["bidirectional"])
+        output = box.locator(".widget-output")
+        total = output.locator("tr:last-child td:last-child")
+        text = total.inner_text() if total.count() else output.inner_text()
+        note = page.locator(".rnncourse-static-note", has_text="Live").count()
+        table = output.evaluate(
+            "(o) => [(o.querySelector('caption') || {}).textContent].concat(Array.from("
+            "o.querySelectorAll('tbody tr')).map((r) => Array.from(r.cells, (c) => "
+            "c.textContent)))")
+        shown.append((inputs, text.strip(), f"{note} live note(s)", table))
+    return shown
+
+
+_ICONS = """
+() => Array.from(document.querySelectorAll('.bd-header-article i[class*="fa"], '
+    + '.bd-header-article svg.svg-inline--fa')).map((el) => ({
+  tag: el.tagName.toLowerCase(),
+  shown: el.checkVisibility({ visibilityProperty: true, opacityProperty: true }),
+  width: el.getBoundingClientRect().width,
+  glyph: getComputedStyle(el, '::before').content,
+  font: getComputedStyle(el).fontFamily,
+}))
+"""
+
+
+@pytest.fixture(scope="session")
+def reader(site: Site, server: str) -> Reader:
+    # After `site`: one Playwright session at a time.
+    from playwright.sync_api import sync_playwright
+
+    host = urlsplit(server).netloc
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), headless=True,
+                                    args=["--no-sandbox"])
+        context = browser.new_context(viewport=DESKTOP, service_workers="block")
+        context.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc
+                      == host else r.abort())
+        page = context.new_page()
+        drawers, navigation = _drawers(page, server)
+        keyboard = _keyboard(page, server)
+        names = _copy_names(page, context, server)
+        calculator = _calculator(page, server)
+        page.set_viewport_size(DESKTOP)
+        page.goto(f"{server}{DRAWER_DOC}.html", wait_until="networkidle")
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        icons = {"icons": page.evaluate(_ICONS),
+                 "fonts": page.evaluate("() => Array.from(document.fonts).filter((f) => "
+                                        "f.status === 'loaded').map((f) => f.family)")}
+        page.close()
+        weight = _weigh(site)
+        browser.close()
+    return Reader(drawers, navigation, keyboard, names, weight, icons, calculator)
+
+
+def test_reader_report(reader: Reader) -> None:
+    """Prints what the reader met (the before/after table); the tests below assert."""
+    print()
+    for kind, sides in reader.drawers.items():
+        for side, f in sides.items():
+            print(f"{kind} {side} drawer: {f['toggles']} visible toggle(s), shown "
+                  f"{f['before']} px -> click {f.get('open', '-')} px -> close "
+                  f"{f.get('closed', '-')} px")
+    print(f"drawer link opens the chapter: {reader.drawer_navigation}")
+    for kind, walk in reader.keyboard.items():
+        rings = sum(ring for _, ring in walk["header"])
+        print(f"{kind} Tab walk of {KEYBOARD_DOC}: {walk['stops']} stops, "
+              f"{walk['formulas']} formulas (+ {walk['scrollers']} that scroll sideways), "
+              f"header buttons with a focus ring "
+              f"{rings} of {len(walk['header'])}")
+    named = sum(1 for n in reader.copy_names if n.strip())
+    print(f"copy buttons of {KEYBOARD_DOC}: {len(reader.copy_names)}, named "
+          f"{named}: {sorted(set(reader.copy_names))}")
+    for inputs, shown, note, _ in reader.calculator:
+        print(f"ch03 calculator {inputs}: shows {shown!r} ({note})")
+    heavy = sorted(reader.weight.items(), key=lambda kv: -kv[1]["bytes"])
+    for path, w in heavy:
+        print(f"  {path}: {w['bytes'] / 1e6:.2f} MB in {w['requests']} requests "
+              f"({w['gzip'] / 1e6:.2f} MB gzipped)")
+
+
+def test_drawers_open_and_close_at_every_width(reader: Reader) -> None:
+    """The ☰ and "On this page" buttons a reader sees open their drawer, and it closes."""
+    bad = []
+    for kind, sides in reader.drawers.items():
+        for side, f in sides.items():
+            if not f["toggles"]:
+                # no button: only where the drawer's content is always on the screen
+                if not f["before"]:
+                    bad.append(f"{kind} {side}: no visible toggle and nothing shown")
+                continue
+            if f["before"]:  # shown before the click: the click hides it (desktop)
+                if f["closed"] < f["before"] - 1 or f["open"]:
+                    bad.append(f"{kind} {side}: shown {f['before']} px, after the click "
+                               f"{f['open']} px, after the second {f['closed']} px")
+            elif f["open"] < 150 or f["closed"]:
+                bad.append(f"{kind} {side}: click on the visible toggle shows "
+                           f"{f['open']} px of the drawer, closing leaves {f['closed']} px")
+    assert not bad, bad
+    # on a phone and a tablet, both drawers are behind a button
+    for kind in ("phone", "tablet"):
+        for side in DRAWER_NAV:
+            assert reader.drawers[kind][side]["toggles"], f"{kind}: no visible {side} toggle"
+    assert reader.drawers["desktop"]["primary"]["toggles"], "desktop: no 'hide sidebar'"
+
+
+def test_a_chapter_link_in_the_drawer_opens_it(reader: Reader) -> None:
+    assert set(reader.drawer_navigation) == {"phone", "tablet"}, reader.drawer_navigation
+    assert all(reader.drawer_navigation.values()), reader.drawer_navigation
+
+
+def test_formulas_are_not_tab_stops(reader: Reader, site: Site) -> None:
+    for kind, walk in reader.keyboard.items():
+        assert walk["stops"] >= 20, f"{kind}: only {walk['stops']} Tab stops: walk failed"
+        assert walk["stops"] < TAB_LIMIT, f"{kind}: the Tab walk did not end"
+        assert walk["formulas"] == 0, f"{kind}: {walk['formulas']} of {walk['stops']} " \
+            f"Tab stops of {KEYBOARD_DOC} are formulas"
+    stops = {k: p.info["formulaTabStops"] for k, p in site.pages.items()
+             if p.info.get("formulaTabStops")}
+    assert not stops, f"formulas in the tab order: {stops}"
+
+
+def test_header_buttons_show_a_focus_ring(reader: Reader) -> None:
+    for kind, walk in reader.keyboard.items():
+        assert len(walk["header"]) >= 4, f"{kind}: Tab reached {walk['header']}"
+        bare = [name for name, ring in walk["header"] if not ring]
+        assert not bare, f"{kind}: header buttons without a visible focus ring: {bare}"
+
+
+def test_copy_buttons_have_names(reader: Reader, site: Site) -> None:
+    assert len(reader.copy_names) >= 10, reader.copy_names
+    unnamed = [n for n in reader.copy_names if not n.strip()]
+    assert not unnamed, f"{len(unnamed)} copy buttons without an accessible name"
+    bad = {k: p.info["unlabelledCopyButtons"] for k, p in site.pages.items()
+           if p.info.get("unlabelledCopyButtons")}
+    assert not bad, f"copy buttons without an aria-label: {bad}"
+
+
+def test_font_awesome_is_loaded_once(reader: Reader) -> None:
+    for path, w in reader.weight.items():
+        scripts = [u for u in w["urls"] if "fontawesome" in u and u.split("?")[0].endswith(".js")]
+        fonts = [u for u in w["urls"] if "/webfonts/" in u]
+        assert not (scripts and fonts), f"{path}: Font Awesome twice: {scripts + fonts}"
+    icons = [i for i in reader.icons["icons"] if i["shown"]]  # not those of closed menus
+    assert len(icons) >= 4, f"header icons: {reader.icons['icons']}"
+    blank = [i for i in icons if i["width"] < 4 or (i["tag"] == "i" and i["glyph"] in
+                                                      ("none", "normal", '""'))]
+    assert not blank, f"header icons not drawn: {blank}"
+
+
+def test_search_index_only_on_the_search_page(reader: Reader) -> None:
+    carrying = sorted(p for p, w in reader.weight.items()
+                      if any(u.split("?")[0].endswith("/searchindex.js") for u in w["urls"]))
+    assert carrying == ["search.html"], f"pages that load searchindex.js: {carrying}"
+
+
+def test_no_page_is_too_heavy(reader: Reader, site: Site) -> None:
+    assert len(reader.weight) >= 10, sorted(reader.weight)
+    heavy = {}
+    for path, w in reader.weight.items():
+        widgets = site.pages[path].info.get("widgetViews") if path in site.pages else 0
+        limit = MAX_WIDGET_PAGE_BYTES if widgets else MAX_PAGE_BYTES
+        if w["bytes"] > limit:
+            heavy[path] = f"{w['bytes'] / 1e6:.2f} MB (limit {limit / 1e6:.2f} MB)"
+        limit = MAX_WIDGET_PAGE_GZIP_BYTES if widgets else MAX_PAGE_GZIP_BYTES
+        if w["gzip"] > limit:
+            heavy[path + " (gzip)"] = f"{w['gzip'] / 1e6:.2f} MB (limit {limit / 1e6:.2f} MB)"
+    assert not heavy, f"pages that transfer too much: {heavy}"
+
+
+def _torch_count(inputs: dict) -> int:
+    """Parameters of the network ``inputs`` describes, counted by torch.nn itself."""
+    torch = pytest.importorskip("torch")
+    cls = {"RNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}[inputs["cell"]]
+    bias = inputs["bias"] != "no bias"
+    bidirectional = inputs["bidirectional"]
+    modules, width = [], int(inputs["n"])
+    for d in (int(x) for x in inputs["sizes"].replace(",", " ").split()):
+        modules.append(cls(width, d, bias=bias, bidirectional=bidirectional))
+        width = d * (2 if bidirectional else 1)
+    if int(inputs["k"]):
+        modules.append(torch.nn.Linear(width, int(inputs["k"]), bias=bias))
+    return sum(p.numel() for m in modules for p in m.parameters())
+
+
+def test_chapter_3_calculator_counts_in_the_browser(reader: Reader) -> None:
+    """The reader changes the calculator's inputs; the table it shows has torch's total."""
+    assert len(reader.calculator) == len(CALCULATOR_INPUTS), reader.calculator
+    from rnncourse.params import count_parameters
+
+    biases = {"no bias": "none", "textbook: one b per gate block": "textbook",
+              "PyTorch: bias_ih + bias_hh": "pytorch"}
+    for inputs, shown, note, table in reader.calculator:
+        assert note == "1 live note(s)", note
+        if "x" in inputs["sizes"]:
+            assert shown.startswith("cannot count: hidden sizes must be positive integers"), \
+                (inputs, shown)
+            continue
+        assert shown == f"{_torch_count(inputs):,}", (inputs, shown, _torch_count(inputs))
+        # ...and the same rows, formulas and caption as the Python breakdown
+        bias = biases[inputs["bias"]]
+        count = count_parameters(
+            inputs["cell"].lower(), int(inputs["n"]),
+            [int(x) for x in inputs["sizes"].replace(",", " ").split()],
+            int(inputs["k"]) or None, bias=bias != "none",
+            bias_convention="textbook" if bias == "none" else bias,
+            bidirectional=inputs["bidirectional"])
+        expected = [count.title] + [[r.name, r.formula, f"{r.count:,}"] for r in count.rows]
+        expected.append(["total", "", f"{count.total:,}"])
+        assert table == expected, (inputs, table, expected)
+

@@ -58,3 +58,35 @@ def test_a_full_build_is_left_alone_and_a_failed_one_untouched() -> None:
     app = _app([], ["intro"])
     site_settings._sitemap_every_page(app, RuntimeError("the build failed"))
     assert _drain(app.sitemap_links) == []
+
+
+def test_the_404_page_lists_the_book_in_reading_order() -> None:
+    # intro includes a part with two chapters, the second of which has a section;
+    # a page listed twice (here ch01, also a child of ch02) appears once, first.
+    includes = {"intro": ["ch01", "ch02", "refs"], "ch02": ["ch02_more", "ch01"]}
+    env = SimpleNamespace(toctree_includes=includes)
+    assert site_settings._toc_order(env, "intro") == ["intro", "ch01", "ch02", "ch02_more",
+                                                      "refs"]
+    body = site_settings._not_found_body("/course/", "intro",
+                                         [("intro", "Welcome"), ("ch01", "RNNs & <you>")])
+    assert '<a href="/course/intro.html">the first page</a>' in body
+    assert '<a href="/course/search.html">search</a>' in body
+    assert '<li><a href="/course/ch01.html">RNNs &amp; &lt;you&gt;</a></li>' in body
+    assert "menu" not in body
+
+
+def test_the_layout_filter_drops_exactly_the_named_assets() -> None:
+    import page_fixes
+
+    head = (
+        '  <script defer src="../_static/scripts/fontawesome.js?digest=55c2"></script>\n'
+        '  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?d=1" />\n'
+        '    <script src="../searchindex.js"></script>\n'
+        '    <script src="../mysearchindex.js"></script>\n'
+    )
+    out = page_fixes.without(head, "_static/scripts/fontawesome.js", "searchindex.js")
+    assert out == (
+        '  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?d=1" />\n'
+        '    <script src="../mysearchindex.js"></script>\n'
+    )
+    assert page_fixes.without(head, "bootstrap.js").count("bootstrap") == 0
