@@ -1,6 +1,9 @@
 """rnncourse.evidence: the summaries behind the book's multi-seed claims, and claim() itself.
 
-References: hand-computed means and standard deviations, and NumPy's (``ddof=1``). The last
+References: hand-computed means and standard deviations, and NumPy's (``ddof=1``); for the
+comparisons, ``scipy.stats`` called directly, numbers derived by hand (a t interval from the
+t quantile, an exact sign-rank distribution by enumeration) and the published worked examples
+of Newcombe (1998, Statistics in Medicine 17:873, Table II, method 10). The last
 tests take the claim cells out of the book's notebooks and replay them on every seed of their
 sweeps.
 """
@@ -13,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnncourse.evidence import ClaimError, claim, mean_std, paired, pm, success_rate
+from rnncourse.evidence import (
+    ClaimError,
+    claim,
+    compare_rates,
+    mean_std,
+    paired,
+    paired_difference,
+    pm,
+    success_rate,
+)
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 
@@ -39,6 +51,107 @@ def test_paired_differences():
     assert (p.a_better, p.b_better, p.ties) == (2, 1, 1)
     with pytest.raises(ValueError, match="as many values"):
         paired([1.0], [1.0, 2.0])
+
+
+def test_paired_difference_t_interval_by_hand_and_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    a, b = [1.0, 2.0, 3.0, 4.0, 5.5], [0.5, 2.5, 2.0, 3.0, 4.0]
+    # d = (0.5, -0.5, 1, 1, 1.5): mean 0.7, sd sqrt(0.575), n = 5, t(4) 97.5% = 2.776445
+    r = paired_difference(a, b)
+    sem = (0.575 / 5) ** 0.5
+    assert (r.n, r.mean) == (5, pytest.approx(0.7))
+    assert (r.low, r.high) == (pytest.approx(0.7 - 2.776445 * sem, abs=1e-6),
+                               pytest.approx(0.7 + 2.776445 * sem, abs=1e-6))
+    t = 0.7 / sem                                     # 2.0642
+    assert r.p_value == pytest.approx(2 * stats.t.sf(t, 4)) == pytest.approx(0.10794, abs=1e-5)
+    assert r.test == "paired t-test" and not r.conclusive
+    assert str(r) == ("mean difference +0.700, 95% CI [-0.242, +1.642], paired t-test "
+                      "p = 0.11 (n = 5): inconclusive at 5 seeds")
+    # the same against scipy's own call, on random data, 90 % level
+    x, y = np.random.default_rng(1).normal(size=(2, 12))
+    r = paired_difference(x, y, confidence=0.9)
+    ci = stats.ttest_rel(x, y).confidence_interval(0.9)
+    assert (r.low, r.high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+
+
+def test_paired_difference_wilcoxon_exact_by_enumeration():
+    import itertools
+    # Ten differences with distinct magnitudes, one negative (rank 2): W- = 2. The exact
+    # two-sided p is 2 * #{sign patterns with W- <= 2} / 2**10 = 2 * 3 / 1024.
+    b = np.zeros(10)
+    a = np.array([0.1, -0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    r = paired_difference(a, b, test="wilcoxon")
+    count = sum(sum(rank for rank, s in zip(range(1, 11), signs, strict=True) if s) <= 2
+                for signs in itertools.product((0, 1), repeat=10))
+    assert count == 3
+    assert r.p_value == pytest.approx(2 * count / 2 ** 10)
+    assert r.conclusive and r.test == "Wilcoxon signed-rank test"
+    assert "inconclusive" not in str(r)
+
+
+def test_paired_difference_bootstrap_against_scipy_and_seeded():
+    stats = pytest.importorskip("scipy.stats")
+    d = np.random.default_rng(3).normal(0.5, 1.0, 15)
+    r = paired_difference(d, np.zeros(15), interval="bootstrap", n_resamples=2000, seed=7)
+    ref = stats.bootstrap((d,), np.mean, n_resamples=2000, method="BCa",
+                          rng=np.random.default_rng(7)).confidence_interval
+    assert (r.low, r.high) == (ref.low, ref.high)
+    assert r.low < d.mean() < r.high
+    again = paired_difference(d, np.zeros(15), interval="bootstrap", n_resamples=2000, seed=7)
+    assert again == r                                     # the same on every call
+
+
+def test_paired_difference_rejects_bad_input():
+    with pytest.raises(ValueError, match="as many values"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least 3 pairs"):
+        paired_difference([1.0, 2.0], [1.0, 3.0])
+    with pytest.raises(ValueError, match="interval must be"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], interval="normal")
+    with pytest.raises(ValueError, match="test must be"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], test="sign")
+    with pytest.raises(ValueError, match="confidence"):
+        paired_difference([1.0, 2.0, 3.0], [1.0, 2.5, 2.0], confidence=95)
+
+
+# Newcombe (1998), Table II, method 10 (hybrid score interval, no continuity correction)
+NEWCOMBE = [((56, 70, 48, 80), (0.0524, 0.3339)), ((9, 10, 3, 10), (0.1705, 0.8090)),
+            ((6, 7, 2, 7), (0.0582, 0.8062)), ((5, 56, 0, 29), (-0.0381, 0.1926)),
+            ((0, 10, 0, 20), (-0.1611, 0.2775)), ((0, 10, 0, 10), (-0.2775, 0.2775)),
+            ((10, 10, 0, 20), (0.6791, 1.0000))]
+
+
+@pytest.mark.parametrize(("counts", "interval"), NEWCOMBE)
+def test_compare_rates_interval_matches_newcombes_examples(counts, interval):
+    r = compare_rates(*counts)
+    assert (r.low, r.high) == (pytest.approx(interval[0], abs=6e-5),
+                               pytest.approx(interval[1], abs=6e-5))
+
+
+def test_compare_rates_tests_against_scipy_and_by_hand():
+    stats = pytest.importorskip("scipy.stats")
+    from math import comb
+    r = compare_rates(4, 10, 2, 10)
+    # Fisher by hand: the hypergeometric table probabilities of 6 successes in 20, 10 drawn;
+    # two-sided p sums every table no more likely than the observed one (k1 = 4).
+    prob = {k: comb(6, k) * comb(14, 10 - k) / comb(20, 10) for k in range(7)}
+    by_hand = sum(q for q in prob.values() if q <= prob[4] * (1 + 1e-9))
+    assert r.p_value == pytest.approx(by_hand) == pytest.approx(0.6285, abs=1e-4)
+    assert r.difference == pytest.approx(0.2) and not r.conclusive
+    assert str(r) == ("4/10 vs 2/10: difference +0.20, 95% CI [-0.19, +0.52], Fisher's "
+                      "exact test p = 0.63: inconclusive at 10 seeds")
+    b = compare_rates(9, 10, 3, 10, test="barnard")
+    assert b.p_value == pytest.approx(stats.barnard_exact([[9, 1], [3, 7]]).pvalue)
+    assert b.conclusive and b.test == "Barnard's exact test"
+
+
+def test_compare_rates_rejects_bad_counts():
+    with pytest.raises(ValueError, match="k1"):
+        compare_rates(11, 10, 2, 10)
+    with pytest.raises(ValueError, match="n2"):
+        compare_rates(1, 10, 0, 0)
+    with pytest.raises(ValueError, match="test must be"):
+        compare_rates(1, 10, 2, 10, test="chi2")
 
 
 def test_success_rate():
