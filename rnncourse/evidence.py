@@ -16,8 +16,8 @@ Comparisons between methods are verdicts of a statistical test, computed by ``sc
 :func:`paired_difference` (two methods run on the same seeds: the mean paired difference, its
 confidence interval and a paired test) and :func:`compare_rates` (two success counts: an
 interval for the difference of the rates and Fisher's or Barnard's exact test). Their
-``str()`` is the sentence a chapter prints, e.g. ``mean difference -0.012, 95% CI [-0.030,
-+0.006], paired t-test p = 0.17 (n = 10): inconclusive at 10 seeds``.
+``str()`` is the sentence a chapter prints, e.g. ``mean difference -0.012, 95% t interval
+[-0.030, +0.006], paired t-test p = 0.17 (n = 10): inconclusive at 10 seeds``.
 """
 
 from __future__ import annotations
@@ -140,8 +140,10 @@ class Difference:
         return self.p_value < self.alpha and (self.low > 0 or self.high < 0)
 
     def describe(self, digits: int = 3) -> str:
-        """``mean difference +0.012, 95% CI [-0.003, +0.027], paired t-test p = 0.11 (n = 10)``."""
-        return (f"mean difference {_signed(self.mean, digits)}, {self.confidence:.0%} CI "
+        """``mean difference +0.012, 95% t interval [-0.003, +0.027], paired t-test p = 0.11
+        (n = 10)``."""
+        kind = "t interval" if self.interval == "t" else "bootstrap interval"
+        return (f"mean difference {_signed(self.mean, digits)}, {self.confidence:.0%} {kind} "
                 f"[{_signed(self.low, digits)}, {_signed(self.high, digits)}], {self.test} "
                 f"{_p(self.p_value)} (n = {self.n})")
 

@@ -65,8 +65,8 @@ def test_paired_difference_t_interval_by_hand_and_against_scipy():
     t = 0.7 / sem                                     # 2.0642
     assert r.p_value == pytest.approx(2 * stats.t.sf(t, 4)) == pytest.approx(0.10794, abs=1e-5)
     assert r.test == "paired t-test" and not r.conclusive
-    assert str(r) == ("mean difference +0.700, 95% CI [-0.242, +1.642], paired t-test "
-                      "p = 0.11 (n = 5): inconclusive at 5 seeds")
+    assert str(r) == ("mean difference +0.700, 95% t interval [-0.242, +1.642], paired "
+                      "t-test p = 0.11 (n = 5): inconclusive at 5 seeds")
     # the same against scipy's own call, on random data, 90 % level
     x, y = np.random.default_rng(1).normal(size=(2, 12))
     r = paired_difference(x, y, confidence=0.9)
