@@ -250,7 +250,8 @@ def _ch02():
     sweep = _json("ch02/forecast_results.json")
     base = {"naive (last value)": sweep["baselines"]["naive"],
             "linear (least squares, 51 weights)": sweep["baselines"]["linear"]}
-    mse = {(r["model"], r["seed"]): r["test_mse"] for r in sweep["runs"]}
+    mse = {(r["model"], r["seed"]): r["test_mse"] for r in sweep["runs"]
+           if r["lr"] == sweep["chosen_lr"][r["model"]]}      # the rate the page trains with
     return {s: {"mse": float, "results": {**base, "RNN, 32 tanh units": mse["RNN", s],
                                           "LSTM, 32 units": mse["LSTM", s]}}
             for s in sweep["seeds"]}
