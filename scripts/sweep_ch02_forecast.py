@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python scripts/sweep_ch02_forecast.py        (about fifteen minutes on one CPU core)
+    python scripts/sweep_ch02_forecast.py        (a few minutes on one CPU core)
 
 The data are the chapter's: ``sine_series(10_000, n_steps=51, noise=0.05, seed=42)``; the
 first 7,000 series train, the next 1,000 validate, the last 2,000 test. Both networks (32
