@@ -50,8 +50,8 @@ def _assert_solved_as_stored(mse: float, stored: dict) -> None:
 
 def test_ch02_first_epoch():
     loss = _rerun("import sweep_ch02_forecast as S\n"
-                  "print(json.dumps(S.run('RNN', 0, epochs=1)[1]))")
-    stored = _stored_run("ch02/forecast_results.json", model="RNN", seed=0)
+                  "print(json.dumps(S.run('RNN', 0, 0.003, epochs=1)['train_loss']))")
+    stored = _stored_run("ch02/forecast_results.json", model="RNN", seed=0, lr=0.003)
     assert loss[0] == pytest.approx(stored["train_loss"][0], rel=1e-3)
 
 

@@ -25,13 +25,14 @@ def table_step(table: torch.Tensor):
 
 def brute_force(step, state, vocab_size, max_len, alpha=0.0, kind="power",
                 bos=S.BOS, eos=S.EOS):
-    """Score every sequence with itertools (independent of exhaustive_search's recursion):
-    the best ``log p / lp(L)``, with ``lp(L) = L**alpha`` (``kind="power"``; alpha 0: the raw
+    """Score every complete output (at most ``max_len`` tokens, ending with its only
+    ``eos``) with itertools (independent of exhaustive_search's recursion): the best
+    ``log p / lp(L)``, with ``lp(L) = L**alpha`` (``kind="power"``; alpha 0: the raw
     log-probability) or ``((5 + L) / 6)**alpha`` (``kind="gnmt"``), and that score."""
     best, best_score = None, -math.inf
     for n in range(1, max_len + 1):
         for seq in itertools.product(range(vocab_size), repeat=n):
-            if eos in seq[:-1] or (n < max_len and seq[-1] != eos):
+            if eos in seq[:-1] or seq[-1] != eos:     # complete outputs only
                 continue
             lp, st, last = 0.0, state, bos
             for tok in seq:
@@ -51,11 +52,33 @@ def test_beam_on_hand_table():
     step = table_step(table)
     lp = torch.log_softmax(table, 1)
     tokens, score = S.beam_search_fn(step, None, beam_width=1, max_len=4)
-    assert tokens == [3, 3, 3, 3]
-    assert score == pytest.approx(float(lp[1, 3] + 3 * lp[3, 3]))
+    assert tokens == [3, 3, 3, 2]                        # greedy, with eos forced at max_len
+    assert score == pytest.approx(float(lp[1, 3] + 2 * lp[3, 3] + lp[3, 2]))
     tokens, score = S.beam_search_fn(step, None, beam_width=2, max_len=4)
     assert tokens == [4, 2]
     assert score == pytest.approx(float(lp[1, 4] + lp[4, 2]))
+
+
+def test_an_unfinished_prefix_never_wins():
+    # tokens: 0 PAD, 1 BOS, 2 EOS, 3 a. After BOS and after a: a 0.9, EOS 0.1.
+    # max_len 2: the complete outputs are [EOS] (0.1) and [a, EOS] (0.09); the prefix
+    # [a, a] (0.81) is more probable than both, but it is not an output.
+    row = [-math.inf, -math.inf, math.log(0.1), math.log(0.9)]
+    table = torch.tensor([row] * 4, dtype=torch.float64)
+
+    def step(tokens, state):
+        return table[tokens], state
+
+    for width in (1, 2, 4):
+        tokens, lp = S.beam_search_fn(step, None, beam_width=width, max_len=2)
+        assert tokens[-1] == S.EOS
+    assert S.beam_search_fn(step, None, beam_width=2, max_len=2) == ([2], pytest.approx(
+        math.log(0.1)))
+    assert S.beam_search_fn(step, None, beam_width=1, max_len=2) == ([3, 2], pytest.approx(
+        math.log(0.09)))                                   # greedy takes a, then must stop
+    assert S.exhaustive_search(step, None, max_len=2, vocab_size=4) == ([2], pytest.approx(
+        math.log(0.1)))
+    assert brute_force(step, None, 4, 2) == ([2], pytest.approx(math.log(0.1)))
 
 
 def toy_search(seed):
@@ -81,7 +104,12 @@ def test_beam_search_matches_exhaustive_and_greedy(seed):
         greedy = S.greedy_decode(model, src, max_len=3)[0].tolist()
     assert ex == ref and ex_lp == pytest.approx(ref_lp, abs=1e-9)
     assert wide == ref and wide_lp == pytest.approx(ref_lp, abs=1e-5)
-    assert one == greedy[:len(one)] and all(t == S.PAD for t in greedy[len(one):])
+    assert one[-1] == S.EOS                               # beam outputs are finished
+    if S.EOS in greedy:
+        assert one == greedy[:greedy.index(S.EOS) + 1]
+        assert all(t == S.PAD for t in greedy[len(one):])
+    else:                                                 # greedy ran out of steps
+        assert one == greedy[:-1] + [S.EOS]
     assert S.beam_search(model, src[0], beam_width=4 ** 3, max_len=3)[0] == ref
 
 
@@ -90,10 +118,10 @@ def test_beam_search_attention_model_runs():
     model = S.AttentionSeq2Seq(6, 6, embed_size=3, hidden_size=5)
     src = torch.tensor([3, 4, 5, 3])
     tokens, lp = S.beam_search(model, src, beam_width=3, max_len=5)
-    assert 1 <= len(tokens) <= 5 and lp < 0
+    assert 1 <= len(tokens) <= 5 and lp < 0 and tokens[-1] == S.EOS
     greedy = S.greedy_decode(model, src[None], max_len=5)[0].tolist()
     one, _ = S.beam_search(model, src, beam_width=1, max_len=5)
-    assert one == greedy[:len(one)]
+    assert one[:-1] == greedy[:len(one) - 1] and one[-1] == S.EOS
 
 
 def test_seq2seq_matches_torch_nn():

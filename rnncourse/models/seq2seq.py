@@ -556,14 +556,19 @@ def beam_search_fn(step: StepFn, state: State, *, beam_width: int, max_len: int,
     ``state``, a batch of one), at most ``max_len`` times:
 
     1. expand: every unfinished hypothesis becomes its ``K`` one-token
-       extensions (one call of ``step`` for all of them); a finished one stays;
+       extensions (one call of ``step`` for all of them); a finished one stays. At the
+       ``max_len``-th token the only extension is ``eos`` (with its log-probability):
+       an output is at most ``max_len`` tokens, ``eos`` included, and always finished;
     2. prune: keep the ``beam_width`` best candidates by that rank (ties: first come);
     3. stop early when all of them are finished.
 
-    Returns the best-ranked hypothesis of the last beam (``eos`` included if
-    written) and its *raw* ``log p``. With ``beam_width = 1`` and ``alpha = 0`` this
-    is greedy decoding; with ``beam_width >= K**max_len`` nothing is ever pruned and
-    it is exhaustive search under the same score (:func:`exhaustive_search`).
+    Returns the best-ranked hypothesis of the last beam, which is finished (it ends
+    with ``eos``), and its *raw* ``log p``. An unfinished prefix never competes with a
+    complete output: its ``log p`` lacks the factor ``p(eos | prefix)``, so it would be
+    compared on unequal terms. With ``beam_width = 1`` and ``alpha = 0`` this is greedy
+    decoding, except that an output still unfinished at ``max_len`` ends with a forced
+    ``eos``; with ``beam_width >= K**max_len`` nothing is ever pruned and it is exhaustive
+    search under the same score (:func:`exhaustive_search`).
     """
     if beam_width < 1 or max_len < 1:
         raise ValueError(f"beam_width and max_len must be >= 1, got {beam_width}, {max_len}")
@@ -573,7 +578,7 @@ def beam_search_fn(step: StepFn, state: State, *, beam_width: int, max_len: int,
         return normalised_score(hyp[0], len(hyp[1]), alpha, penalty)
 
     beam: list[tuple[float, list[int], int]] = [(0.0, [], 0)]  # (score, tokens, row of state)
-    for _ in range(max_len):
+    for position in range(max_len):
         live = [hyp for hyp in beam if not (hyp[1] and hyp[1][-1] == eos)]
         if not live:
             break
@@ -581,9 +586,10 @@ def beam_search_fn(step: StepFn, state: State, *, beam_width: int, max_len: int,
         last = torch.tensor([tokens[-1] if tokens else bos for _, tokens, _ in live])
         log_probs, state = step(last, _select(state, rows))  # (B, K): one row per live hyp
         log_probs = log_probs.detach().double().cpu().tolist()
+        allowed = [eos] if position == max_len - 1 else range(len(log_probs[0]))
         candidates = [hyp for hyp in beam if hyp[1] and hyp[1][-1] == eos]
         for j, (score, tokens, _) in enumerate(live):
-            candidates += [(score + lp, tokens + [k], j) for k, lp in enumerate(log_probs[j])]
+            candidates += [(score + log_probs[j][k], tokens + [k], j) for k in allowed]
         candidates.sort(key=rank, reverse=True)  # stable
         beam = candidates[:beam_width]
     score, tokens, _ = beam[0]
@@ -595,10 +601,12 @@ def exhaustive_search(step: StepFn, state: State, *, max_len: int, vocab_size: i
                       penalty: str = "power") -> tuple[list[int], float]:
     """The best output of all, by scoring every sequence (``K**max_len`` of them).
 
-    A sequence stops at its first ``eos`` or at ``max_len`` tokens. "Best" is the
-    highest ``normalised_score(log p, length, alpha, penalty)``: the most probable
-    sequence for ``alpha = 0``. Returns ``(tokens, log p(tokens))``. Only for tiny
-    ``K`` and ``max_len``: this is the reference beam search approximates.
+    The candidates are the complete outputs: the sequences of at most ``max_len``
+    tokens that end with their first ``eos`` (a prefix that reaches ``max_len`` without
+    one is not an output, and its ``log p`` lacks the factor ``p(eos | prefix)``). "Best"
+    is the highest ``normalised_score(log p, length, alpha, penalty)``: the most probable
+    output for ``alpha = 0``. Returns ``(tokens, log p(tokens))``. Only for tiny ``K`` and
+    ``max_len``: this is the reference beam search approximates.
     """
     length_penalty(1, alpha, penalty)  # validates alpha and penalty
     best: tuple[list[int], float] = ([], -math.inf)
@@ -611,11 +619,11 @@ def exhaustive_search(step: StepFn, state: State, *, max_len: int, vocab_size: i
         for tok in range(vocab_size):
             lp = logp + float(log_probs[0, tok])
             seq = prefix + [tok]
-            if tok == eos or len(seq) == max_len:
+            if tok == eos:
                 score = normalised_score(lp, len(seq), alpha, penalty)
                 if score > best_score:
                     best, best_score = (seq, lp), score
-            else:
+            elif len(seq) < max_len:
                 visit(seq, lp, new_state)
 
     visit([], 0.0, state)
