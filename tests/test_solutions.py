@@ -425,10 +425,9 @@ def _toy_decoder(rng, K, H, D=2):
 
 
 def _complete_outputs(K, max_len, eos):
-    """Every complete output: eos only at its end; without eos only at the full length."""
-    return [list(seq) for n in range(1, max_len + 1)
-            for seq in itertools.product(range(K), repeat=n)
-            if eos not in seq[:-1] and (seq[-1] == eos or n == max_len)]
+    """Every complete output of at most max_len tokens: it ends with eos, its only eos."""
+    return [[*seq, eos] for n in range(max_len)
+            for seq in itertools.product([k for k in range(K) if k != eos], repeat=n)]
 
 
 def _log_probability(tokens, h0, E, Wx, Wh, V, bos):
@@ -457,10 +456,13 @@ def test_ch09_beam_search_matches_exhaustive_search(K, H, max_len, seed):
                                 beam_width=K ** max_len)
     assert tokens.tolist() == complete[best]
     assert score == pytest.approx(scores[best], rel=1e-12, abs=1e-12)
-    # A beam of one is greedy decoding.
+    # A beam of one is greedy decoding, with eos forced as the last token of an output
+    # that greedy decoding leaves unfinished.
     tokens, score = beam_search(**model, bos=bos, eos=eos, max_len=max_len, beam_width=1)
-    greedy = greedy_decode(**model, bos=bos, eos=eos, max_len=max_len)
-    assert tokens.tolist() == greedy.tolist()
+    greedy = greedy_decode(**model, bos=bos, eos=eos, max_len=max_len).tolist()
+    if greedy[-1] != eos:
+        greedy = [*greedy[:max_len - 1], eos]
+    assert tokens.tolist() == greedy
     assert score == pytest.approx(_log_probability(greedy, **model, bos=bos), rel=1e-12)
 
 

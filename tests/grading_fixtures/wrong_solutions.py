@@ -226,6 +226,28 @@ def attention_decoder_step(token, h, enc, E, Wx, Wc, Wh, Wq, Wk, v, V):
     return h_new @ V, h_new, weights
 ''',
     },
+    ("ch09_seq2seq", "beam_search"): {
+        "lets an unfinished hypothesis win at max_len (no eos forced)": '''\
+def beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width):
+    beam = [(0.0, [], h0)]
+    for _ in range(max_len):
+        candidates = []
+        for score, tokens, h in beam:
+            if tokens and tokens[-1] == eos:
+                candidates.append((score, tokens, h))
+                continue
+            scores, h_next = decoder_step(tokens[-1] if tokens else bos, h, E, Wx, Wh, V)
+            logp = log_softmax(scores)
+            for k in range(len(logp)):
+                candidates.append((score + float(logp[k]), tokens + [k], h_next))
+        candidates.sort(key=lambda c: c[0], reverse=True)
+        beam = candidates[:beam_width]
+        if all(tokens[-1] == eos for _, tokens, _ in beam):
+            break
+    score, tokens, _ = beam[0]
+    return np.array(tokens, dtype=np.int64), float(score)
+''',
+    },
     ("ch09_seq2seq", "normalised_beam_search"): {
         "prunes on raw log p, normalises only the final pick": '''\
 def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):

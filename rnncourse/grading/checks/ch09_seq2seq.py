@@ -77,12 +77,15 @@ def beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width):
     A hypothesis is ``(score, tokens, state)``, its score the sum of the
     log-probabilities of its tokens.  Each step replaces every unfinished
     hypothesis by its ``K`` one-token extensions and keeps a finished one (it
-    ended with ``eos``) as it is; the ``beam_width`` best survive.  The search
-    stops when every survivor is finished or after ``max_len`` steps.
+    ended with ``eos``) as it is; the ``beam_width`` best survive.  At the
+    ``max_len``-th step the only extension is ``eos``, so every hypothesis of the
+    final beam is finished: an unfinished prefix, whose log-probability lacks the
+    factor ``p(eos | prefix)``, never competes with a complete output.  The search
+    stops when every survivor is finished, after ``max_len`` steps at the latest.
     """
     eos = int(eos)
     beam: list[tuple[float, list[int], np.ndarray]] = [(0.0, [], h0)]
-    for _ in range(int(max_len)):
+    for step in range(int(max_len)):
         candidates = []
         for score, tokens, h in beam:
             if tokens and tokens[-1] == eos:
@@ -90,8 +93,8 @@ def beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width):
                 continue
             scores, h_next = decoder_step(tokens[-1] if tokens else int(bos), h, E, Wx, Wh, V)
             logp = log_softmax(scores)
-            candidates += [(score + float(logp[k]), [*tokens, k], h_next)
-                           for k in range(len(logp))]
+            allowed = [eos] if step == int(max_len) - 1 else range(len(logp))
+            candidates += [(score + float(logp[k]), [*tokens, k], h_next) for k in allowed]
         candidates.sort(key=lambda c: -c[0])  # stable: ties keep their order
         beam = candidates[:int(beam_width)]
         if all(tokens[-1] == eos for _, tokens, _ in beam):
@@ -113,8 +116,9 @@ def teacher_forcing_loss(h0, E, Wx, Wh, V, bos, target):
 def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alpha):
     """:func:`beam_search` ranking every hypothesis by ``log p / len(tokens) ** alpha``.
 
-    Returns the tokens of the best-ranked hypothesis of the final beam and that
-    normalised score (``alpha = 0``: the plain log-probability).
+    Returns the tokens of the best-ranked hypothesis of the final beam (finished, as in
+    :func:`beam_search`) and that normalised score (``alpha = 0``: the plain
+    log-probability).
     """
     eos, alpha = int(eos), float(alpha)
 
@@ -122,7 +126,7 @@ def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alph
         return candidate[0] / len(candidate[1]) ** alpha
 
     beam: list[tuple[float, list[int], np.ndarray]] = [(0.0, [], h0)]
-    for _ in range(int(max_len)):
+    for step in range(int(max_len)):
         candidates = []
         for logp_sum, tokens, h in beam:
             if tokens and tokens[-1] == eos:
@@ -130,8 +134,8 @@ def normalised_beam_search(h0, E, Wx, Wh, V, bos, eos, max_len, beam_width, alph
                 continue
             scores, h_next = decoder_step(tokens[-1] if tokens else int(bos), h, E, Wx, Wh, V)
             logp = log_softmax(scores)
-            candidates += [(logp_sum + float(logp[k]), [*tokens, k], h_next)
-                           for k in range(len(logp))]
+            allowed = [eos] if step == int(max_len) - 1 else range(len(logp))
+            candidates += [(logp_sum + float(logp[k]), [*tokens, k], h_next) for k in allowed]
         candidates.sort(key=lambda c: -rank(c))  # stable: ties keep their order
         beam = candidates[:int(beam_width)]
         if all(tokens[-1] == eos for _, tokens, _ in beam):
@@ -218,9 +222,9 @@ def _loss_cases(rng: np.random.Generator) -> list[dict]:
             for K, D, H, L, _, sharp in _DECODERS]
 
 
-# (K, D, H, max_len, beam_width, sharpness, alpha): random decoders with alpha 1.5 (H = 1)
-# and 0 (plain beam search, a beam as wide as the vocabulary).
-_NORMALISED = ((3, 2, 1, 4, 2, 2.0, 1.5), (4, 2, 3, 5, 4, 1.5, 0.0))
+# (K, D, H, max_len, beam_width, sharpness, alpha): a random decoder (H = 1) with alpha 0
+# (plain beam search, a beam as wide as the vocabulary).
+_NORMALISED = ((4, 2, 1, 5, 4, 1.5, 0.0),)
 
 
 # A decoder that is a table of next-token log-probabilities (E = 20 I, Wx = I, Wh = 0: the
@@ -241,11 +245,18 @@ def _normalised_cases(rng: np.random.Generator) -> list[dict]:
                  alpha=alpha)
             for K, D, H, L, B, sharp, alpha in _NORMALISED] + [
         _fixed_decoder(26, alpha=1.0),
-        dict(**table, max_len=3, beam_width=2, alpha=1.0),
         # Pruned by the raw log p, "a b a" loses its place at step 3 and "a b eos" wins;
         # ranked by the normalised score throughout, "a b a b eos" wins (in every run).
         dict(**table, max_len=5, beam_width=2, alpha=1.5),
-        dict(**table, max_len=5, beam_width=3, alpha=0.0)]
+        dict(**table, max_len=5, beam_width=3, alpha=0.0),
+        # Only finished outputs win: the unfinished "a b" would beat "a eos" per token.
+        dict(**table, max_len=2, beam_width=2, alpha=1.0),
+        # Token 0 is an output like any other: "a" and "bos" swapped, the winner is 0 3 1.
+        dict(table, V=_TABLE[_SWAP][:, _SWAP].copy(), bos=2, max_len=3, beam_width=2,
+             alpha=1.0)]
+
+
+_SWAP = [2, 1, 0, 3]  # the tokens a and bos exchanged
 
 
 def _attention_cases(rng: np.random.Generator) -> list[dict]:
