@@ -66,7 +66,9 @@ async () => {
   const article = document.querySelector('article') || document.body;
   const width = article.clientWidth;
   // display math wider than the text: a smaller font (MathJax scales with it)
+  let scaled = 0;
   article.querySelectorAll('mjx-container[display="true"]').forEach((box) => {
+    if (box.scrollWidth > box.clientWidth + 1) scaled++;
     for (let i = 0; i < 4 && box.scrollWidth > box.clientWidth + 1; i++) {
       const size = parseFloat(getComputedStyle(box).fontSize);
       box.style.fontSize = (size * box.clientWidth / box.scrollWidth * 0.98) + 'px';
@@ -83,7 +85,7 @@ async () => {
     }).map(name);
   const heads = Array.from(article.querySelectorAll('h1, h2'))
     .map((h) => [h.tagName, (h.textContent || '').replace(/[#¶]/g, '').trim()]);
-  return { width: width, wide: wide, heads: heads,
+  return { width: width, wide: wide, heads: heads, scaled: scaled,
            math: document.querySelectorAll('mjx-container').length,
            mathErrors: document.querySelectorAll('mjx-merror').length };
 }
@@ -213,7 +215,7 @@ def build(html_dir: Path, out: Path, chromium: str | None = None, verbose: bool 
     host = urlsplit(base).netloc
     text_width = round((A4_MM[0] - MARGIN_MM["left"] - MARGIN_MM["right"]) * PX_PER_MM)
     chapters: list[bytes] = []
-    report: dict = {"pages": {}, "wide": {}, "math_errors": {}}
+    report: dict = {"pages": {}, "wide": {}, "math_errors": {}, "scaled_math": {}}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(chromium), headless=True,
@@ -235,10 +237,13 @@ def build(html_dir: Path, out: Path, chromium: str | None = None, verbose: bool 
                 report["pages"][e.doc] = e.pages
                 if info["wide"]:
                     report["wide"][e.doc] = info["wide"]
+                if info["scaled"]:
+                    report["scaled_math"][e.doc] = info["scaled"]
                 if info["mathErrors"]:
                     report["math_errors"][e.doc] = info["mathErrors"]
                 if verbose:
                     print(f"{e.doc}: {e.pages} pages, {info['math']} formulas"
+                          + (f" ({info['scaled']} scaled to fit)" if info["scaled"] else "")
                           + (f", {len(info['wide'])} too wide: {info['wide'][:3]}"
                              if info["wide"] else ""), flush=True)
 
