@@ -169,5 +169,5 @@ def test_download_button_links_the_pdf() -> None:
         html = page.read_text(encoding="utf-8")
         assert "window.print()" not in html, f"{page.name}: still prints the page"
         links = re.findall(r'<a href="([^"]*rnncourse\.pdf)"', html)
-        assert links == ["../rnncourse.pdf"], f"{page.name}: PDF links {links}"
+        assert links and set(links) == {"../rnncourse.pdf"}, f"{page.name}: PDF links {links}"
     assert (HTML / "rnncourse.pdf").is_file(), "make book did not copy the PDF into the site"
