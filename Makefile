@@ -1,5 +1,6 @@
 # rnncourse: one entry point for setup, the book, the tests, grading and benchmarks.
-#   make book   set up .venv and build the website into _build/html (warnings are errors)
+#   make book   set up .venv and build the website into _build/html (warnings are errors),
+#               with the whole book as one PDF (_build/pdf/rnncourse.pdf, linked by the site)
 #   make test   set up .venv, then run every test (package, notebooks, book build)
 #
 # Only Python 3.11 (or newer), git and make are needed beforehand.
@@ -18,10 +19,12 @@ PIP         := $(BIN)/python -m pip --disable-pip-version-check
 STAMP       := $(VENV)/.installed
 JB_FLAGS    ?= -W -n --keep-going
 
-.PHONY: help setup browser book test test-fast test-mutants test-portability test-portability-avx2 test-gpu lint exercises grade bench clean distclean
+.PHONY: help setup browser book html pdf test test-fast test-mutants test-portability test-portability-avx2 test-gpu lint exercises grade bench clean distclean
 
 help:
-	@echo "make book    set up and build the website into _build/html"
+	@echo "make book    set up and build the website into _build/html, and its PDF"
+	@echo "make html    the website only (copies the last PDF built into it)"
+	@echo "make pdf     print the built website as one PDF: _build/pdf/rnncourse.pdf"
 	@echo "make test    set up and run all tests"
 	@echo "make test-portability  nbval of every notebook under AVX2, one thread, no oneDNN"
 	@echo "make test-mutants  mutation testing of the exercises' public checks and hidden cases"
@@ -57,9 +60,18 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-book: $(STAMP)
+book: html
+	@$(MAKE) --no-print-directory pdf
+
+html: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "Book built: open _build/html/index.html"
+
+# The whole book as one PDF (about 30 s): Chromium prints the built pages in the order
+# of _toc.yml (scripts/build_pdf.py); the site's download button links the copy it puts
+# in _build/html/ (`make pdf` alone prints the HTML already built).
+pdf: $(STAMP) browser
+	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/build_pdf.py
 
 # The book build first (warnings are errors), then lint, then the package tests,
 # the browser test of the built site (tests/test_site.py: needs _build/html) and
