@@ -542,18 +542,6 @@ def _blame_dependencies(tasks: Sequence[_Task]) -> None:
                         f"{verb} wrong (see {own}; fix that first) -- here: {why}")
 
 
-def _needed(spec: Notebook, ex: Exercise) -> list[Exercise]:
-    """The exercise and everything it requires, transitively, in notebook order."""
-    by_id = {e.grade_id: e for e in spec.exercises}
-    want, todo = set(), [ex.grade_id]
-    while todo:
-        gid = todo.pop()
-        if gid not in want:
-            want.add(gid)
-            todo.extend(by_id[gid].requires)
-    return [e for e in spec.exercises if e.grade_id in want]
-
-
 def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
                    follow_symlinks: bool) -> tuple[NotebookResult, list[_Task]]:
     spec = prepared.spec
@@ -572,7 +560,8 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
     tasks = []
     for ex, result in zip(spec.exercises, results, strict=True):
         problems = []
-        for need in _needed(spec, ex):
+        needed = spec.requirements(ex, include_self=True)  # its cell after theirs
+        for need in needed:
             cell, note = found[need.grade_id]
             if note and need is ex:
                 result.details = note
@@ -594,13 +583,13 @@ def _plan_notebook(path: Path, spec_name: str, prepared: Prepared, paths: dict,
         returns = {e.function: e.returns for e in spec.exercises if e.returns}
         job = dict(
             cells=[dict(name=need.grade_id, function=need.function,
-                        source=found[need.grade_id][0].source) for need in _needed(spec, ex)],
+                        source=found[need.grade_id][0].source) for need in needed],
             helpers=spec.helpers + (RETURNS_SOURCE if returns else ""),
             call=wrap_call(ex.call, returns), outputs=list(ex.outputs),
             function=ex.function, rtol=ex.rtol, atol=ex.atol,
             cases=prep.case_nodes, **paths,
         )
-        requires = tuple(e.grade_id for e in _needed(spec, ex) if e is not ex)
+        requires = tuple(e.grade_id for e in needed if e is not ex)
         tasks.append(_Task(result, prep, job, nb_result, requires))
     return nb_result, tasks
 

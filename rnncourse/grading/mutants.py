@@ -543,13 +543,7 @@ def hidden_verdict(e: _Exercise, source: str, seed: int) -> str:
     _counter[0] += 1
     try:
         exec(compile(spec.helpers + RETURNS_SOURCE, "<helpers>", "exec"), ns)  # noqa: S102
-        by_id = {x.grade_id: x for x in spec.exercises}
-        needed, todo = set(), list(ex.requires)
-        while todo:
-            gid = todo.pop()
-            if gid not in needed:
-                needed.add(gid)
-                todo.extend(by_id[gid].requires)
+        needed = {x.grade_id for x in spec.requirements(ex)}
         for x in spec.exercises:
             if x.grade_id in needed:
                 cell = next(c for c in e.cells if c[0] == x.grade_id and c[1] == "code")

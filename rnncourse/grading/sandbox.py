@@ -58,7 +58,7 @@ if __name__ == "__main__":  # started by the grader: the folders NumPy is import
 import numpy as np  # noqa: E402
 
 __all__ = ["Unsupported", "encode", "decode", "MAX_NODES", "MAX_DEPTH", "landlock_abi",
-           "landlock_plan"]
+           "landlock_plan", "without_magics"]
 
 MAX_NODES = 100_000  # values in one result tree
 MAX_DEPTH = 32  # nesting of lists / tuples / dicts
@@ -808,7 +808,7 @@ def _describe_error(exc: BaseException, sources: dict[str, list[str]]) -> dict:
     return info
 
 
-def _without_magics(source: str) -> str:
+def without_magics(source: str) -> str:
     """Notebook cells may hold IPython magics (``%time``, ``!pip``): turn them into ``pass``."""
     out = []
     for line in source.splitlines(keepends=True):
@@ -927,7 +927,7 @@ def run(job: dict, cases: list[dict]) -> tuple[dict, dict[str, np.ndarray]]:
             try:
                 code = compile(source, f"<cell {name}>", "exec")
             except SyntaxError:
-                code = compile(_without_magics(source), f"<cell {name}>", "exec")
+                code = compile(without_magics(source), f"<cell {name}>", "exec")
             before = set(ns)
             exec(code, ns)
             cell["defined"] = sorted(k for k in set(ns) - before if callable(ns[k]))

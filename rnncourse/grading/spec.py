@@ -91,3 +91,17 @@ class Notebook:
     reference: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     helpers: str = "import numpy as np\n"
     seed: int = 0
+
+    def requirements(self, ex: Exercise, *, include_self: bool = False) -> list[Exercise]:
+        """The exercises whose cells ``ex`` needs, transitively through ``requires``, in
+        notebook order; with ``include_self``, ``ex`` itself too. The grader, the check
+        cells and the mutation tool all run a cell after exactly these."""
+        by_id = {e.grade_id: e for e in self.exercises}
+        want: set[str] = set()
+        todo = [ex.grade_id] if include_self else list(ex.requires)
+        while todo:
+            gid = todo.pop()
+            if gid not in want:
+                want.add(gid)
+                todo.extend(by_id[gid].requires)
+        return [e for e in self.exercises if e.grade_id in want]

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from .returns import missing_return
+from .sandbox import without_magics  # the grader's own rule for IPython magics
 
 __all__ = ["check_call", "changed_inputs", "inplace_message", "DTYPE_POLICY", "CheckFailed",
            "NotImplementedYet"]
@@ -137,28 +138,6 @@ def _cell_source(fn: Callable) -> str | None:
     return "".join(lines) if lines else None
 
 
-def _needed(spec: Any, ex: Any) -> list:
-    by_id = {e.grade_id: e for e in spec.exercises}
-    want, todo = set(), list(ex.requires)
-    while todo:
-        gid = todo.pop()
-        if gid not in want:
-            want.add(gid)
-            todo.extend(by_id[gid].requires)
-    return [e for e in spec.exercises if e.grade_id in want]
-
-
-def _without_magics(source: str) -> str:
-    """IPython magics (``%time``, ``!pip``) become ``pass``, as the grader does."""
-    out = []
-    for line in source.splitlines(keepends=True):
-        body = line.lstrip()
-        if body.startswith(("%", "!")):
-            line = line[: len(line) - len(body)] + "pass\n"
-        out.append(line)
-    return "".join(out)
-
-
 def _as_graded(fn: Callable) -> tuple[Callable, dict, Any, Any, bool]:
     """``fn`` as the grader would define it, the namespace it lives in, its spec and exercise.
 
@@ -174,7 +153,7 @@ def _as_graded(fn: Callable) -> tuple[Callable, dict, Any, Any, bool]:
     notebook = getattr(fn, "__globals__", {})
     ns: dict[str, Any] = {"__name__": "__main__"}
     exec(compile(spec.helpers, "<setup>", "exec"), ns)  # noqa: S102 -- the course's own code
-    for need in [*_needed(spec, ex), ex]:
+    for need in [*spec.requirements(ex), ex]:
         if need is ex:
             other, text = fn, source
         else:
@@ -191,7 +170,7 @@ def _as_graded(fn: Callable) -> tuple[Callable, dict, Any, Any, bool]:
             try:
                 code = compile(text, f"<cell {need.grade_id}>", "exec")
             except SyntaxError:
-                code = compile(_without_magics(text), f"<cell {need.grade_id}>", "exec")
+                code = compile(without_magics(text), f"<cell {need.grade_id}>", "exec")
             with contextlib.redirect_stdout(io.StringIO()):
                 exec(code, ns)  # noqa: S102 -- the student's own cell, in their own kernel
         except Exception as exc:
@@ -202,7 +181,7 @@ def _as_graded(fn: Callable) -> tuple[Callable, dict, Any, Any, bool]:
 
 
 def _alone(ex: Any, spec: Any) -> str:
-    need = [e.function for e in _needed(spec, ex)]
+    need = [e.function for e in spec.requirements(ex)]
     builds = f" and the cells of {', '.join(f'`{n}`' for n in need)}" if need else ""
     return (f"the autograder runs the cell of `{ex.function}` on its own, after only the "
             f"setup's definitions{builds}")
