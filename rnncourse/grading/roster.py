@@ -50,7 +50,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -327,6 +327,22 @@ def _git(args: Sequence[str], *, git_dir: Path | None = None, allow_file: bool =
         raise _FetchError(f"git {args[0]} took more than {GIT_TIMEOUT} s") from None
 
 
+def _git_retried(args: Sequence[str], *, allow_file: bool,
+                 before: Callable[[], object] | None = None) -> subprocess.CompletedProcess:
+    """:func:`_git` tried up to :data:`FETCH_TRIES` times (the network fails now and then),
+    waiting ``RETRY_DELAY * 2**k`` between tries and calling ``before()`` ahead of each;
+    a :class:`_FetchError` with git's last line when every try failed."""
+    for attempt in range(FETCH_TRIES):
+        if before is not None:
+            before()
+        done = _git(args, allow_file=allow_file)
+        if done.returncode == 0:
+            return done
+        if attempt + 1 < FETCH_TRIES:
+            time.sleep(RETRY_DELAY * 2 ** attempt)
+    raise _FetchError(f"git {args[0]} failed ({FETCH_TRIES} tries): {_last_line(done.stderr)}")
+
+
 class _FetchError(Exception):
     """A student's repository cannot be fetched or graded; ``status`` says which way."""
 
@@ -378,16 +394,8 @@ def fetch(source: str, dest: Path, *, deadline: datetime | None = None,
     shallow = deadline is None and commit is None and not submit_tags
     args += ["--depth", "1"] if shallow else ["--filter=blob:none"]
     allow_file = transport == "file"
-    for attempt in range(FETCH_TRIES):
-        shutil.rmtree(dest, ignore_errors=True)
-        done = _git([*args, "--", source, str(dest)], allow_file=allow_file)
-        if done.returncode == 0:
-            break
-        if attempt + 1 < FETCH_TRIES:
-            time.sleep(RETRY_DELAY * 2 ** attempt)
-    else:
-        raise _FetchError(f"git clone failed ({FETCH_TRIES} tries): "
-                          f"{_last_line(done.stderr)}")
+    _git_retried([*args, "--", source, str(dest)], allow_file=allow_file,
+                 before=lambda: shutil.rmtree(dest, ignore_errors=True))
     if submit_tags:
         tags = _git(["fetch", "--quiet", "--no-tags", "origin",
                      "+refs/tags/submit/*:refs/tags/submit/*"], git_dir=dest,
@@ -821,16 +829,8 @@ def take_snapshot(students: Sequence[Student], *, branch: str | None = None,
             if not st.git:
                 raise _FetchError("not a git repository")
             transport = check_url(st.source, allow_local=allow_local or st.local)
-            for attempt in range(FETCH_TRIES):
-                done = _git(["ls-remote", "--", st.source, ref],
-                            allow_file=transport == "file")
-                if done.returncode == 0:
-                    break
-                if attempt + 1 < FETCH_TRIES:
-                    time.sleep(RETRY_DELAY * 2 ** attempt)
-            else:
-                raise _FetchError(f"git ls-remote failed ({FETCH_TRIES} tries): "
-                                  f"{_last_line(done.stderr)}")
+            done = _git_retried(["ls-remote", "--", st.source, ref],
+                                allow_file=transport == "file")
             shas = [line.split()[0] for line in done.stdout.splitlines()
                     if line.split()[1:] == [ref]]
             if not shas or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", shas[0]):
