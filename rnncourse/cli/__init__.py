@@ -28,7 +28,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..params import BIAS_CONVENTIONS, GATES, count_parameters
-from .argtypes import percent, positive_float, positive_int, tests_dir
+from .argtypes import add_partial_credit, percent, positive_float, positive_int, tests_dir
 
 __all__ = ["main", "build_parser"]
 
@@ -162,10 +162,7 @@ def add_grade(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-weak-sandbox", action="store_true",
                    help="grade even where the kernel offers no Landlock (graded code could "
                         "then read and write the grader's files; the report says so)")
-    p.add_argument("--partial-credit", action="store_true",
-                   help="partial credit: an exercise that fails some hidden cases earns its points "
-                        "times the share of cases that agree (default: all or nothing; a "
-                        "broken rule or a cell that cannot run still costs the whole exercise)")
+    add_partial_credit(p)
     p.add_argument("--verbose", "-v", action="store_true",
                    help="details for every submission, not only a summary line")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")

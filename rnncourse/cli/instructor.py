@@ -46,7 +46,7 @@ def _notebook_list(text: str) -> list[str]:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    from .argtypes import positive_int
+    from .argtypes import add_partial_credit, positive_int
 
     p = commands.add_parser(
         "grade-class", help="grade a class from its git repositories (the instructor's grade)",
@@ -82,10 +82,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                    help="seed of the run, to reproduce an earlier one (default: a fresh seed, "
                         "recorded in gradebook.json); each student's hidden cases are drawn "
                         "from it and their name, so no two students share them")
-    p.add_argument("--partial-credit", action="store_true",
-                   help="partial credit: an exercise that fails some hidden cases earns its points "
-                        "times the share of cases that agree (default: all or nothing; a "
-                        "broken rule or a cell that cannot run still costs the whole exercise)")
+    add_partial_credit(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--snapshot", type=Path, metavar="FILE",
                        help="grade nothing: record every repository's tip now (commit id and "
