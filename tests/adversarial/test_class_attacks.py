@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from grading_fixtures import FIXTURES, make_notebook, write_notebook
-from test_grading_class import BEFORE, DEADLINE, SOLVED, _git, _head, make_repo
+from test_grading_class import (  # the autouse fixture applies here too
+    BEFORE,
+    DEADLINE,
+    SOLVED,
+    _git,
+    _head,
+    _no_retry_delay,  # noqa: F401
+    make_repo,
+)
 
 from rnncourse.cli import main
 from rnncourse.grading import engine, roster, runner
@@ -28,11 +36,6 @@ pytestmark = [
 ]
 
 WEAK_MESSAGE = "weak mode lets any student set their own score"
-
-
-@pytest.fixture(autouse=True)
-def _no_retry_delay(monkeypatch):
-    monkeypatch.setattr(roster, "RETRY_DELAY", 0.0)
 
 
 @pytest.fixture
