@@ -175,21 +175,35 @@ def paired_difference(a: Sequence[float], b: Sequence[float], *, confidence: flo
         raise ValueError(f"a paired comparison needs at least 3 pairs, got {len(av)}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    if interval not in ("t", "bootstrap"):
+        raise ValueError(f"interval must be 't' or 'bootstrap', got {interval!r}")
+    if test not in ("t", "wilcoxon"):
+        raise ValueError(f"test must be 't' or 'wilcoxon', got {test!r}")
     d = av - bv
+    name = "paired t-test" if test == "t" else "Wilcoxon signed-rank test"
+    if np.all(d == d[0]):
+        # Every pair differs by the same amount (e.g. 10 of 10 seeds give accuracy 1.0
+        # against 0.5). scipy returns nan here (0/0); both intervals shrink to the point
+        # d[0] (the t interval's width is t * s / sqrt(n) with s = 0; every bootstrap
+        # resample has mean d[0]). The t statistic is infinite (p = 0) unless d[0] == 0
+        # (p = 1); the Wilcoxon test has its exact p, all n signs alike: 2 / 2**n.
+        low = high = float(d[0])
+        if d[0] == 0:
+            p = 1.0
+        elif test == "t":
+            p = 0.0
+        else:
+            p = float(stats.wilcoxon(d, method="exact").pvalue)
+        return Difference(n=len(d), mean=float(d[0]), low=low, high=high,
+                          confidence=confidence, interval=interval, p_value=p, test=name,
+                          alpha=alpha)
     if interval == "t":
         ci = stats.ttest_rel(av, bv).confidence_interval(confidence_level=confidence)
-    elif interval == "bootstrap":
+    else:
         ci = stats.bootstrap((d,), np.mean, confidence_level=confidence, method="BCa",
                              n_resamples=n_resamples, rng=np.random.default_rng(seed)
                              ).confidence_interval
-    else:
-        raise ValueError(f"interval must be 't' or 'bootstrap', got {interval!r}")
-    if test == "t":
-        p, name = stats.ttest_rel(av, bv).pvalue, "paired t-test"
-    elif test == "wilcoxon":
-        p, name = stats.wilcoxon(av, bv).pvalue, "Wilcoxon signed-rank test"
-    else:
-        raise ValueError(f"test must be 't' or 'wilcoxon', got {test!r}")
+    p = stats.ttest_rel(av, bv).pvalue if test == "t" else stats.wilcoxon(av, bv).pvalue
     return Difference(n=len(d), mean=float(d.mean()), low=float(ci.low), high=float(ci.high),
                       confidence=confidence, interval=interval, p_value=float(p), test=name,
                       alpha=alpha)

@@ -101,6 +101,29 @@ def test_paired_difference_bootstrap_against_scipy_and_seeded():
     assert again == r                                     # the same on every call
 
 
+@pytest.mark.parametrize("test", ["t", "wilcoxon"])
+@pytest.mark.parametrize("interval", ["t", "bootstrap"])
+def test_paired_difference_when_every_pair_differs_alike(interval, test):
+    """10 of 10 seeds at accuracy 1.0 against 0.5: scipy alone gives nan (0/0); the helper
+    gives the limit of scipy's answers as the spread of the differences goes to 0."""
+    stats = pytest.importorskip("scipy.stats")
+    r = paired_difference([1.0] * 10, [0.5] * 10, interval=interval, test=test)
+    assert (r.mean, r.low, r.high) == (0.5, 0.5, 0.5)
+    # the same comparison with a tiny spread: scipy's interval closes in on the point
+    noise = np.random.default_rng(0).normal(0, 1e-9, 10)
+    ci = stats.ttest_rel(1.0 + noise, np.full(10, 0.5)).confidence_interval()
+    assert ci.low == pytest.approx(r.low, abs=1e-8) and ci.high == pytest.approx(r.high, abs=1e-8)
+    if test == "wilcoxon":   # all ten signs alike: exact two-sided p = 2 / 2**10
+        assert r.p_value == pytest.approx(2 / 2 ** 10)
+        assert r.p_value == pytest.approx(stats.wilcoxon(1.0 + noise, np.full(10, 0.5)).pvalue)
+    else:
+        assert r.p_value == 0.0
+        assert stats.ttest_rel(1.0 + noise, np.full(10, 0.5)).pvalue < 1e-30
+    assert r.conclusive and "inconclusive" not in str(r)
+    same = paired_difference([0.5] * 10, [0.5] * 10, interval=interval, test=test)
+    assert (same.low, same.high, same.p_value) == (0.0, 0.0, 1.0) and not same.conclusive
+
+
 def test_paired_difference_rejects_bad_input():
     with pytest.raises(ValueError, match="as many values"):
         paired_difference([1.0, 2.0, 3.0], [1.0, 2.0])
