@@ -52,9 +52,10 @@
     });
   }
 
-  // A figure is never shown so small that its text gets unreadable: matplotlib's
-  // figures are saved at 100 dpi, so their smallest text (9 pt) is 12.5 image pixels;
-  // below 6.5 CSS px the figure keeps that size and scrolls sideways in its own box.
+  // A figure is never shown so small that its text gets unreadable. Its displayed size
+  // is declared in the page (the <img>'s inline width: the 100-dpi size, while the PNG
+  // holds twice the pixels) and its smallest text (9 pt) is 12.5 CSS px at that size;
+  // below 6.5 CSS px the figure keeps that scale and scrolls sideways in its own box.
   var MIN_SCALE = 6.5 / (9 * 100 / 72);
   function fitFigures() {
     var imgs = document.querySelectorAll(".cell_output img, .widget-subarea img");
@@ -63,10 +64,14 @@
         img.addEventListener("load", fitFigures, { once: true });
         return;
       }
+      if (img.dataset.rnncourseCssWidth === undefined) {
+        img.dataset.rnncourseCssWidth = img.style.width || "";
+      }
       img.classList.remove("rnncourse-wide-figure");
-      img.style.width = "";
+      img.style.width = img.dataset.rnncourseCssWidth;
+      var declared = parseFloat(img.dataset.rnncourseCssWidth) || img.naturalWidth;
       var shown = img.getBoundingClientRect().width;
-      var least = Math.ceil(MIN_SCALE * img.naturalWidth);
+      var least = Math.ceil(MIN_SCALE * declared);
       if (shown > 0 && shown < least) {
         img.style.width = least + "px";
         img.classList.add("rnncourse-wide-figure");
