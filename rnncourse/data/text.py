@@ -9,8 +9,10 @@ Chapter 1's fixed-size encodings of a token sequence (no model, just encodings):
 
 Characters for the language models of chapters 4 and 10: :func:`char_dataset` (one
 string as one-hot inputs and next-character targets, NumPy), :class:`CharVocab`
-(characters <-> ids) and :func:`char_batches` (seeded epochs of next-character windows,
-for :func:`rnncourse.models.train.fit`).
+(characters <-> ids), :func:`char_batches` (seeded epochs of next-character windows in
+random order, for :func:`rnncourse.models.train.fit`) and :func:`stateful_batches` (the
+text as ``N`` parallel streams, read in order, for truncated BPTT with the state carried
+from one batch to the next).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from torch import Tensor
 
 __all__ = [
     "PAD", "BOS", "EOS", "tokenize", "build_vocab", "one_hot", "window_vector", "bag_of_words",
-    "char_dataset", "CharVocab", "char_batches",
+    "char_dataset", "CharVocab", "char_batches", "stateful_batches",
 ]
 
 _WORD = re.compile(r"[a-z0-9_']+")
@@ -163,5 +165,38 @@ def char_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
         windows = windows[torch.randperm(n, generator=rng)]
         return [(w[:, :-1], w[:, 1:]) for w in windows.split(batch_size)
                 if len(w) == batch_size]
+
+    return epoch
+
+
+def stateful_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
+                     seed: int = 0) -> Callable[[], list[tuple[Tensor, Tensor]]]:
+    """Epochs of batches for truncated BPTT with the state carried across batches.
+
+    Each epoch drops a random number of ids in ``[0, seq_len)`` from the front (so that
+    the cuts move between epochs), cuts the rest into ``batch_size`` contiguous streams of
+    equal length ``L`` and reads them in order, ``seq_len`` steps at a time: row ``i`` of
+    batch ``k + 1`` continues row ``i`` of batch ``k`` exactly, so the final state of one
+    batch is the right initial state of the next (detach it between batches: the gradient
+    is truncated, the state is not). Inputs are the streams, targets the same streams
+    shifted by one.
+
+    Returns:
+        ``epoch()`` -> list of ``(x, y)``, both ``(batch_size, seq_len)`` int64 tensors, in
+        reading order (the incomplete last chunk is dropped). Seeded.
+    """
+    if len(ids) < 2 * batch_size * seq_len + seq_len + 1:
+        raise ValueError(f"need at least {2 * batch_size * seq_len + seq_len + 1} ids for "
+                         f"two batches, got {len(ids)}")
+    data = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    rng = torch.Generator().manual_seed(seed)
+
+    def epoch() -> list[tuple[Tensor, Tensor]]:
+        start = int(torch.randint(seq_len, (1,), generator=rng))
+        length = (len(data) - start - 1) // batch_size
+        x = data[start:start + batch_size * length].view(batch_size, length)
+        y = data[start + 1:start + 1 + batch_size * length].view(batch_size, length)
+        return [(x[:, k:k + seq_len], y[:, k:k + seq_len])
+                for k in range(0, length - seq_len + 1, seq_len)]
 
     return epoch

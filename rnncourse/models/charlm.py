@@ -11,6 +11,9 @@
   implementation of each metric.
 - :func:`lstm_states` -- the hidden and cell states over a text, for looking inside
   (:mod:`rnncourse.analysis.units`).
+- :class:`LockedDropout` -- variational dropout: one mask per sequence, shared by every
+  time step; ``CharLM(dropout=..., variational=..., tie_weights=...)`` uses it (or standard
+  dropout) on the layer's inputs and outputs, and may tie the read-out to the embedding.
 
 Its baseline, the smoothed n-gram model, is :class:`rnncourse.models.ngram.KneserNey`.
 """
@@ -28,9 +31,61 @@ from rnncourse.numpy.losses import perplexity as numpy_perplexity
 from rnncourse.torch import GRU, LSTM
 
 __all__ = [
-    "CharLM", "sequence_cross_entropy", "sample", "mean_nll", "perplexity", "bits_per_char",
-    "lstm_states",
+    "CharLM", "sequence_cross_entropy", "sample", "mean_nll", "log2_probs", "perplexity",
+    "bits_per_char", "lstm_states", "LockedDropout", "CHAR_CLASSES", "char_classes",
 ]
+
+#: The classes of characters that chapter 10 scores separately, in the order of
+#: :func:`char_classes`' labels. "maths and markup" is the characters of inline maths and
+#: code that are not letters or digits: ``$ \\ ` _ ^ { } =``.
+CHAR_CLASSES = ("letters", "digits", "space", "line break", "maths and markup",
+                "other punctuation")
+_MARKUP = set("$\\`_^{}=")
+
+
+def char_classes(text: str) -> np.ndarray:
+    """The class of each character of ``text`` as an index into :data:`CHAR_CLASSES`,
+    ``(len(text),)`` int: letters (``str.isalpha``, any script), digits (``str.isdigit``),
+    the space, the line break, maths and markup, and everything else (punctuation)."""
+    def one(ch: str) -> int:
+        if ch.isalpha():
+            return 0
+        if ch.isdigit():
+            return 1
+        if ch == " ":
+            return 2
+        if ch == "\n":
+            return 3
+        return 4 if ch in _MARKUP else 5
+    return np.array([one(ch) for ch in text], dtype=np.int64)
+
+
+class LockedDropout(nn.Module):
+    """Variational ("locked") dropout on sequences ``(N, T, D)`` (Gal and Ghahramani 2016).
+
+    In training, each sequence ``n`` draws one mask ``m_n in {0, 1/(1-p)}^D`` (each entry
+    kept with probability ``1 - p``) and multiplies *every* time step by it:
+    ``y[n, t] = m_n * x[n, t]``. Standard dropout (``torch.nn.Dropout``) draws a new mask at
+    every step instead. Both keep the expectation, ``E[y] = x``. In evaluation mode (and for
+    ``p = 0``) the input is returned unchanged.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p must be in [0, 1), got {p!r}")
+        self.p = float(p)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"expected (N, T, D), got shape {tuple(x.shape)}")
+        if not self.training or self.p == 0:
+            return x
+        mask = torch.empty(x.shape[0], 1, x.shape[2], dtype=x.dtype, device=x.device)
+        return x * mask.bernoulli_(1 - self.p).div_(1 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class CharLM(nn.Module):
@@ -38,25 +93,43 @@ class CharLM(nn.Module):
 
     ``e_t = E[x_t]``, ``h_t = LSTM(e_t, h_{t-1})`` (or a GRU), ``logits_t = h_t W_y + b_y``;
     ``softmax(logits_t)`` is the model's distribution of character ``t + 1``.
+
+    Regularisers (all off by default):
+
+    - ``dropout = p > 0``: dropout on the layer's input ``e_t`` and on its output ``h_t``
+      before the read-out, as between the layers of Zaremba et al. (2014); with
+      ``variational=True`` the mask is drawn once per sequence and shared by every step
+      (:class:`LockedDropout`, Gal and Ghahramani 2016), else anew at every step
+      (``torch.nn.Dropout``). The recurrent connection ``h_{t-1} -> h_t`` is not dropped.
+    - ``tie_weights=True``: the read-out uses the embedding matrix, ``W_y = E^T`` (Press and
+      Wolf 2017; Inan et al. 2017): one ``(V, H)`` parameter, so ``embed_size`` must equal
+      ``hidden_size``.
     """
 
     def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128,
-                 cell: str = "lstm") -> None:
+                 cell: str = "lstm", *, dropout: float = 0.0, variational: bool = True,
+                 tie_weights: bool = False) -> None:
         super().__init__()
         layers = {"lstm": LSTM, "gru": GRU}
         if cell not in layers:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        if tie_weights and embed_size != hidden_size:
+            raise ValueError(f"tie_weights needs embed_size == hidden_size, got {embed_size} "
+                             f"and {hidden_size}")
         self.embed = nn.Embedding(vocab_size, embed_size)
         self.rnn = layers[cell](embed_size, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, vocab_size)
+        if tie_weights:
+            self.head.weight = self.embed.weight         # one Parameter, (V, H)
+        self.drop = LockedDropout(dropout) if variational else nn.Dropout(dropout)
 
     def forward(self, x: Tensor, state=None) -> Tensor:
         return self.step(x, state)[0]
 
     def step(self, x: Tensor, state=None) -> tuple[Tensor, object]:
         """Logits ``(N, T, V)`` and the final state, starting from ``state`` (zeros if None)."""
-        out, state = self.rnn(self.embed(x), state)
-        return self.head(out), state
+        out, state = self.rnn(self.drop(self.embed(x)), state)
+        return self.head(self.drop(out)), state
 
 
 def sequence_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
@@ -117,6 +190,26 @@ def mean_nll(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
     finally:
         model.train(was_training)
     return total / count
+
+
+@torch.no_grad()
+def log2_probs(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> np.ndarray:
+    """``log2 p(x_{t+1} | x_1..x_t)`` for ``t = 1 .. len(ids) - 1``, ``(len(ids) - 1,)``
+    float64: the per-character terms whose negated mean is :func:`bits_per_char` (read in
+    chunks of ``seq_len`` with the state carried along, as :func:`mean_nll`)."""
+    was_training = model.training
+    model.eval()
+    data = torch.as_tensor(np.asarray(ids), dtype=torch.int64)
+    out, state = [], None
+    try:
+        for start in range(0, len(data) - 1, seq_len):
+            y = data[start + 1:start + seq_len + 1]
+            logits, state = model.step(data[start:start + len(y)][None], state)
+            logp = torch.log_softmax(logits[0].double(), dim=-1)
+            out.append(logp[torch.arange(len(y)), y] / np.log(2))
+    finally:
+        model.train(was_training)
+    return torch.cat(out).numpy()
 
 
 def perplexity(model: CharLM, ids: np.ndarray, seq_len: int = 256) -> float:
