@@ -383,22 +383,26 @@ class _RNNBase(nn.Module):
             if not isinstance(hx, Tensor):
                 raise TypeError(f"{name}: hx must be a Tensor, got {type(hx).__name__}")
             states = (hx,)
-        w = self.weight_ih_l0
+        w = self.weight_ih_l0  # the input is checked first, so it is on w's device
         for s in states:
-            if s.dtype != w.dtype or s.device != w.device:
-                raise RuntimeError(f"{name}: hx is {s.dtype} on {s.device} but the "
-                                   f"parameters are {w.dtype} on {w.device}")
+            if s.device != w.device:  # torch.nn's message
+                raise RuntimeError("Input and hidden tensors are not at the same device, "
+                                   f"found input tensor at {w.device} and hidden tensor "
+                                   f"at {s.device}")
+            if s.dtype != w.dtype:
+                raise RuntimeError(f"{name}: hx is {s.dtype} but the parameters are {w.dtype}")
         return states
 
     def _check_input(self, input: Tensor) -> None:
-        name, w = type(self).__name__, self.weight_ih_l0
+        w = self.weight_ih_l0
         if input.dtype != w.dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
                              f"model: model.to({input.dtype})")
-        if input.device != w.device:
-            raise RuntimeError(f"{name}: input is on {input.device} but the parameters "
-                               f"are on {w.device}")
+        if input.device != w.device:  # torch.nn's message
+            raise RuntimeError("Input and parameter tensors are not at the same device, "
+                               f"found input tensor at {input.device} and parameter tensor "
+                               f"at {w.device}")
         if input.size(-1) != self.input_size:
             raise RuntimeError("input.size(-1) must be equal to input_size. "
                                f"Expected {self.input_size}, got {input.size(-1)}")
