@@ -20,7 +20,9 @@ Upstream test (``TestNN`` unless marked ``[D]`` for ``TestNNDeviceType``) -> por
 ========================================  ==============================================
 test_RNN_nonlinearity                     test_RNN_nonlinearity
 test_RNN_nonlinearity_passed_as_arg       test_RNN_nonlinearity_passed_as_arg
-test_rnn_weight_norm                      test_rnn_weight_norm
+test_rnn_weight_norm                      tests/test_torch_workflows.py::
+                                          test_rnn_weight_norm (ported there, with the
+                                          weight-normed forward against torch.nn's)
 test_RNN_cell                             test_RNN_cell
 test_RNN_cell_forward_zero_hidden_size    test_RNN_cell_forward_zero_hidden_size
 test_RNN_cell_no_broadcasting             test_RNN_cell_no_broadcasting
@@ -113,20 +115,17 @@ def _devices() -> list[str]:
     return devices
 
 
-def _cuda_or_skip() -> str:
-    if "cuda" not in _devices():
-        pytest.skip("needs a CUDA device (run `make test-gpu` on a machine with one)")
-    return "cuda"
-
-
-def _two_gpus_or_skip() -> None:
-    if "cuda" not in _devices() or torch.cuda.device_count() < 2:
-        pytest.skip("needs two CUDA devices")
-
-
-def _other_device() -> str:
-    """A device the parameters are not on: a GPU if there is one, else ``meta``."""
-    return "cuda:0" if "cuda" in _devices() else "meta"
+# Tests that need a GPU take ``device`` from these, so that their ids say ``cuda`` (which
+# ``make test-gpu`` selects) and they skip, saying why, where there is none.
+ONE_GPU = [pytest.param("cuda", marks=pytest.mark.skipif(
+    "cuda" not in _devices(), reason="needs a CUDA device (`make test-gpu` on a machine "
+    "with one)"))]
+TWO_GPUS = [pytest.param("cuda", marks=pytest.mark.skipif(
+    "cuda" not in _devices() or torch.cuda.device_count() < 2,
+    reason="needs two CUDA devices"))]
+# The device the parameters are not on in the device checks: a GPU if there is one, else
+# ``meta`` (the check only reads where the tensors are).
+OTHER_DEVICE = ["cuda:0" if "cuda" in _devices() else "meta"]
 
 
 def _close(a, b, **tol) -> None:
@@ -177,23 +176,6 @@ def test_projections_errors_on_gru_and_rnn() -> None:
         with pytest.raises(ValueError,
                            match="proj_size argument is only supported for LSTM, not RNN or GRU"):
             getattr(rt, mode)(30, 20, 2, proj_size=10)
-
-
-def test_rnn_weight_norm() -> None:
-    """Upstream ``test_rnn_weight_norm``: weight norm turns one of ``_flat_weights`` into a
-    plain tensor; removing it restores the Parameter under its own name."""
-    def check(layer, name, num_params):
-        layer = nn.utils.weight_norm(layer, name=name)
-        assert sum(isinstance(p, nn.Parameter) for p in layer._flat_weights) == num_params - 1
-        layer = nn.utils.remove_weight_norm(layer, name=name)
-        assert sum(isinstance(p, nn.Parameter) for p in layer._flat_weights) == num_params
-        named = dict(layer.named_parameters())
-        assert layer._parameters.get(name) is not None and named.get(name) is not None
-        for suffix in ("_v", "_g"):
-            assert name + suffix not in layer._parameters and name + suffix not in named
-
-    check(rt.LSTM(32, 32), "weight_ih_l0", 4)
-    check(rt.LSTM(32, 32, proj_size=16), "weight_hr_l0", 5)
 
 
 # ---------------------------------------------------------------------- cells
@@ -352,12 +334,12 @@ def test_projections_lstm_args_check() -> None:
     check(good_x, good_h, _with_size(good_c, 0, bad))
 
 
+@pytest.mark.parametrize("other", OTHER_DEVICE)
 @pytest.mark.parametrize("mode", LAYERS)
-def test_rnn_check_device(mode: str) -> None:
+def test_rnn_check_device(mode: str, other: str) -> None:
     """Upstream ``test_rnn_check_device`` (two GPUs upstream): input, parameters and states
     on different devices raise torch.nn's messages. The other device is ``meta`` without a
     GPU: the check reads only where the tensors are."""
-    other = _other_device()
     model = getattr(rt, mode)(3, 5, 2)
     model_other = copy.deepcopy(model).to(other)
     x, h = torch.randn(6, 4, 3), torch.randn(2, 4, 5)
@@ -377,19 +359,19 @@ def test_rnn_check_device(mode: str) -> None:
         model_other(x.to(other), state(h))
 
 
-def test_rnn_check_device_second_gpu() -> None:
+@pytest.mark.parametrize("device", TWO_GPUS)
+def test_rnn_check_device_second_gpu(device: str) -> None:
     """The part of upstream ``test_rnn_check_device`` that needs a second GPU: an LSTM's
     ``h`` and ``c`` on two different GPUs."""
-    _two_gpus_or_skip()
     model = rt.LSTM(3, 5, 2)
     x, h = torch.randn(6, 4, 3), torch.randn(2, 4, 5)
     with pytest.raises(RuntimeError, match="Input and hidden tensors are not at the same device"):
         model(x.to("cuda:0"), (h.to("cuda:0"), h.to("cuda:1")))
 
 
-def test_projections_lstm_check_device() -> None:
+@pytest.mark.parametrize("other", OTHER_DEVICE)
+def test_projections_lstm_check_device(other: str) -> None:
     """Upstream ``test_projections_lstm_check_device`` (two GPUs upstream), as above."""
-    other = _other_device()
     model = rt.LSTM(3, 5, 2, proj_size=2)
     x, h, c = torch.randn(6, 4, 3), torch.randn(2, 4, 2), torch.randn(2, 4, 5)
     with pytest.raises(RuntimeError, match="Input and parameter tensors are not at the same"):
@@ -398,10 +380,10 @@ def test_projections_lstm_check_device() -> None:
         model(x, (h.to(other), c.to(other)))
 
 
-def test_projections_lstm_check_device_second_gpu() -> None:
+@pytest.mark.parametrize("device", TWO_GPUS)
+def test_projections_lstm_check_device_second_gpu(device: str) -> None:
     """The second-GPU part of upstream ``test_projections_lstm_check_device``. As upstream,
     the parameters stay on the CPU, so the input is what is refused."""
-    _two_gpus_or_skip()
     model = rt.LSTM(3, 5, 2, proj_size=2)
     x, h, c = torch.randn(6, 4, 3), torch.randn(2, 4, 2), torch.randn(2, 4, 5)
     with pytest.raises(RuntimeError, match="not at the same device"):
@@ -809,19 +791,19 @@ def test_RNN_change_dropout(device: str) -> None:
             prev = out1.detach()
 
 
-def test_cudnn_rnn_dropout_states_device() -> None:
+@pytest.mark.parametrize("device", TWO_GPUS)
+def test_cudnn_rnn_dropout_states_device(device: str) -> None:
     """Upstream ``test_cudnn_rnn_dropout_states_device``: a two-layer RNN with dropout on
     the second GPU runs."""
-    _two_gpus_or_skip()
     rnn = rt.RNN(10, 20, num_layers=2, dropout=0.5).cuda(1)
     output, _ = rnn(torch.randn(5, 4, 10).cuda(1), torch.randn(2, 4, 20).cuda(1))
     assert output.device == torch.device("cuda", 1)
 
 
-def test_pack_sequence_batch_sizes_throw() -> None:
+@pytest.mark.parametrize("device", ONE_GPU)
+def test_pack_sequence_batch_sizes_throw(device: str) -> None:
     """Upstream ``test_pack_sequence_batch_sizes_throw``: a PackedSequence whose
     ``batch_sizes`` are on the GPU is refused (for the course's LSTM on the GPU, too)."""
-    device = _cuda_or_skip()
     with pytest.raises(ValueError, match="batch_sizes should always be on CPU"):
         m = rt.LSTM(3, 4, bidirectional=True, num_layers=2).to(device)
         data = torch.rand(5, 3, device=device)
