@@ -383,10 +383,10 @@ def test_projections_lstm_check_device(other: str) -> None:
 @pytest.mark.parametrize("device", TWO_GPUS)
 def test_projections_lstm_check_device_second_gpu(device: str) -> None:
     """The second-GPU part of upstream ``test_projections_lstm_check_device``. As upstream,
-    the parameters stay on the CPU, so the input is what is refused."""
+    the parameters stay on the CPU: the states are checked first, as in torch.nn."""
     model = rt.LSTM(3, 5, 2, proj_size=2)
     x, h, c = torch.randn(6, 4, 3), torch.randn(2, 4, 2), torch.randn(2, 4, 5)
-    with pytest.raises(RuntimeError, match="not at the same device"):
+    with pytest.raises(RuntimeError, match="Input and hidden tensors are not at the same device"):
         model(x.to("cuda:0"), (h.to("cuda:0"), c.to("cuda:1")))
 
 
