@@ -64,11 +64,11 @@ test_RNN_change_dropout                   test_RNN_change_dropout
 [D] test_save_lstm_compatibility          test_save_lstm_compatibility
 [D] test_rnn_retain_variables             test_rnn_retain_variables
 [D] test_lstmcell_backward_only_one_...   test_lstmcell_backward_only_one_output_grad
-[D] test_LSTM_grad_and_gradgrad           test_LSTM_grad_and_gradgrad (with
+[D] test_LSTM_grad_and_gradgrad           test_grad_and_gradgrad[LSTM-...] (with
                                           ``_test_rnn_mod``; on CUDA the upstream check
                                           that cuDNN refuses double backward becomes a
                                           check that double backward works: no cuDNN here)
-[D] test_GRU_grad_and_gradgrad            test_GRU_grad_and_gradgrad (likewise)
+[D] test_GRU_grad_and_gradgrad            test_grad_and_gradgrad[GRU-...] (likewise)
 [D] test_LSTM_differentiable_backward_... test_LSTM_differentiable_backward_using_oneDNN
                                           (oneDNN on and off, and against torch.nn)
 [D] test_variable_sequence                test_variable_sequence
