@@ -112,7 +112,8 @@ test-fast: $(STAMP)
 # compiled path on CUDA, then the benchmark's GPU rows (torch.nn = cuDNN, ours eager
 # and compiled) into _build/bench-gpu.json. Without a GPU it says so and succeeds.
 GPU_TESTS := tests/test_torch_modules.py tests/test_torch_functional.py \
-             tests/test_torch_module_db.py tests/test_torch_compiled.py
+             tests/test_torch_module_db.py tests/test_torch_compiled.py \
+             tests/test_torch_upstream_nn.py
 test-gpu: $(STAMP)
 	@if ! $(BIN)/python -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then \
 	  echo "make test-gpu: no CUDA device is usable here; nothing to run."; exit 0; fi; \

@@ -567,6 +567,34 @@ def test_forward_errors():
         g(pack_padded_sequence(x, [5, 3]), torch.zeros(1, 3, 4))
 
 
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_device_errors_like_torch_nn(mode):
+    """Input, states and parameters on different devices raise torch.nn's errors, word
+    for word, and in its order: the states are checked against the input before the
+    parameters are (PyTorch's test_rnn_check_device relies on both). ``meta`` stands
+    for a second device."""
+    def state(t):
+        return (t, t) if mode == "LSTM" else t
+
+    x, h = torch.randn(6, 4, 3), torch.randn(2, 4, 5)
+    cases = [(x.to("meta"), None),                  # input away from the parameters
+             (x, state(h.to("meta"))),              # states away from the input
+             (x.to("meta"), state(h))]              # both: the states are reported
+    ref, ours = getattr(nn, mode)(3, 5, 2), getattr(rt, mode)(3, 5, 2)
+    for inp, hx in cases:
+        errors = []
+        for m in (ref, ours):
+            with pytest.raises(RuntimeError) as info:
+                m(inp) if hx is None else m(inp, hx)
+            errors.append(str(info.value))
+        assert errors[1] == errors[0]
+        assert "not at the same device" in errors[0]
+    # a packed input: the same message (torch.nn fails inside its reordering of hx here)
+    with pytest.raises(RuntimeError, match="Input and hidden tensors are not at the same "
+                       "device, found input tensor at cpu and hidden tensor at meta"):
+        ours(pack_padded_sequence(x, [6, 6, 3, 1]), state(h.to("meta")))
+
+
 def test_cell_errors():
     c = rt.LSTMCell(3, 4)
     with pytest.raises(ValueError, match="1D or 2D, got 3D"):

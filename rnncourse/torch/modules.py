@@ -12,7 +12,7 @@ same results as packing it), and the constructors take ``init=`` (see
 :mod:`rnncourse.torch.compiled`, optional reading), ``None`` (the default) follows the
 environment variable ``RNNCOURSE_COMPILE``, ``False`` stays eager; ``_layer`` picks
 the eager or the compiled ``ops`` and hands them to the layer function. The
-constructor checks and the forward pass's shape and dtype checks raise
+constructor checks and the forward pass's shape, dtype and device checks raise
 ``torch.nn``'s exceptions with ``torch.nn``'s messages.
 
 Shapes (``L`` layers, ``dirs = 2`` if bidirectional else ``1``, ``G`` gates,
@@ -265,7 +265,8 @@ class _RNNBase(nn.Module):
         if input.dim() not in (2, 3):
             raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D instead")
         self._check_input(input)
-        states = self._states_tuple(hx)
+        states = self._states_tuple(hx, input)
+        self._check_device(input)
         if input.dim() == 2:  # unbatched (T, D): a batch of one, whatever batch_first says
             if lengths is not None:
                 raise ValueError(f"{name}: lengths needs a batched (3-D) input")
@@ -316,9 +317,10 @@ class _RNNBase(nn.Module):
         if data.dim() != 2:
             raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
         self._check_input(data)
+        states = self._states_tuple(hx, data)
+        self._check_device(data)
         # Padded (T, N, D) in the packed (sorted, decreasing length) order.
         x, lengths = pad_packed_sequence(PackedSequence(data, batch_sizes))
-        states = self._states_tuple(hx)
         if states is not None:
             self._check_states(states, int(batch_sizes[0]))
             if sorted_idx is not None:
@@ -370,8 +372,9 @@ class _RNNBase(nn.Module):
 
     # ------------------------------------------------------------------ checks and helpers
 
-    def _states_tuple(self, hx) -> State | None:
-        """``hx`` as a tuple ``(h,)`` or ``(h, c)``, checked for type, dtype and device."""
+    def _states_tuple(self, hx, input: Tensor) -> State | None:
+        """``hx`` as a tuple ``(h,)`` or ``(h, c)``, checked for type, device (the
+        input's) and dtype (the parameters')."""
         if hx is None:
             return None
         name = type(self).__name__
@@ -385,23 +388,31 @@ class _RNNBase(nn.Module):
             states = (hx,)
         w = self.weight_ih_l0
         for s in states:
-            if s.dtype != w.dtype or s.device != w.device:
-                raise RuntimeError(f"{name}: hx is {s.dtype} on {s.device} but the "
-                                   f"parameters are {w.dtype} on {w.device}")
+            if s.device != input.device:  # torch.nn's message (it checks this first)
+                raise RuntimeError("Input and hidden tensors are not at the same device, "
+                                   f"found input tensor at {input.device} and hidden tensor "
+                                   f"at {s.device}")
+            if s.dtype != w.dtype:
+                raise RuntimeError(f"{name}: hx is {s.dtype} but the parameters are {w.dtype}")
         return states
 
     def _check_input(self, input: Tensor) -> None:
-        name, w = type(self).__name__, self.weight_ih_l0
+        w = self.weight_ih_l0
         if input.dtype != w.dtype:
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
                              f"model: model.to({input.dtype})")
-        if input.device != w.device:
-            raise RuntimeError(f"{name}: input is on {input.device} but the parameters "
-                               f"are on {w.device}")
         if input.size(-1) != self.input_size:
             raise RuntimeError("input.size(-1) must be equal to input_size. "
                                f"Expected {self.input_size}, got {input.size(-1)}")
+
+    def _check_device(self, input: Tensor) -> None:
+        """torch.nn's device check, after the states' (``_states_tuple``), as in torch.nn."""
+        w = self.weight_ih_l0
+        if input.device != w.device:
+            raise RuntimeError("Input and parameter tensors are not at the same device, "
+                               f"found input tensor at {input.device} and parameter tensor "
+                               f"at {w.device}")
 
     def _check_states(self, states: State, batch: int) -> None:
         """torch.nn's shape check of ``hx``, with its messages."""
