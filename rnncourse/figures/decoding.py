@@ -36,7 +36,7 @@ def position_error_figure(curves: Mapping[str, Sequence[float]], title: str = ""
     ax.set_ylabel("token error rate")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -62,7 +62,7 @@ def truncation_figure(p: np.ndarray, kept: Mapping[str, np.ndarray], chars: Sequ
         cut = q[order] == 0
         ax.bar(x, p[order], color="none", edgecolor="0.6", linestyle="--", linewidth=0.8)
         ax.bar(x[~cut], q[order][~cut], color="C0", label="kept, renormalised")
-        ax.set_ylabel("probability", fontsize=8)
+        ax.set_ylabel("probability", fontsize=9)
         ax.set_title(f"{name}: {int((q > 0).sum())} kept, {p[q == 0].sum():.2f} of the "
                      "mass cut", fontsize=9)
         ax.set_ylim(0, max(1e-9, float(max(p[order].max(), q.max()))) * 1.15)
@@ -86,6 +86,6 @@ def beam_width_figure(widths: Sequence[int], curves: Mapping[str, Sequence[float
     ax.set_xlabel("beam width")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     return fig
