@@ -177,3 +177,21 @@ def test_ch05_remedies_two_epochs(config):
                  f"print(json.dumps(S.run({config!r}, 30, 1, epochs=2)['loss']))")
     stored = _stored_run("ch05/remedies_results.json", config=config, T=30, seed=1)
     assert out == pytest.approx(stored["loss"][:2], rel=1e-3)
+
+
+def test_ch09_decoding_first_epoch_and_shipped_beam():
+    # One epoch of scheduled sampling (seed 1), then beam width 1 and 2 of the shipped
+    # plain model (an evaluation of shipped weights: the same on every machine, to rounding)
+    out = _rerun("import sweep_ch09_decoding as S\n"
+                 "loss = S.train('scheduled sampling', 1, epochs=1)[1]\n"
+                 "S.WIDTHS, S.ALPHAS = (1, 2), (0.0,)\n"
+                 "print(json.dumps([loss, S.beam_widths('plain')]))")
+    loss, beam = out
+    stored = _stored_run("ch09/decoding_results.json", method="scheduled sampling", seed=1)
+    assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)
+    rows = {(r["model"], r["alpha"], r["width"]): r
+            for r in _stored("ch09/decoding_results.json")["beam"]}
+    for r in beam:
+        ref = rows[r["model"], r["alpha"], r["width"]]
+        assert r["accuracy"] == ref["accuracy"] and r["shorter"] == ref["shorter"]
+        assert r["mean_logp"] == pytest.approx(ref["mean_logp"], rel=1e-4)

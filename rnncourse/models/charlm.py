@@ -3,7 +3,8 @@
 - :class:`CharLM` -- embedding, one recurrent layer (LSTM or GRU), linear read-out:
   ids ``(N, T)`` -> next-character logits ``(N, T, V)``.
 - :func:`sequence_cross_entropy` -- the training loss, the mean over every step.
-- :func:`sample` -- generation with a temperature, one character at a time.
+- :func:`sample` -- generation with a temperature (and top-k or nucleus truncation), one
+  character at a time.
 - :func:`mean_nll`, :func:`perplexity`, :func:`bits_per_char` -- the model on a text,
   the state carried across chunks. The conversions from the mean negative
   log-likelihood are the NumPy reference's (:func:`rnncourse.numpy.perplexity`,
@@ -26,7 +27,7 @@ from torch import Tensor, nn
 
 from rnncourse.data.text import CharVocab
 from rnncourse.numpy.lm import bits_per_char as numpy_bits_per_char
-from rnncourse.numpy.lm import temperature_softmax
+from rnncourse.numpy.lm import truncated_softmax
 from rnncourse.numpy.losses import perplexity as numpy_perplexity
 from rnncourse.torch import GRU, LSTM
 
@@ -139,12 +140,15 @@ def sequence_cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
 
 @torch.no_grad()
 def sample(model: CharLM, vocab: CharVocab, prompt: str, n_chars: int, *,
-           temperature: float = 1.0, seed: int = 0) -> str:
+           temperature: float = 1.0, seed: int = 0, top_k: int | None = None,
+           top_p: float | None = None) -> str:
     """Generate ``n_chars`` characters after ``prompt``, one at a time.
 
     The prompt is read first (its final state primes the model); then each new character
-    is drawn from ``temperature_softmax(logits, temperature)`` with a seeded
-    ``numpy.random.Generator`` and fed back in as the next input.
+    is drawn from ``truncated_softmax(logits, temperature, top_k, top_p)`` (the NumPy
+    reference's: the temperature, then top-k, then nucleus truncation; with neither, the
+    plain ``temperature_softmax``) with a seeded ``numpy.random.Generator`` and fed back
+    in as the next input.
 
     Returns:
         The generated characters (without the prompt).
@@ -157,7 +161,8 @@ def sample(model: CharLM, vocab: CharVocab, prompt: str, n_chars: int, *,
         logits, state = model.step(x)
         out = []
         for _ in range(n_chars):
-            p = temperature_softmax(logits[0, -1].double().numpy(), temperature)
+            p = truncated_softmax(logits[0, -1].double().numpy(), temperature,
+                                  top_k, top_p)
             i = int(rng.choice(len(p), p=p))
             out.append(i)
             logits, state = model.step(torch.tensor([[i]]), state)

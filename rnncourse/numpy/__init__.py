@@ -13,7 +13,8 @@ Modules: :mod:`.rnn`, :mod:`.lstm`, :mod:`.peephole`, :mod:`.gru` (the cells);
 :mod:`.layers` (embedding, output layer), :mod:`.losses` (softmax
 cross-entropy), :mod:`.padding` (batches of sequences of different lengths:
 ``lengths=`` in the RNN and LSTM), :mod:`.lm` (language modelling as
-probability: log-likelihood, bits per character, sampling with temperature),
+probability: log-likelihood, bits per character, sampling with temperature,
+top-k and nucleus truncation),
 :mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt` (truncated
 backpropagation through time), :mod:`.gradcheck`, :mod:`.scan` (linear recurrences by
 the sequential loop and by parallel scans, and minGRU, chapter 11).
@@ -34,6 +35,9 @@ from .lm import (
     sample_next,
     sequence_log_likelihood,
     temperature_softmax,
+    top_k_filter,
+    top_p_filter,
+    truncated_softmax,
 )
 from .losses import log_softmax, perplexity, softmax, temporal_softmax_cross_entropy
 from .lstm import lstm_backward, lstm_forward, lstm_init, lstm_step_backward, lstm_step_forward
@@ -65,6 +69,7 @@ __all__ = [
     "log_softmax", "softmax", "temporal_softmax_cross_entropy", "perplexity",
     "lengths_mask", "last_states",
     "sequence_log_likelihood", "bits_per_char", "temperature_softmax", "sample_next", "sample",
+    "top_k_filter", "top_p_filter", "truncated_softmax",
     "clip_grad_value", "clip_grad_norm", "SGD", "Adagrad", "Adam",
     "Chunk", "tbptt_chunks", "truncated_bptt",
     "linear_scan", "linear_scan_backward", "mingru_forward", "mingru_backward",

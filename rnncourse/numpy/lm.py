@@ -23,6 +23,13 @@ distribution, feed it back in, repeat.  A temperature ``tau > 0`` divides the
 scores first, ``softmax(y / tau)``: ``tau < 1`` sharpens the distribution
 (``tau -> 0`` is the argmax), ``tau > 1`` flattens it.
 
+Truncation cuts the unreliable tail off instead, then renormalises what is left:
+**top-k** sampling (Fan et al. 2018) keeps the ``k`` most probable symbols
+(:func:`top_k_filter`); **nucleus** or top-p sampling (Holtzman et al. 2020) keeps
+the smallest set of most probable symbols whose probabilities add up to at least
+``p`` (:func:`top_p_filter`), so the number kept adapts to how sure the model is.
+:func:`truncated_softmax` applies the temperature, then top-k, then top-p.
+
 The model of :func:`sample` is the character model of chapter 4: one-hot
 inputs, the package's tanh RNN (:func:`rnncourse.numpy.rnn_step_forward`) and
 an output layer, with parameters ``Wx: (K, H)``, ``Wh: (H, H)``, ``b: (H,)``,
@@ -45,6 +52,9 @@ __all__ = [
     "sequence_log_likelihood",
     "bits_per_char",
     "temperature_softmax",
+    "top_k_filter",
+    "top_p_filter",
+    "truncated_softmax",
     "sample_next",
     "sample",
 ]
@@ -113,6 +123,93 @@ def temperature_softmax(scores: Any, temperature: float = 1.0) -> np.ndarray:
     return softmax(scores / t)
 
 
+def _probabilities(where: str, probs: Any) -> np.ndarray:
+    p = as_float(f"{where}: probs", probs)
+    check_finite(f"{where}: probs", p)
+    if p.ndim == 0 or p.shape[-1] == 0:
+        raise ValueError(f"{where}: probs must have a last axis of K >= 1 symbols, got "
+                         f"shape {p.shape}")
+    if (p < 0).any() or not np.allclose(p.sum(axis=-1), 1.0, atol=1e-6):
+        raise ValueError(f"{where}: probs must be >= 0 and sum to 1 along the last axis")
+    return p
+
+
+def _rank(p: np.ndarray) -> np.ndarray:
+    """Indices sorting each row from the most to the least probable symbol; equal
+    probabilities keep their order (the lower id first), so truncation is deterministic."""
+    return np.argsort(-p, axis=-1, kind="stable")
+
+
+def top_k_filter(probs: Any, k: int) -> np.ndarray:
+    """Top-k truncation (Fan et al. 2018): keep the ``k`` most probable symbols, renormalise.
+
+    ``q_i = p_i / sum_{j in S} p_j`` for ``i`` in ``S``, the ``k`` largest ``p_i``
+    (ties broken towards the lower id), and ``q_i = 0`` elsewhere.
+
+    Args:
+        probs: ``(..., K)`` probabilities (each row sums to 1).
+        k: how many symbols to keep, ``1 <= k``; ``k >= K`` keeps every symbol.
+
+    Returns:
+        The truncated distribution, same shape; ``k = 1`` is the argmax (greedy).
+    """
+    where = "top_k_filter"
+    p = _probabilities(where, probs)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"{where}: k must be an int >= 1, got {k!r}")
+    keep = np.zeros(p.shape, dtype=bool)
+    np.put_along_axis(keep, _rank(p)[..., :min(int(k), p.shape[-1])], True, axis=-1)
+    q = np.where(keep, p, 0.0)
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+def top_p_filter(probs: Any, top_p: float) -> np.ndarray:
+    """Nucleus (top-p) truncation (Holtzman et al. 2020): keep the smallest set of most
+    probable symbols whose total probability is at least ``top_p``, renormalise.
+
+    Sort ``p`` from large to small, ``p_(1) >= p_(2) >= ...``; keep the first ``m``
+    symbols, ``m`` the smallest with ``p_(1) + ... + p_(m) >= top_p``. (A symbol is kept
+    exactly when the mass of the symbols ranked *before* it is below ``top_p``.)
+
+    Args:
+        probs: ``(..., K)`` probabilities (each row sums to 1).
+        top_p: in ``(0, 1]``; ``1`` keeps every symbol (up to rounding in the sums).
+            A total that equals ``top_p`` exactly is enough: with ``p = (0.5, 0.3, 0.2)``
+            and ``top_p = 0.8`` two symbols are kept.
+
+    Returns:
+        The truncated distribution, same shape. The most probable symbol is always kept.
+    """
+    where = "top_p_filter"
+    p = _probabilities(where, probs)
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.integer, np.floating)) \
+            or not 0 < top_p <= 1:
+        raise ValueError(f"{where}: top_p must be a number in (0, 1], got {top_p!r}")
+    order = _rank(p)
+    sorted_p = np.take_along_axis(p, order, axis=-1)
+    before = np.cumsum(sorted_p, axis=-1) - sorted_p        # mass ranked before each symbol
+    keep_sorted = before < top_p
+    keep = np.zeros(p.shape, dtype=bool)
+    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    q = np.where(keep, p, 0.0)
+    return q / q.sum(axis=-1, keepdims=True)
+
+
+def truncated_softmax(scores: Any, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None) -> np.ndarray:
+    """The distribution a sampler draws from: ``softmax(scores / temperature)``, then
+    :func:`top_k_filter` (if ``top_k``), then :func:`top_p_filter` (if ``top_p``).
+
+    With ``top_k = top_p = None`` it is :func:`temperature_softmax` itself.
+    """
+    p = temperature_softmax(scores, temperature)
+    if top_k is not None:
+        p = top_k_filter(p, top_k)
+    if top_p is not None:
+        p = top_p_filter(p, top_p)
+    return p
+
+
 def _generator(where: str, rng: Any) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{where}: rng must be a numpy.random.Generator "
@@ -120,8 +217,10 @@ def _generator(where: str, rng: Any) -> np.random.Generator:
     return rng
 
 
-def sample_next(scores: Any, rng: np.random.Generator, temperature: float = 1.0) -> np.ndarray:
-    """Draw one symbol per row from ``softmax(scores / temperature)``.
+def sample_next(scores: Any, rng: np.random.Generator, temperature: float = 1.0,
+                top_k: int | None = None, top_p: float | None = None) -> np.ndarray:
+    """Draw one symbol per row from ``softmax(scores / temperature)`` (truncated by
+    ``top_k`` and ``top_p`` when given: :func:`truncated_softmax`).
 
     By inversion: with ``u`` uniform in ``[0, 1)``, the symbol is the first
     ``k`` whose cumulative probability exceeds ``u``.
@@ -130,6 +229,7 @@ def sample_next(scores: Any, rng: np.random.Generator, temperature: float = 1.0)
         scores: ``(N, K)`` scores (or ``(K,)`` for one distribution).
         rng: a seeded ``numpy.random.Generator``.
         temperature: a finite number > 0.
+        top_k, top_p: truncation (see :func:`top_k_filter`, :func:`top_p_filter`).
 
     Returns:
         Integer ids, ``(N,)`` (or a 0-d array for ``(K,)`` scores).
@@ -143,6 +243,10 @@ def sample_next(scores: Any, rng: np.random.Generator, temperature: float = 1.0)
         raise ValueError(f"{where}: scores must have shape (N, K) or (K,) with K >= 1, got "
                          f"{scores.shape}")
     p = softmax(scores / t)
+    if top_k is not None:
+        p = top_k_filter(p, top_k)
+    if top_p is not None:
+        p = top_p_filter(p, top_p)
     cdf = np.cumsum(p, axis=-1)
     u = rng.random(p.shape[:-1])
     # How many cumulative probabilities are <= u; never past the last symbol (rounding).
