@@ -169,8 +169,9 @@ _STATE = "application/vnd.jupyter.widget-state+json"
 def _is_widget_script(script: object) -> bool:
     filename = str(getattr(script, "filename", script) or "")
     attributes = getattr(script, "attributes", {}) or {}
-    return (filename.split("?")[0].startswith("widgets/")
-            or attributes.get("type") == _STATE)
+    # Sphinx stores the path under the static folder: "_static/widgets/require.js"
+    path = filename.split("?")[0].removeprefix("_static/")
+    return path.startswith("widgets/") or attributes.get("type") == _STATE
 
 
 def _drop_unused_widget_scripts(app: Sphinx, pagename: str, templatename: str,
