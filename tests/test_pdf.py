@@ -149,8 +149,9 @@ def _numbered_docs() -> dict[str, str]:
             continue
         for chapter in part.get("chapters") or []:
             page = (HTML / f"{chapter['file']}.html").read_text(encoding="utf-8")
-            h1 = re.search(r"<h1\b.*?</h1>", page, re.DOTALL)
-            number = h1 and re.search(r'class="section-number">\s*(\d+)\.', h1.group(0))
+            # the article's title (the theme's header repeats it, without the number)
+            number = re.search(r'<h1\b[^>]*>\s*<span class="section-number">\s*(\d+)\.',
+                               page)
             assert number, f"{chapter['file']}: the site shows no number in its title"
             numbers[chapter["file"]] = number.group(1)
     return numbers
