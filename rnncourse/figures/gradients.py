@@ -137,8 +137,9 @@ def radius_slider(T: int = 60, H: int = 32, seed: int = 0) -> Explorer:
         [("spectral radius", [f"{r:.2f}" for r in radii])], draw, [radii],
         start=[radii.index(1.0)],
         caption="Move the slider: each radius's figure was drawn when the notebook ran.",
-        alt="The norm of d h_T / d h_t against the distance back in time T - t, on a log "
-            "scale, for the linear, tanh and relu RNN with spectral radius {}.")
+        alt="The norm of the gradient of h_T with respect to h_t against the distance back "
+            "in time T - t, on a log scale, for the linear, tanh and relu RNN with spectral "
+            "radius {}.")
 
 
 # --------------------------------------------------------------------------- the remedies trained
