@@ -162,6 +162,35 @@ def _stage(app: Sphinx, config: Config) -> None:
         config.html_static_path = [*config.html_static_path, str(root)]
 
 
+_VIEW = "application/vnd.jupyter.widget-view+json"
+_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _is_widget_script(script: object) -> bool:
+    filename = str(getattr(script, "filename", script) or "")
+    attributes = getattr(script, "attributes", {}) or {}
+    # Sphinx stores the path under the static folder: "_static/widgets/require.js"
+    path = filename.split("?")[0].removeprefix("_static/")
+    return path.startswith("widgets/") or attributes.get("type") == _STATE
+
+
+def _drop_unused_widget_scripts(app: Sphinx, pagename: str, templatename: str,
+                                context: dict, doctree: object) -> None:
+    """No widget script on a page that shows no widget.
+
+    myst-nb loads require.js and the embed script (4.4 MB) on every page whose notebook
+    stores widget state, even where each widget's output is shown another way (the
+    website prefers an output's ``text/html``: see ``nb_mime_priority_overrides`` in
+    ``_config.yml``, and chapter 3's calculator). A page without a widget view keeps
+    neither the scripts nor the stored state.
+    """
+    scripts = context.get("script_files")
+    if not scripts or _VIEW in str(context.get("body", "")):
+        return
+    scripts[:] = [s for s in scripts if not _is_widget_script(s)]
+
+
 def setup(app: Sphinx) -> dict[str, object]:
     app.connect("config-inited", _stage)
+    app.connect("html-page-context", _drop_unused_widget_scripts, priority=950)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -139,8 +139,9 @@
     });
   }
 
-  // Chapter 3's parameter calculator (rnncourse.figures.params.param_calculator) works
-  // without a kernel: its counts are recomputed here, in the browser, with the rules of
+  // Chapter 3's parameter calculator works without a kernel: the page shows its plain
+  // HTML form (rnncourse.figures.params.calculator_html, not the ipywidgets one) and its
+  // counts are recomputed here, in the browser, with the rules of
   // rnncourse.params.count_parameters, whenever the reader changes an input. The stored
   // output stays until then. tests/test_site.py checks the totals against torch.nn.
   var CALC_CELLS = { "RNN": ["rnn", 1], "GRU": ["gru", 3], "LSTM": ["lstm", 4],
@@ -202,14 +203,13 @@
   }
 
   function liveCalculators() {
-    var boxes = document.querySelectorAll(".widget-interact:not([data-rnncourse-live])");
+    var boxes = document.querySelectorAll(".rnncourse-calculator:not([data-rnncourse-live])");
     Array.prototype.forEach.call(boxes, function (box) {
       var field = function (text) {
-        var labels = box.querySelectorAll("label.widget-label, .widget-label-basic span");
+        var labels = box.querySelectorAll(".rnncourse-field > label");
         for (var i = 0; i < labels.length; i++) {
           if (labels[i].textContent.trim() === text) {
-            var holder = labels[i].closest(".widget-inline-hbox");
-            return holder && holder.querySelector("select, input");
+            return labels[i].parentElement.querySelector("select, input");
           }
         }
         return null;
@@ -218,7 +218,7 @@
                 sizes: field("hidden sizes d (bottom first)"),
                 k: field("output size k (0: none)"), bias: field("biases"),
                 bidirectional: field("bidirectional") };
-      var output = box.querySelector(".widget-output");
+      var output = box.querySelector(".rnncourse-calculator-output");
       if (!output || Object.keys(f).some(function (key) { return !f[key]; })) return;
       box.dataset.rnncourseLive = "true";
       var update = function () {
@@ -258,8 +258,7 @@
         input.addEventListener("input", update);
         input.addEventListener("change", update);
       });
-      var cellOutput = box.closest(".cell_output");
-      var note = cellOutput && cellOutput.querySelector(".rnncourse-static-note");
+      var note = box.querySelector(".rnncourse-static-note");
       if (note) {
         note.classList.add("rnncourse-live-note");
         note.textContent = "Live in your browser, no kernel needed: change any input and " +
@@ -290,6 +289,7 @@
     nameCopyButtons();
     window.addEventListener("load", nameCopyButtons);
     markStaticWidgets();
+    liveCalculators();
     fitFigures();
     fitOutputs();
     window.addEventListener("load", fitFigures);

@@ -268,7 +268,7 @@ def test_unit_search_finds_a_planted_unit() -> None:
     assert abs(best["r"]) > 0.9
 
 
-def test_unit_text_figure_and_temperature_sliders() -> None:
+def test_unit_text_figure() -> None:
     fig = FIG.unit_text_figure("ab\ncd", [0.0, 1.0, 0.0, -1.0, 0.5], width=10, title="unit")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.texts] == ["a", "b", "c", "d"]
@@ -280,9 +280,36 @@ def test_unit_text_figure_and_temperature_sliders() -> None:
     assert fig.get_size_inches()[0] <= 6.4
     with pytest.raises(ValueError, match="too wide"):
         FIG.unit_text_figure("abc", [0.0] * 3, width=200)
-    sliders = FIG.temperature_sliders()
-    assert sliders["temperature"].description == "temperature τ"
-    assert sliders["temperature"].style.description_width == "initial"   # not "temperat…"
+
+
+def test_temperature_explorer_shows_the_stored_samples() -> None:
+    grid = {"prompt": "The ", "temperatures": [0.5, 1.0], "seeds": [0, 1],
+            "samples": {"0.5": ["a", "b"], "1.0": ["c", "d"]}}
+    ex = FIG.temperature_explorer(grid)
+    assert ex.sliders == [("temperature τ", ["0.5", "1.0"]), ("seed", ["0", "1"])]
+    assert ex.start == [1, 0]                                   # τ = 1, seed 0
+    assert [text for _, text, _ in ex.frames] == ["The a", "The b", "The c", "The d"]
+
+
+def test_stored_temperature_samples_are_what_sample_gives() -> None:
+    """The explorer's samples (scripts/sample_ch10_temperatures.py) re-sampled here."""
+    import json
+
+    from rnncourse.data import bookdata
+    from rnncourse.models.charlm import CharLM, sample
+
+    data = bookdata.path("ch10")
+    grid = json.loads((data / "temperature_samples.json").read_text(encoding="utf-8"))
+    assert grid["temperatures"] == [round(0.1 * k, 1) for k in range(1, 21)]
+    assert grid["seeds"] == list(range(10)) and grid["prompt"] == "The "
+    assert all(len(texts) == 10 and all(len(t) == 200 for t in texts)
+               for texts in grid["samples"].values())
+    vocab = C.book_corpus().vocab
+    model = CharLM(len(vocab))
+    model.load_state_dict(torch.load(data / "charlm.pt", weights_only=True))
+    for tau, seed in ((0.1, 0), (1.0, 3), (2.0, 9)):
+        assert sample(model, vocab, "The ", 200, temperature=tau, seed=seed) == \
+            grid["samples"][f"{tau:.1f}"][seed], (tau, seed)
 
 
 def test_frozen_lines_match_their_hash_and_a_changed_line_is_refused(monkeypatch, tmp_path):

@@ -207,11 +207,14 @@ def test_plot_jacobian_norms_and_clipping_smoke():
     plt.close(fig)
 
 
-def test_radius_slider_smoke():
-    pytest.importorskip("ipywidgets")
-    w = FIG.radius_slider(T=5, H=3)
-    assert w.children[0].description == "radius"
-    plt.close("all")
+def test_radius_slider_draws_every_radius():
+    ex = FIG.radius_slider(T=5, H=3)
+    name, labels = ex.sliders[0]
+    assert name == "spectral radius"
+    assert labels == [f"{0.5 + 0.05 * k:.2f}" for k in range(21)]   # 0.50, 0.55, ..., 1.50
+    assert labels[ex.start[0]] == "1.00" and len(ex.frames) == 21
+    assert "spectral radius 1.00." in ex._repr_html_()     # the alt text of the first frame
+    assert not plt.get_fignums()
 
 
 # ------------------------------------------------------------------ the singular-value bound

@@ -122,6 +122,22 @@ def test_param_calculator_builds_and_updates():
                             output_size=15, bias="none", bidirectional=False)
     w.children[0].value = "lstm"                       # the controls drive the function
     assert w.kwargs["cell"] == "lstm"
+    # displayed, it also offers the plain form that the website shows, for its inputs
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    form = bundle["text/html"]
+    assert '<option value="LSTM" selected>LSTM</option>' in form
+    assert form.count('class="rnncourse-field"') == 6 and "<script" not in form
+    # the table below the form: 2-layer LSTM, 234 -> [1024, 512] -> 15, no bias, by hand
+    total = 4 * (234 * 1024 + 1024 * 1024) + 4 * (1024 * 512 + 512 * 512) + 512 * 15
+    assert f"{total:,}" in form
+
+
+def test_calculator_html_says_what_is_wrong():
+    from rnncourse.figures.params import calculator_html
+
+    form = calculator_html(hidden_sizes="4, x")
+    assert "cannot count: hidden sizes must be positive integers" in form
 
 
 # --------------------------------------------------------------------------- figures

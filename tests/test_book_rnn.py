@@ -101,8 +101,11 @@ def test_forecast_figure() -> None:
         F.forecast_figure(x, y[:3], {})
 
 
-def test_forecast_explorer_builds_a_widget() -> None:
-    pytest.importorskip("ipywidgets")
+def test_forecast_explorer_draws_one_frame_per_series() -> None:
     rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((3, 10)), rng.standard_normal(3)
-    assert F.forecast_explorer(x, y, {"naive": x[:, -1]}) is None
+    x, y = rng.standard_normal((30, 10)), rng.standard_normal(30)
+    ex = F.forecast_explorer(x, y, {"naive": x[:, -1]}, n_series=4)
+    assert ex.sliders == [("series", ["0", "1", "2", "3"])]
+    assert [kind for kind, _, _ in ex.frames] == ["png"] * 4
+    assert "first 4 of the 30 test series" in ex._repr_html_()
+    assert len(F.forecast_explorer(x[:3], y[:3], {}).frames) == 3   # at most N series

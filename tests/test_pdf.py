@@ -139,6 +139,39 @@ def test_every_chapter_is_there_in_order(book) -> None:
         assert _squash(_source_title(doc)) in contents, f"{doc} is not in the contents"
 
 
+def _numbered_docs() -> dict[str, str]:
+    """doc -> the chapter number the site shows in its title ("5"), for every chapter of
+    a ``numbered: true`` part of ``_toc.yml`` (read from the built page's <h1>)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    numbers = {}
+    for part in toc.get("parts") or []:
+        if not part.get("numbered"):
+            continue
+        for chapter in part.get("chapters") or []:
+            page = (HTML / f"{chapter['file']}.html").read_text(encoding="utf-8")
+            # the article's title (the theme's header repeats it, without the number)
+            number = re.search(r'<h1\b[^>]*>\s*<span class="section-number">\s*(\d+)\.',
+                               page)
+            assert number, f"{chapter['file']}: the site shows no number in its title"
+            numbers[chapter["file"]] = number.group(1)
+    return numbers
+
+
+def test_chapters_carry_their_numbers_as_on_the_site(book) -> None:
+    """Bookmarks and the table of contents say "5. Vanishing ...", as the site does."""
+    report, reader, texts, _ = book
+    numbers = _numbered_docs()
+    assert len(numbers) >= 11, numbers
+    marks = [_squash(str(i.title)) for group in reader.outline
+             for i in (group if isinstance(group, list) else [group])
+             if not isinstance(i, list)]
+    contents = "".join(_squash(t) for t in texts[:report["front_pages"]])
+    for doc, number in numbers.items():
+        key = f"{number}.{_squash(_source_title(doc))}"
+        assert any(m.startswith(key) for m in marks), f"{doc}: no bookmark '{key}…': {marks}"
+        assert key in contents, f"{doc}: the contents do not list '{key}'"
+
+
 def test_long_code_lines_wrap_whole(book) -> None:
     _, _, texts, _ = book
     notebook, line = _longest_code_line()

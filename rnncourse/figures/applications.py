@@ -4,7 +4,7 @@ Each takes results and returns a figure (white background, for the light and dar
 themes): :func:`temperature_figure` (the next-character distribution at several
 temperatures), :func:`bpc_figure` (bits per character per epoch, with baselines),
 :func:`unit_text_figure` (a text coloured by one unit's activation),
-:func:`horizon_figure` (forecast error against the horizon); and the widget
+:func:`horizon_figure` (forecast error against the horizon); and the interactive
 :func:`temperature_explorer`. The data are in :mod:`rnncourse.data.corpus`, the models
 in :mod:`rnncourse.models.charlm`, :mod:`rnncourse.models.lines` and
 :mod:`rnncourse.models.forecast`, the unit search in :mod:`rnncourse.analysis.units`.
@@ -12,7 +12,7 @@ in :mod:`rnncourse.models.charlm`, :mod:`rnncourse.models.lines` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from rnncourse.figures import white_subplots
+from rnncourse.figures.explore import Explorer, explore
 from rnncourse.numpy.lm import temperature_softmax
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "bpc_figure", "unit_text_figure", "temperature_figure",
-    "horizon_figure", "temperature_explorer", "temperature_sliders",
+    "horizon_figure", "temperature_explorer",
 ]
 
 
@@ -152,25 +153,25 @@ def horizon_figure(errors: Mapping[str, np.ndarray]) -> Figure:
     return fig
 
 
-def temperature_explorer(generate: Callable[[float, int], str]) -> None:
-    """An ipywidgets slider over the temperature: what ``generate(temperature, seed)``
-    returns at each value (e.g. a seeded sample of :func:`rnncourse.models.charlm.sample`).
+def temperature_explorer(samples: Mapping[str, object]) -> Explorer:
+    """Two sliders, temperature and seed, over stored samples of a language model.
 
-    Widgets are live only with a running kernel; the book prints static samples beside.
+    ``samples`` is what ``scripts/sample_ch10_temperatures.py`` writes: ``prompt``,
+    ``temperatures``, ``seeds`` and ``samples`` (temperature as ``"%.1f"`` -> one text per
+    seed). Each position shows the prompt and its sample; nothing is sampled here, so the
+    sliders work with no kernel. Returns the :class:`~rnncourse.figures.explore.Explorer`.
     """
-    from ipywidgets import interact
+    prompt = str(samples["prompt"])
+    temperatures = [float(t) for t in samples["temperatures"]]
+    seeds = [int(s) for s in samples["seeds"]]
+    texts = samples["samples"]
 
-    def show(temperature: float, seed: int) -> None:
-        print(generate(temperature, seed))
+    def show(tau: float, seed: int) -> str:
+        return prompt + texts[f"{tau:.1f}"][seeds.index(seed)]
 
-    interact(show, **temperature_sliders())
-
-
-def temperature_sliders() -> dict:
-    """The explorer's two sliders, labelled in full (``temperature τ``, ``seed``)."""
-    from ipywidgets import FloatSlider, IntSlider
-
-    wide = {"description_width": "initial"}      # the whole label, not "temperat…"
-    return {"temperature": FloatSlider(value=1.0, min=0.1, max=2.0, step=0.1,
-                                       description="temperature τ", style=wide),
-            "seed": IntSlider(value=0, min=0, max=20, description="seed", style=wide)}
+    start = [temperatures.index(1.0) if 1.0 in temperatures else 0, 0]
+    return explore([("temperature τ", [f"{t:.1f}" for t in temperatures]),
+                    ("seed", [str(s) for s in seeds])], show, [temperatures, seeds],
+                   start=start,
+                   caption="Move the sliders: every sample was drawn in advance by "
+                           "scripts/sample_ch10_temperatures.py from the shipped weights.")

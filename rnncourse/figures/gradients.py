@@ -1,4 +1,4 @@
-"""Figures and the widget of chapter 5, vanishing and exploding gradients.
+"""Figures and the interactive figure of chapter 5, vanishing and exploding gradients.
 
 :func:`plot_jacobian_norms` and :func:`plot_radius_sweep` draw ``||d h_T / d h_t||``
 against the distance in time, :func:`radius_slider` redraws it for a chosen spectral
@@ -8,8 +8,6 @@ are in :mod:`rnncourse.analysis.gradients`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,7 +19,8 @@ from rnncourse.analysis.gradients import (
     matrix_with_spectral_radius,
     summarise_remedies,
 )
-from rnncourse.figures import on_white
+from rnncourse.figures import FIGURE_DENSITY, on_white
+from rnncourse.figures.explore import Explorer, explore
 from rnncourse.numpy import (
     clip_grad_norm,
     clip_grad_value,
@@ -112,26 +111,35 @@ def plot_clipping(g: np.ndarray, clip_value: float, max_norm: float) -> Figure:
     return on_white(fig)
 
 
-def radius_slider(T: int = 60, H: int = 32, seed: int = 0) -> Any:
-    """An ``ipywidgets.interact`` slider for the spectral radius of ``Wh = radius * Q``.
+def radius_slider(T: int = 60, H: int = 32, seed: int = 0) -> Explorer:
+    """A slider for the spectral radius of ``Wh = radius * Q``, from 0.50 to 1.50.
 
-    Each move redraws ``||d h_T / d h_t||`` for the linear, tanh and relu RNN.
-    Returns the ``ipywidgets.interactive`` widget that ``interact`` builds and displays.
+    Each position shows ``||d h_T / d h_t||`` for the linear, tanh and relu RNN, drawn in
+    advance for all 21 radii (steps of 0.05), so that the slider works with no kernel.
+    Returns the :class:`~rnncourse.figures.explore.Explorer` (a notebook displays it).
     """
-    import ipywidgets as widgets
-
     Q = matrix_with_spectral_radius(H, 1.0, seed)
+    radii = [round(0.5 + 0.05 * k, 2) for k in range(21)]
+    # One figure, redrawn for every radius: the axes keep their place from frame to frame
+    # (laid out once), and matplotlib's cache of the log axis's labels serves every frame.
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100 * FIGURE_DENSITY)
 
-    def draw(radius: float = 1.0) -> None:
+    def draw(radius: float) -> Figure:
         curves = {nl: jacobian_norms(radius * Q, T, nl, seed + 1) for nl in NONLINEARITIES}
-        ax = plot_jacobian_norms(curves, title=f"spectral radius {radius:.2f}")
+        ax.cla()
+        plot_jacobian_norms(curves, ax=ax, title=f"spectral radius {radius:.2f}")
         ax.set_ylim(1e-12, 1e8)
-        ax.figure.tight_layout()
-        plt.show()
+        if radius == radii[0]:
+            fig.tight_layout()
+        return fig
 
-    slider = widgets.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05,
-                                 description="radius", continuous_update=False)
-    return widgets.interact(draw, radius=slider).widget
+    return explore(
+        [("spectral radius", [f"{r:.2f}" for r in radii])], draw, [radii],
+        start=[radii.index(1.0)],
+        caption="Move the slider: each radius's figure was drawn when the notebook ran.",
+        alt="The norm of the gradient of h_T with respect to h_t against the distance back "
+            "in time T - t, on a log scale, for the linear, tanh and relu RNN with spectral "
+            "radius {}.")
 
 
 # --------------------------------------------------------------------------- the remedies trained

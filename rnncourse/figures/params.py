@@ -3,7 +3,7 @@
 Every number here comes from :mod:`rnncourse.params`; this module only lays the
 numbers out: as a :class:`Table` (plain text for the terminal and for nbval, an
 HTML or Markdown table in notebooks and on the website), as matplotlib figures, and as
-an ``ipywidgets`` calculator.
+a calculator (``ipywidgets`` in Jupyter, a plain form that the website makes live).
 
 Sizes use the chapter's letters: input ``n``, hidden ``d``, output ``k``.
 """
@@ -11,6 +11,7 @@ Sizes use the chapter's letters: input ``n``, hidden ``d``, output ``k``.
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,8 @@ from rnncourse.params import GATES, ParamCount, count_parameters, counts_vs_hidd
 
 __all__ = [
     "CELL_LABELS", "CALCULATOR_BIAS_OPTIONS", "Table", "as_table", "parse_hidden_sizes",
-    "calculator_count", "param_calculator", "plot_params_vs_hidden", "plot_breakdown",
+    "calculator_count", "calculator_html", "param_calculator", "plot_params_vs_hidden",
+    "plot_breakdown",
 ]
 
 #: Display names of the cell types understood by :func:`rnncourse.params.count_parameters`.
@@ -35,6 +37,8 @@ CALCULATOR_BIAS_OPTIONS = {
     "textbook": "textbook: one b per gate block",
     "pytorch": "PyTorch: bias_ih + bias_hh",
 }
+
+_calculators = itertools.count()  # ids of the calculators' HTML forms
 
 _COLORS = {"rnn": "#1f77b4", "gru": "#2ca02c", "lstm": "#d62728", "peephole": "#9467bd"}
 
@@ -180,6 +184,55 @@ def calculator_count(
     )
 
 
+def calculator_html(cell: str = "rnn", input_size: int = 234,
+                    hidden_sizes: str = "1024, 512", output_size: int = 15,
+                    bias: str = "none", bidirectional: bool = False) -> str:
+    """The calculator as a plain HTML form, with the table for these inputs below it.
+
+    The website shows this form instead of the ipywidgets one (whose script weighs
+    4.4 MB): ``_static/rnncourse.js`` recomputes the table in the browser whenever an
+    input changes, with the rules of :func:`rnncourse.params.count_parameters`
+    (tests/test_site.py checks its totals against ``torch.nn``).
+    """
+    e = html.escape
+    uid = f"rnncourse-calculator-{next(_calculators)}"
+    fields = iter(range(6))
+
+    def field(label: str, control: str) -> str:
+        fid = f"{uid}-{next(fields)}"
+        return (f'<div class="rnncourse-field"><label for="{fid}">{e(label)}</label>'
+                + control.replace("<select", f'<select id="{fid}"', 1)
+                .replace("<input", f'<input id="{fid}"', 1) + "</div>")
+
+    def select(options: dict[str, str], chosen: str) -> str:
+        return "<select>" + "".join(
+            f'<option value="{e(v)}"{" selected" if k == chosen else ""}>{e(v)}</option>'
+            for k, v in options.items()) + "</select>"
+
+    def number(value: int, low: int) -> str:
+        return f'<input type="number" min="{low}" max="1000000" step="1" value="{value}">'
+
+    try:
+        shown = as_table(calculator_count(cell, input_size, hidden_sizes, output_size, bias,
+                                          bidirectional))._repr_html_()
+    except (TypeError, ValueError) as err:
+        shown = f"<pre>cannot count: {e(str(err))}</pre>"
+    checked = " checked" if bidirectional else ""
+    return (
+        f'<div class="rnncourse-calculator" id="{uid}">'
+        '<p class="rnncourse-static-note rnncourse-live-note" role="note">Live in your '
+        "browser, no kernel needed: change any input and the table is recomputed.</p>"
+        + field("cell", select(CELL_LABELS, cell))
+        + field("input size n", number(input_size, 1))
+        + field("hidden sizes d (bottom first)",
+                f'<input type="text" value="{e(hidden_sizes)}">')
+        + field("output size k (0: none)", number(output_size, 0))
+        + field("biases", select(CALCULATOR_BIAS_OPTIONS, bias))
+        + field("bidirectional", f'<input type="checkbox"{checked}>')
+        + f'<div class="rnncourse-calculator-output">{shown}</div></div>'
+    )
+
+
 def param_calculator(
     cell: str = "rnn", input_size: int = 234, hidden_sizes: str = "1024, 512",
     output_size: int = 15, bias: str = "none", bidirectional: bool = False,
@@ -190,6 +243,9 @@ def param_calculator(
     output size (0: none), bias convention and bidirectional; the output is
     the breakdown table of :func:`calculator_count` (or the error message for
     an invalid entry). The defaults are the lecture's example.
+
+    Displayed, it also offers :func:`calculator_html` (``text/html``), which the website
+    shows instead: it works there without a kernel and without the ipywidgets script.
     """
     import ipywidgets as widgets
     from IPython.display import display
@@ -215,7 +271,13 @@ def param_calculator(
         except (TypeError, ValueError) as err:
             print(f"cannot count: {err}")
 
-    return widgets.interactive(show, **controls)
+    class _Calculator(widgets.interactive):
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+            bundle = super()._repr_mimebundle_(**kwargs) or {}
+            bundle["text/html"] = calculator_html(**self.kwargs)
+            return bundle
+
+    return _Calculator(show, **controls)
 
 
 # --------------------------------------------------------------------------- figures

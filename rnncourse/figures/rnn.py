@@ -14,20 +14,20 @@ Every function returns the :class:`matplotlib.figure.Figure`; the notebook calls
 - :func:`series_figure` -- univariate and multivariate series side by side.
 - :func:`trend_seasonality_figure` -- a series split into trend, seasonality and noise.
 - :func:`forecast_figure` -- a few series with the true next value and forecasts.
-- :func:`forecast_explorer` -- the same, one series at a time, with an ipywidgets slider.
+- :func:`forecast_explorer` -- the same, one series at a time, with a slider (no kernel needed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
 from rnncourse.figures import MAX_WIDTH_IN, white_subplots
+from rnncourse.figures.explore import Explorer, explore
 
 __all__ = [
     "unrolled_figure", "architectures_figure", "deep_rnn_figure", "bidirectional_figure",
@@ -354,16 +354,24 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.nda
     return fig
 
 
-def forecast_explorer(x: np.ndarray, y: np.ndarray,
-                      forecasts: Mapping[str, np.ndarray]) -> None:
-    """An ipywidgets slider over the series of :func:`forecast_figure`, one at a time.
+def forecast_explorer(x: np.ndarray, y: np.ndarray, forecasts: Mapping[str, np.ndarray],
+                      n_series: int = 20) -> Explorer:
+    """A slider over the first ``n_series`` series of :func:`forecast_figure`, one at a time.
 
-    Widgets are live only with a running kernel; the book shows a static figure beside.
+    Every position is drawn in advance, so that the slider works with no kernel.
+    Returns the :class:`~rnncourse.figures.explore.Explorer` (a notebook displays it).
     """
-    from ipywidgets import IntSlider, interact
+    x = np.asarray(x, dtype=float)
+    n = min(int(n_series), len(x))
+    if n < 1:
+        raise ValueError(f"n_series must be at least 1, got {n_series}")
 
-    def show(series: int) -> None:
-        forecast_figure(x, y, forecasts, indices=[series])
-        plt.show()
+    def draw(i: int) -> Figure:
+        return forecast_figure(x, y, forecasts, indices=[i])
 
-    interact(show, series=IntSlider(value=0, min=0, max=len(y) - 1, step=1))
+    return explore(
+        [("series", [str(i) for i in range(n)])], draw, [list(range(n))],
+        caption=f"Move the slider through the first {n} of the {len(x):,} test series "
+                "(drawn when the notebook ran).",
+        alt="The last 25 steps of test series {}, its true next value (a cross) and each "
+            "model's forecast of it (one marker per model).")
