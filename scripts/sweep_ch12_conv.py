@@ -4,7 +4,7 @@ Run from the repository root::
 
     nice -n 10 python scripts/sweep_ch12_conv.py       (about a quarter of an hour on one core)
 
-Data: ``sine_series(6000, n_steps=60, noise=0.05, seed=12)``; the first 4,000 series train,
+Data: ``sine_series(5000, n_steps=60, noise=0.05, seed=12)``; the first 3,000 series train,
 the next 1,000 validate, the last 1,000 test. The past is the first 50 steps, the future the
 next 10. Three networks, each trained with
 :func:`rnncourse.models.forecast.train_model` (Adam on the MSE, 12 epochs of mini-batches of
@@ -55,10 +55,10 @@ MODELS = {
 
 
 def data() -> dict[str, np.ndarray]:
-    """The series of the three splits, ``(N, 60)`` each: train 4,000, validation and test
+    """The series of the three splits, ``(N, 60)`` each: train 3,000, validation and test
     1,000."""
-    series = sine_series(6000, n_steps=PAST + HORIZON, noise=0.05, seed=12)
-    return {"train": series[:4000], "val": series[4000:5000], "test": series[5000:]}
+    series = sine_series(5000, n_steps=PAST + HORIZON, noise=0.05, seed=12)
+    return {"train": series[:3000], "val": series[3000:4000], "test": series[4000:]}
 
 
 def per_horizon(forecast: np.ndarray, series: np.ndarray) -> list[float]:
@@ -121,7 +121,7 @@ def main() -> None:
     base = baselines()
     results = {"epochs": EPOCHS, "learning_rates": list(LEARNING_RATES), "seeds": list(SEEDS),
                "past": PAST, "horizon": HORIZON,
-               "split": {"train": 4000, "validation": 1000, "test": 1000},
+               "split": {"train": 3000, "validation": 1000, "test": 1000},
                "baselines": base, "environment": _sweep.environment(), "runs": []}
     for kind, errors in base["linear"].items():
         log(f"linear {kind:15s} " + " ".join(f"{e:.4f}" for e in errors))

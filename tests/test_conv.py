@@ -172,3 +172,32 @@ def test_forecasters_shapes_and_causality():
     y[:, 20:] = 0.0
     b = model.conv(y.transpose(1, 2))
     assert torch.equal(a[:, :, :20], b[:, :, :20])
+
+
+@pytest.mark.parametrize(("k", "dilations", "steps"), [(2, (1, 2, 4, 8), 20), (3, (1, 2), 12),
+                                                       (2, (1, 2, 4, 8), 10)])
+def test_dilated_stack_figure_highlights_the_receptive_field(k, dilations, steps):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnncourse.figures.conv import dilated_stack_figure
+    fig = dilated_stack_figure(k, dilations, steps)
+    expected = min(receptive_field(k, list(dilations)), steps)   # clipped at the first step
+    assert fig.axes[0].get_title() == f"kernel {k}: the last output sees {expected} inputs"
+    plt.close(fig)
+
+
+def test_horizon_bands_figure_draws_the_seed_means():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rnncourse.figures.conv import horizon_bands_figure
+    per_seed = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+    fig = horizon_bands_figure({"a": per_seed, "b": np.array([0.5, 0.5, 0.5])})
+    lines = fig.axes[0].get_lines()
+    np.testing.assert_array_equal(lines[0].get_ydata(), [2.0, 3.0, 4.0])   # mean of 2 seeds
+    np.testing.assert_array_equal(lines[1].get_ydata(), [0.5, 0.5, 0.5])
+    assert len(fig.axes[0].collections) == 1          # a band only where there are seeds
+    plt.close(fig)

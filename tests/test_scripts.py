@@ -177,3 +177,19 @@ def test_ch05_remedies_two_epochs(config):
                  f"print(json.dumps(S.run({config!r}, 30, 1, epochs=2)['loss']))")
     stored = _stored_run("ch05/remedies_results.json", config=config, T=30, seed=1)
     assert out == pytest.approx(stored["loss"][:2], rel=1e-3)
+
+
+@pytest.mark.parametrize("model", ["LSTM-1", "LSTM-10", "TCN-1"])
+def test_ch12_first_epoch(model):
+    loss = _rerun("import sweep_ch12_conv as S\n"
+                  f"print(json.dumps(S.run({model!r}, 0, 0.01, epochs=1)['train_loss']))")
+    stored = _stored_run("ch12/conv_results.json", model=model, seed=0, lr=0.01)
+    assert loss[0] == pytest.approx(stored["train_loss"][0], rel=1e-3)
+
+
+def test_ch12_baselines_exactly():
+    base = _rerun("import sweep_ch12_conv as S\nprint(json.dumps(S.baselines()))")
+    stored = _stored("ch12/conv_results.json")["baselines"]
+    for name, kinds in stored.items():
+        for kind, errors in kinds.items():
+            assert base[name][kind] == pytest.approx(errors, rel=1e-9), (name, kind)
