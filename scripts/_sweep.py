@@ -51,6 +51,31 @@ def environment() -> dict[str, Any]:
                 threads=torch.get_num_threads(), command=" ".join(sys.argv))
 
 
+def rate_grid(partial: Partial, log: Log, models: Any, rates: Any, seeds: Any, run: Any,
+              describe: Any) -> list[dict]:
+    """Every run of a learning-rate grid: ``run(name, seed, lr)`` for each model, rate and seed
+    (in that order), resumed from ``partial`` where it was interrupted; ``describe(r)`` is
+    logged after each run's name, rate and seed."""
+    runs = []
+    for name in models:
+        for lr in rates:
+            for seed in seeds:
+                r = partial.cached(f"{name}|{lr}|{seed}",
+                                   lambda n=name, s=seed, rate=lr: run(n, s, rate))
+                runs.append(r)
+                log(f"{name} lr {lr:<6g} seed {seed}: {describe(r)}")
+    return runs
+
+
+def chosen_rates(runs: list[dict], models: Any, rates: Any) -> dict[str, float]:
+    """Per model, the learning rate with the lowest mean validation error over the seeds:
+    ``runs`` are dicts with ``model``, ``lr`` and ``val_mse`` (the test error plays no part)."""
+    def mean_val(name: str, lr: float) -> float:
+        values = [r["val_mse"] for r in runs if r["model"] == name and r["lr"] == lr]
+        return sum(values) / len(values)
+    return {name: min(rates, key=lambda lr, n=name: mean_val(n, lr)) for name in models}
+
+
 def save_json(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(obj, indent=1) + "\n")

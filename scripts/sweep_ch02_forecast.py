@@ -55,30 +55,18 @@ def run(name: str, seed: int, lr: float, epochs: int = EPOCHS) -> dict:
                 train_loss=history.loss)
 
 
-def chosen_rates(runs: list[dict]) -> dict[str, float]:
-    """Per model, the learning rate with the lowest mean validation MSE over the seeds."""
-    def mean_val(name: str, lr: float) -> float:
-        return float(np.mean([r["val_mse"] for r in runs if r["model"] == name and r["lr"] == lr]))
-    return {name: min(LEARNING_RATES, key=lambda lr, n=name: mean_val(n, lr)) for name in MODELS}
-
-
 def main() -> None:
     log = _sweep.Log(OUT / "forecast_results.log")
     partial = _sweep.Partial(OUT / "forecast_results.json")
     base = baselines(*data())
     results = {"epochs": EPOCHS, "learning_rates": list(LEARNING_RATES), "seeds": list(SEEDS),
                "split": {"train": 7000, "validation": 1000, "test": 2000},
-               "baselines": base, "environment": _sweep.environment(), "runs": []}
+               "baselines": base, "environment": _sweep.environment()}
     log(f"naive {base['naive']:.4f}  linear {base['linear']:.4f}")
-    for name in MODELS:
-        for lr in LEARNING_RATES:
-            for seed in SEEDS:
-                r = partial.cached(f"{name}|{lr}|{seed}",
-                                   lambda n=name, s=seed, rate=lr: run(n, s, rate))
-                results["runs"].append(r)
-                log(f"{name:4s} lr {lr:<6g} seed {seed}: validation MSE {r['val_mse']:.4f}, "
-                    f"test MSE {r['test_mse']:.4f}")
-    results["chosen_lr"] = chosen_rates(results["runs"])
+    results["runs"] = _sweep.rate_grid(
+        partial, log, MODELS, LEARNING_RATES, SEEDS, run,
+        lambda r: f"validation MSE {r['val_mse']:.4f}, test MSE {r['test_mse']:.4f}")
+    results["chosen_lr"] = _sweep.chosen_rates(results["runs"], MODELS, LEARNING_RATES)
     log(f"chosen on validation: {results['chosen_lr']}")
     _sweep.save_json(OUT / "forecast_results.json", results)
     log.save()

@@ -62,3 +62,43 @@ def test_linear_forecast_recovers_an_exact_linear_rule():
                                x_test @ W[:, 0], atol=1e-10)
     with pytest.raises(ValueError, match="y_train has 3 rows, x_train 40"):
         linear_forecast(x_train, np.zeros(3), x_test)
+
+
+def test_train_model_trains_a_forecaster_exactly_as_train_forecaster_does():
+    from rnncourse.models.forecast import train_model
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((64, 5)), rng.standard_normal(64)
+    kwargs = dict(epochs=2, lr=0.01, seed=4, batch_size=16, device="cpu")
+    a, ha = train_forecaster(RNN, x, y, hidden_size=6, **kwargs)
+    b, hb = train_model(lambda: Forecaster(RNN, 6, 1), x, y, **kwargs)
+    assert ha.loss == hb.loss
+    np.testing.assert_array_equal(predict(a, x), predict(b, x))
+
+
+def test_recursive_forecast_continues_a_sine_exactly():
+    # A pure sine obeys x_t = 2 cos(w) x_{t-1} - x_{t-2}: a one-step rule that, fed its own
+    # outputs, must continue the sine; the reference is the closed form sin(w t + phi).
+    from rnncourse.models.forecast import recursive_forecast
+    w, phi = 0.3, np.array([0.0, 1.0, 2.5])
+    t = np.arange(40)
+    x = np.sin(w * t + phi[:, None])
+    rule = lambda window: 2 * np.cos(w) * window[:, -1] - window[:, -2]   # noqa: E731
+    got = recursive_forecast(rule, x, 25)
+    np.testing.assert_allclose(got, np.sin(w * np.arange(40, 65) + phi[:, None]), atol=1e-12)
+
+
+def test_recursive_forecast_slides_a_window_of_fixed_length():
+    from rnncourse.models.forecast import recursive_forecast
+    seen = []
+
+    def step(window):
+        seen.append(window.copy())
+        return window.sum(axis=1)
+
+    x = np.array([[1.0, 2.0, 3.0]])
+    out = recursive_forecast(step, x, 3)
+    # by hand: 1+2+3 = 6; 2+3+6 = 11; 3+6+11 = 20
+    np.testing.assert_array_equal(out, [[6.0, 11.0, 20.0]])
+    assert [w.tolist() for w in seen] == [[[1, 2, 3]], [[2, 3, 6]], [[3, 6, 11]]]
+    with pytest.raises(ValueError, match="steps"):
+        recursive_forecast(step, x, 0)

@@ -35,6 +35,7 @@ NAMED_AUTHORS = (
     "Srivastava", "Gal", "Mozer", "Hihi", "Kneser", "Shannon", "Goodman",
     "Blelloch", "Hillis", "Cundy", "Jaeger", "Feng", "Peng", "Dao", "Courville",
     "Huszár", "Ranzato", "Holtzman", "Koehn", "Knowles",
+    "Dieleman", "Kolter", "Koltun", "Waibel", "Sainath", "Lipton", "Smola", "Taieb", "Bontempi",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")

@@ -195,3 +195,17 @@ def test_ch09_decoding_first_epoch_and_shipped_beam():
         ref = rows[r["model"], r["alpha"], r["width"]]
         assert r["accuracy"] == ref["accuracy"] and r["shorter"] == ref["shorter"]
         assert r["mean_logp"] == pytest.approx(ref["mean_logp"], rel=1e-4)
+@pytest.mark.parametrize("model", ["LSTM-1", "LSTM-10", "TCN-1"])
+def test_ch12_first_epoch(model):
+    loss = _rerun("import sweep_ch12_conv as S\n"
+                  f"print(json.dumps(S.run({model!r}, 0, 0.01, epochs=1)['train_loss']))")
+    stored = _stored_run("ch12/conv_results.json", model=model, seed=0, lr=0.01)
+    assert loss[0] == pytest.approx(stored["train_loss"][0], rel=1e-3)
+
+
+def test_ch12_baselines_exactly():
+    base = _rerun("import sweep_ch12_conv as S\nprint(json.dumps(S.baselines()))")
+    stored = _stored("ch12/conv_results.json")["baselines"]
+    for name, kinds in stored.items():
+        for kind, errors in kinds.items():
+            assert base[name][kind] == pytest.approx(errors, rel=1e-9), (name, kind)

@@ -12,5 +12,7 @@ score); they neither train nor draw.
 - :mod:`~rnncourse.analysis.units` -- which units of a language model track what
   (chapter 10);
 - :mod:`~rnncourse.analysis.memory` -- bytes kept per sequence by a recurrent state and by
-  attention's key-value cache (chapter 11).
+  attention's key-value cache (chapter 11);
+- :mod:`~rnncourse.analysis.horizon` -- how the error of the best forecast of an AR(1)
+  process grows with the horizon (chapter 12).
 """

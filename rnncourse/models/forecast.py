@@ -1,13 +1,17 @@
-"""Sequence-to-vector forecasters of chapters 2 and 10: the model, its training, its forecasts.
+"""Sequence-to-vector forecasters of chapters 2, 10 and 12: the model, its training, its forecasts.
 
 A :class:`Forecaster` reads the past of a univariate series, ``(N, T, 1)``, with one recurrent
 layer and maps the last hidden state to the next ``horizon`` values with a linear layer.
 :func:`train_forecaster` trains one the way the chapters do (Adam on the MSE, mini-batches in
 a seeded shuffle, :func:`rnncourse.models.train.fit`), so that the chapters and the multi-seed
-scripts in ``scripts/`` run exactly the same experiment.
+scripts in ``scripts/`` run exactly the same experiment; :func:`train_model` trains any other
+forecaster (chapter 12's convolutional ones) the same way. :func:`recursive_forecast` turns a
+one-step forecaster into a multi-step one by feeding it its own predictions.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -15,7 +19,8 @@ from torch import Tensor, nn
 
 from rnncourse.models.train import History, fit
 
-__all__ = ["Forecaster", "linear_forecast", "predict", "train_forecaster"]
+__all__ = ["Forecaster", "linear_forecast", "predict", "recursive_forecast", "train_forecaster",
+           "train_model"]
 
 
 class Forecaster(nn.Module):
@@ -60,6 +65,22 @@ def train_forecaster(
     The model is returned on the CPU, in evaluation mode.
     """
     horizon = 1 if y.ndim == 1 else y.shape[1]
+    return train_model(lambda: Forecaster(layer, hidden_size, horizon), x, y, epochs=epochs,
+                       lr=lr, seed=seed, batch_size=batch_size, device=device)
+
+
+def train_model(
+    make: Callable[[], nn.Module], x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float,
+    seed: int = 0, batch_size: int = 128, device: str | torch.device | None = None,
+) -> tuple[nn.Module, History]:
+    """Train the model ``make()`` builds (any forecaster ``(N, T, 1) -> (N,)`` or
+    ``(N, horizon)``, e.g. :class:`rnncourse.models.tcn.TCNForecaster`) exactly as
+    :func:`train_forecaster` trains a :class:`Forecaster`: Adam on the MSE, mini-batches of
+    ``batch_size`` in a fresh seeded shuffle every epoch.
+
+    ``seed`` seeds the initial weights (``make`` is called after ``torch.manual_seed(seed)``),
+    the shuffle and :func:`fit`. The model is returned on the CPU, in evaluation mode.
+    """
     xt, yt = _as_input(x), torch.tensor(y, dtype=torch.float32)
     shuffle = torch.Generator().manual_seed(seed)
 
@@ -68,13 +89,13 @@ def train_forecaster(
         return [(xt[i], yt[i]) for i in order.split(batch_size)]
 
     torch.manual_seed(seed)
-    model = Forecaster(layer, hidden_size, horizon)
+    model = make()
     history = fit(model, nn.MSELoss(), batches, epochs=epochs, lr=lr, device=device,
                   progress=False, seed=seed)
     return model.cpu().eval(), history
 
 
-def predict(model: Forecaster, x: np.ndarray) -> np.ndarray:
+def predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
     """The model's forecasts for ``x: (N, T)``, as float64 NumPy (computed on the CPU)."""
     with torch.no_grad():
         return model.cpu().eval()(_as_input(x)).double().numpy()
@@ -93,3 +114,25 @@ def linear_forecast(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray
         raise ValueError(f"y_train has {len(y_train)} rows, x_train {len(x_train)}")
     w, *_ = np.linalg.lstsq(np.c_[x_train, np.ones(len(x_train))], y_train, rcond=None)
     return np.c_[x_test, np.ones(len(x_test))] @ w
+
+
+def recursive_forecast(step: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
+                       steps: int) -> np.ndarray:
+    """Forecast ``steps`` values by feeding a one-step forecaster its own predictions.
+
+    ``step`` maps a window ``(N, T)`` to the next value ``(N,)`` (e.g.
+    ``lambda w: predict(model, w)``). The window slides: for ``k = 1, ..., steps``,
+    ``hat x_{T+k} = step([x_k, ..., x_T, hat x_{T+1}, ..., hat x_{T+k-1}])``, the oldest value
+    dropped as each forecast is appended, so ``step`` always reads ``T`` values as in
+    training. Returns ``(N, steps)``.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"x must be (N, T) series, got shape {x.shape}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    window, out = np.array(x, dtype=np.float64), []
+    for _ in range(steps):
+        nxt = np.asarray(step(window), dtype=np.float64).reshape(len(window))
+        out.append(nxt)
+        window = np.concatenate([window[:, 1:], nxt[:, None]], axis=1)
+    return np.stack(out, axis=1)
