@@ -146,6 +146,21 @@ def _page(notebook: Path) -> _Page:
     return parser
 
 
+def _pages_before(path: Path) -> list[Path] | None:
+    """The pages of ``path``'s chapter that come before it (``sections:`` of the chapter's
+    entry in _toc.yml), or None when ``path`` is a chapter's own page."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    name = f"book/{path.stem}"
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            pages = [chapter["file"]] + [s["file"] for s in chapter.get("sections", [])]
+            if name in pages[1:]:
+                return [ROOT / f"{p}.ipynb" for p in pages[:pages.index(name)]]
+    return None
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_built_chapter_numbers_its_figures_and_keeps_their_alt_text(path: Path) -> None:
     page = _page(path)
@@ -154,12 +169,17 @@ def test_built_chapter_numbers_its_figures_and_keeps_their_alt_text(path: Path) 
                 for _, c in _figure_cells(path)]
     figures = [f for f in page.figures if f["id"] and f["id"].startswith("fig-")]
     assert [f["id"] for f in figures] == [name for name, _ in expected]
-    for k, (figure, (_, alt)) in enumerate(zip(figures, expected, strict=True), start=1):
+    # a sub-page of a chapter continues the chapter's numbering of figures
+    before = _pages_before(path)
+    start = 1 + sum(len(_figure_cells(p)) for p in before or [] if p.exists())
+    for k, (figure, (_, alt)) in enumerate(zip(figures, expected, strict=True), start=start):
         assert figure["alts"] == [alt], figure["id"]
         caption = " ".join(figure["caption"].split())
         assert caption.startswith(f"Fig. {chapter}.{k} "), (figure["id"], caption[:60])
-    # the chapter's title carries its number, e.g. "5. Vanishing and exploding gradients"
-    assert any(t.startswith(f"{chapter}. ") for t in page.titles), page.titles
+    # the chapter's title carries its number, e.g. "5. Vanishing and exploding gradients",
+    # and a sub-page's its section number, e.g. "9.17. Translating sentences ..."
+    number = re.compile(rf"{chapter}\. " if before is None else rf"{chapter}\.\d+\. ")
+    assert any(number.match(t) for t in page.titles), page.titles
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

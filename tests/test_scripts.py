@@ -177,3 +177,10 @@ def test_ch05_remedies_two_epochs(config):
                  f"print(json.dumps(S.run({config!r}, 30, 1, epochs=2)['loss']))")
     stored = _stored_run("ch05/remedies_results.json", config=config, T=30, seed=1)
     assert out == pytest.approx(stored["loss"][:2], rel=1e-3)
+
+
+def test_ch09_translation_first_epoch():
+    loss = _rerun("import train_translation as S\n"
+                  "print(json.dumps(S.train(S.load_data(), 1, epochs=1)[1]))")
+    stored = _stored_run("ch09_translation/results.json", seed=1)
+    assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)

@@ -5,6 +5,7 @@ and the shipped results (BLEU recomputed, and cross-checked with sacreBLEU)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -222,6 +223,7 @@ def test_bpe_merges_by_hand():
     tok = W.train_bpe(["ab ab ab abc"], vocab_size=100, min_frequency=2)
     assert W.merges(tok) == [("a", "b</w>")]
     assert W.pieces(tok, "ab abc") == ["ab</w>", "a", "b", "c</w>"]
+    assert W.readable(["ab</w>", "a", "b", "c</w>", "<eos>"]) == ["ab", "a@@", "b@@", "c", "<eos>"]
     assert [tok.token_to_id(s) for s in W.SPECIALS] == [PAD, BOS, EOS, W.UNK]
     # Sennrich et al.'s example: e s, then es t</w> (9 each), then l o (7) ...
     corpus = ["low"] * 5 + ["lower"] * 2 + ["newest"] * 6 + ["widest"] * 3
@@ -300,3 +302,49 @@ def test_script_writes_the_shipped_corpus_again(tmp_path):
     assert done.returncode == 0, done.stderr
     for name in CHECKSUMS:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+# ----------------------------------------------------------------------------- shipped results
+
+
+def _results() -> dict:
+    path = DATA / "results.json"
+    if not path.exists():
+        pytest.skip("scripts/train_translation.py has not written its results")
+    return json.loads(path.read_text())
+
+
+def test_shipped_results_are_complete_and_chose_alpha_on_validation():
+    res = _results()
+    assert res["seeds"] == [0, 1, 2, 3, 4] and len(res["runs"]) == 5
+    mean = {a: sum(r["valid"][f"beam5,alpha={a:g}"]["bleu"] for r in res["runs"])
+            for a in res["alphas"]}
+    assert res["best_alpha"] == max(mean, key=mean.get)
+    assert res["methods"] == ["greedy", "beam5,alpha=0", f"beam5,alpha={res['best_alpha']:g}"]
+    for run in res["runs"]:
+        assert set(run["test"]) == set(res["methods"])
+        assert run["train_cpu_seconds"] < 240  # the compute budget of one model
+
+
+@pytest.mark.slow
+def test_seed0_greedy_bleu_recomputed_and_against_sacrebleu():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    import torch
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_translation as R
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    res = _results()
+    data = R.load_data()
+    model = R.build(data)
+    model.load_state_dict(torch.load(DATA / "model_seed0.pt"))
+    hyps = R.decode(model.eval(), data, "test", "greedy")
+    refs = [p[1] for p in data["test"]["pairs"]]
+    stored = res["runs"][0]["test"]["greedy"]
+    ours = R.score(hyps, refs)
+    assert ours["bleu"] == pytest.approx(stored["bleu"], abs=2e-3)
+    assert ours["exact"] == pytest.approx(stored["exact"], abs=0.01)
+    theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="exp").score
+    assert ours["bleu"] * 100 == pytest.approx(theirs, abs=1e-9)

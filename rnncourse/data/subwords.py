@@ -31,7 +31,7 @@ from typing import Any
 from rnncourse.data.text import BOS, EOS, PAD
 
 __all__ = ["SPECIALS", "UNK", "SUFFIX", "train_bpe", "load", "merges", "encode", "decode",
-           "pieces"]
+           "pieces", "readable"]
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
 UNK = 3
@@ -102,3 +102,11 @@ def decode(tokenizer: Any, ids: Sequence[int]) -> str:
         if i not in (PAD, BOS):
             keep.append(i)
     return tokenizer.decode(keep, skip_special_tokens=False)
+
+
+def readable(tokens: Sequence[str]) -> list[str]:
+    """Symbols for people: a word's last piece without ``</w>``, the others marked ``@@`` as in
+    Sennrich et al.'s code: ``['die</w>', 'Garten', 'lampe</w>']`` ->
+    ``['die', 'Garten@@', 'lampe']``."""
+    return [t[:-len(SUFFIX)] if t.endswith(SUFFIX) else t if t in SPECIALS else t + "@@"
+            for t in tokens]
