@@ -103,6 +103,8 @@ def cell_source(modules: set[str], source: Source) -> str:
     torch = "torch" in modules
     extras = "torch,notebooks" if torch else "notebooks"
     needed = ["rnncourse", "matplotlib", "ipywidgets"]  # the figures use both
+    if "tokenizers" in modules:  # an extra of rnncourse[notebooks] a chapter imports itself
+        needed.append("tokenizers")
     lines = [
         f"{MARKER} when it is missing",
         "# (Colab, a JupyterHub, a fresh Jupyter); with everything installed it does nothing.",

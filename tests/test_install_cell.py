@@ -165,6 +165,17 @@ def test_cell_without_torch_and_with_a_local_source() -> None:
     assert [c[-1] for c in calls] == [f"rnncourse[notebooks] @ {wheel}"]
 
 
+def test_cell_installs_when_only_tokenizers_is_missing() -> None:
+    # a chapter that imports tokenizers (chapter 9's BPE) itself: rnncourse[notebooks] has it
+    nb = _notebook(("code", "from tokenizers import Tokenizer\nimport rnncourse"))
+    text = tool.cell_source(tool.imported_modules(nb), tool.configured_source())
+    calls = _run_cell(text, missing={"tokenizers"})
+    assert [c[-1] for c in calls] == [f"rnncourse[notebooks] @ git+{REPO}@{BRANCH}"]
+    plain = tool.cell_source(tool.imported_modules(_notebook(("code", "import rnncourse"))),
+                             tool.configured_source())
+    assert "tokenizers" not in plain
+
+
 def test_notebooks_extra_exists_in_pyproject() -> None:
     import tomllib
 

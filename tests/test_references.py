@@ -36,6 +36,7 @@ NAMED_AUTHORS = (
     "Blelloch", "Hillis", "Cundy", "Jaeger", "Feng", "Peng", "Dao", "Courville",
     "Huszár", "Ranzato", "Holtzman", "Koehn", "Knowles",
     "Dieleman", "Kolter", "Koltun", "Waibel", "Sainath", "Lipton", "Smola", "Taieb", "Bontempi",
+    "Sennrich", "Gage",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")

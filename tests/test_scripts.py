@@ -209,3 +209,8 @@ def test_ch12_baselines_exactly():
     for name, kinds in stored.items():
         for kind, errors in kinds.items():
             assert base[name][kind] == pytest.approx(errors, rel=1e-9), (name, kind)
+def test_ch09_translation_first_epoch():
+    loss = _rerun("import train_translation as S\n"
+                  "print(json.dumps(S.train(S.load_data(), 1, epochs=1)[1]))")
+    stored = _stored_run("ch09_translation/results.json", seed=1)
+    assert loss[0] == pytest.approx(stored["loss"][0], rel=1e-3)

@@ -7,6 +7,9 @@ Nothing here trains or defines a model; nothing downloads. Every generator takes
 - :mod:`~rnncourse.data.tasks` -- the adding problem and the copy task (chapters 5-8);
 - :mod:`~rnncourse.data.pulse` -- the timing task "fire k steps later" (chapter 7);
 - :mod:`~rnncourse.data.reversal` -- digit reversal and dates in words (chapter 9);
+- :mod:`~rnncourse.data.translation` -- the course's English -> German sentence pairs, written
+  by a small grammar (chapter 9); :mod:`~rnncourse.data.subwords` -- byte-pair encoding of
+  them (BPE, trained by HuggingFace ``tokenizers``);
 - :mod:`~rnncourse.data.recall` -- delayed recall of white noise (chapter 11);
 - :mod:`~rnncourse.data.text` -- tokens, vocabularies, one-hot codes, character batches,
   the special ids ``PAD``, ``BOS``, ``EOS`` (chapters 1, 4, 9 and 10);
