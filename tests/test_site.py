@@ -190,6 +190,11 @@ _LAYOUT = """
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1
             && !tabular(el.textContent))
     .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
+  // ...and of those, the ones that rnncourse.js did not mark as a table printed as text
+  const scrolledUnmarked = Array.from(main.querySelectorAll('.cell_output pre'))
+    .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1
+            && !el.classList.contains('rnncourse-table'))
+    .map((el) => name(el).slice(0, 60) + ': ' + el.scrollWidth + ' px in ' + el.clientWidth);
   // Code cells (their source) wider than their box: they scroll sideways.
   const scrolledCode = Array.from(main.querySelectorAll('div.cell_input div.highlight pre'))
     .filter((el) => visible(el.getBoundingClientRect()) && el.scrollWidth > el.clientWidth + 1)
@@ -221,6 +226,7 @@ _LAYOUT = """
     outputs: main.querySelectorAll('.cell_output pre').length,
     scrolledCode: scrolledCode,
     scrolledProse: scrolledProse,
+    scrolledUnmarked: scrolledUnmarked,
     crampedTables: crampedTables,
     squeezed: squeezed,
     figures: figures,
@@ -883,6 +889,33 @@ def test_no_page_is_longer_than_20_screens(site: Site) -> None:
     assert not stale, f"no longer too long, remove from LONG_FOR_NOW: {stale}"
 
 
+# Pages whose code is not formatted yet on this branch (scripts/format_notebooks.py).
+UNFORMATTED_FOR_NOW = {
+    "book/ch10_applications.html": "formatted after branch lm, which edits it, is merged",
+}
+
+
+def test_code_and_printed_output_fit_the_desktop_column(site: Site) -> None:
+    """At 1280 px no code cell and no printed output scrolls sideways, except printed
+    tables (marked rnncourse-table by rnncourse.js); at 390 px they are counted."""
+    print()
+    for kind in ("desktop", "phone"):
+        lays = {k: p.layout[kind] for k, p in site.pages.items() if kind in p.layout}
+        code = sum(len(lay["scrolledCode"]) for lay in lays.values())
+        out = sum(len(lay["scrolledOutputs"]) for lay in lays.values())
+        tables = out - sum(len(lay["scrolledUnmarked"]) for lay in lays.values())
+        print(f"{kind}: code cells that scroll {code} of "
+              f"{sum(lay['codeCells'] for lay in lays.values())}, printed outputs that "
+              f"scroll {out} of {sum(lay['outputs'] for lay in lays.values())} "
+              f"({tables} of them tables)")
+    code = {k: v for k, v in _layout(site, "scrolledCode").get("desktop", {}).items()
+            if k not in UNFORMATTED_FOR_NOW}
+    assert not code, ("code wider than the desktop column (run "
+                      f"`python scripts/format_notebooks.py` on its notebook): {code}")
+    out = _layout(site, "scrolledUnmarked").get("desktop", {})
+    assert not out, f"printed output that scrolls at 1280 px and is not a table: {out}"
+
+
 def test_no_block_is_squeezed_beside_a_margin_note(site: Site) -> None:
     squeezed = _layout(site, "squeezed")
     assert not squeezed, f"paragraphs and code narrower than 60 % of the column: {squeezed}"
@@ -1157,7 +1190,7 @@ def _weigh(site: Site) -> dict[str, dict]:
     return weight
 
 
-CALCULATOR_DOC = "book/ch03_params"
+CALCULATOR_DOC = "book/ch03_pytorch"
 # What a reader types into chapter 3's calculator: one configuration per row.
 CALCULATOR_INPUTS = [
     {"cell": "LSTM", "n": "7", "sizes": "20, 30", "k": "5",
