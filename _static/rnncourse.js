@@ -93,12 +93,15 @@
     var blocks = document.querySelectorAll(".cell_output pre");
     Array.prototype.forEach.call(blocks, function (pre) {
       pre.style.fontSize = "";
-      pre.classList.remove("rnncourse-wrap");
+      pre.classList.remove("rnncourse-wrap", "rnncourse-table");
       var need = pre.scrollWidth, have = pre.clientWidth;
       if (have <= 0 || need <= have + 1) return;
       if (!looksTabular(pre.textContent)) {
         pre.classList.add("rnncourse-wrap");
-      } else if (have / need >= 0.72) {
+        return;
+      }
+      pre.classList.add("rnncourse-table");  // a table: it may scroll (tests/test_site.py)
+      if (have / need >= 0.72) {
         var size = parseFloat(getComputedStyle(pre).fontSize) * (have / need) * 0.97;
         if (size >= 10) pre.style.fontSize = size.toFixed(2) + "px";  // never below 10 px
       }

@@ -107,8 +107,9 @@ def cell_source(modules: set[str], source: Source) -> str:
         needed.append("tokenizers")
     lines = [
         f"{MARKER} when it is missing",
-        "# (Colab, a JupyterHub, a fresh Jupyter); with everything installed it does nothing.",
-        "# Written by scripts/install_cell.py from _config.yml: edit those, not this cell.",
+        "# (Colab, a JupyterHub, a fresh Jupyter); with everything installed it does",
+        "# nothing. Written by scripts/install_cell.py from _config.yml: edit those,",
+        "# not this cell.",
         "import importlib, importlib.util, os, subprocess, sys",
         "",
         "def _missing(*modules):",
@@ -128,7 +129,8 @@ def cell_source(modules: set[str], source: Source) -> str:
     quoted = ", ".join(f'"{m}"' for m in needed)
     lines += [
         f"if _missing({quoted}):",
-        f'    _source = os.environ.get("RNNCOURSE_SOURCE") or "{source.pip_source}"',
+        '    _source = os.environ.get("RNNCOURSE_SOURCE")',
+        f'    _source = _source or "{source.pip_source}"',
         f'    _pip(f"rnncourse[{extras}] @ {{_source}}")',
     ]
     return "\n".join(lines)
