@@ -115,3 +115,13 @@ def test_char_classes_by_hand():
                      "maths and markup", "letters", "maths and markup", "letters",
                      "maths and markup", "other punctuation", "space", "letters",
                      "other punctuation"]
+
+
+def test_fused_charlm_is_the_same_model_as_the_package_layer():
+    torch.manual_seed(0)
+    for cell in ("lstm", "gru"):
+        ours, fused = LM.CharLM(11, 6, 9, cell), LM.CharLM(11, 6, 9, cell, fused=True)
+        assert isinstance(fused.rnn, (torch.nn.LSTM, torch.nn.GRU))
+        fused.load_state_dict(ours.state_dict())
+        x = torch.randint(11, (2, 7))
+        torch.testing.assert_close(fused(x), ours(x))
