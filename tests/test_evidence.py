@@ -440,8 +440,8 @@ def test_ch10_first_epoch_claim_holds_for_other_seeds(capsys):
     from rnncourse.data.text import char_batches
     from rnncourse.models.charlm import CharLM
     corpus = book_corpus()
-    live = _cell("ch10_applications.ipynb", "epoch 1 here:")
-    check = _cell("ch10_applications.ipynb", "matches the stored history")
+    live = _cell("ch10_language_model.ipynb", "epoch 1 here:")
+    check = _cell("ch10_language_model.ipynb", "matches the stored history")
     base = {"np": np, "torch": torch, "math": math, "json": json, "DATA": DATA / "ch10",
             "CharLM": CharLM, "char_batches": char_batches, "vocab": corpus.vocab,
             "train_ids": corpus.vocab.encode(corpus.train), "DEVICE": "cpu"}
@@ -482,12 +482,12 @@ def _live_claim_cells(path: Path) -> list[str]:
 
 REPLAYED = ([(nb, needle) for nb, needle, _ in SWEPT_CLAIMS]
             + [("ch04_bptt.ipynb", "the hotter the sampling"),
-               ("ch10_applications.ipynb", "matches the stored history"),
+               ("ch10_language_model.ipynb", "matches the stored history"),
                ("ch11_today.ipynb", "the reservoir's read-out recalls the inputs")])
 # Claim cells near a live run that read shipped results only (the same on every machine).
-SHIPPED_ONLY = [("ch10_applications.ipynb", "on the test text too, every seed beats order"),
+SHIPPED_ONLY = [("ch10_language_model.ipynb", "on the test text too, every seed beats order"),
                 # after the temperature widget (whose cell samples): the shipped unit search
-                ("ch10_applications.ipynb", "some unit tracks inline maths")]
+                ("ch10_language_model.ipynb", "some unit tracks inline maths")]
 
 
 @pytest.mark.parametrize("path", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.name)
