@@ -34,6 +34,7 @@ NAMED_AUTHORS = (
     "Duchi", "Goodfellow", "Saxe", "Ghahramani", "Oord", "Bai", "Wu",
     "Srivastava", "Gal", "Mozer", "Hihi", "Kneser", "Shannon", "Goodman",
     "Blelloch", "Hillis", "Cundy", "Jaeger", "Feng", "Peng", "Dao", "Courville",
+    "Inan", "Krueger",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")
