@@ -115,3 +115,31 @@ def test_char_classes_by_hand():
                      "maths and markup", "letters", "maths and markup", "letters",
                      "maths and markup", "other punctuation", "space", "letters",
                      "other punctuation"]
+
+
+def test_fused_charlm_is_the_same_model_as_the_package_layer():
+    torch.manual_seed(0)
+    for cell in ("lstm", "gru"):
+        ours, fused = LM.CharLM(11, 6, 9, cell), LM.CharLM(11, 6, 9, cell, fused=True)
+        assert isinstance(fused.rnn, (torch.nn.LSTM, torch.nn.GRU))
+        fused.load_state_dict(ours.state_dict())
+        x = torch.randint(11, (2, 7))
+        torch.testing.assert_close(fused(x), ours(x))
+
+
+def test_shipped_tuned_weights_load_into_the_package_layer_and_score_as_stored():
+    # scripts/tune_ch10_charlm.py trained with fused=True; the package's own LSTM, with the
+    # same weights, must give the stored validation score of seed 0
+    import json
+
+    from rnncourse.data import bookdata
+    from rnncourse.data.corpus import book_corpus
+    tuned = json.loads(bookdata.path("ch10/charlm_tuned.json").read_text())
+    chosen = tuned["chosen"]
+    assert chosen["hidden"] == 128 and "tied" in chosen["reg"]
+    corpus = book_corpus()
+    model = LM.CharLM(len(corpus.vocab), 128, 128, dropout=0.1, tie_weights=True)
+    model.load_state_dict(torch.load(bookdata.path("ch10/charlm_tuned.pt"), weights_only=True))
+    assert model.head.weight is model.embed.weight
+    bpc = LM.bits_per_char(model, corpus.vocab.encode(corpus.validation))
+    assert bpc == pytest.approx(tuned["final"][0]["validation"]["lstm_bpc"], rel=1e-4)

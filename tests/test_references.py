@@ -37,6 +37,7 @@ NAMED_AUTHORS = (
     "Huszár", "Ranzato", "Holtzman", "Koehn", "Knowles",
     "Dieleman", "Kolter", "Koltun", "Waibel", "Sainath", "Lipton", "Smola", "Taieb", "Bontempi",
     "Sennrich", "Gage",
+    "Inan", "Krueger",
 )
 
 _CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]*)`")

@@ -3,7 +3,8 @@
 The baseline of chapter 10's language model. An n-gram model predicts the next character
 from the ``n - 1`` characters before it only, by counting. Raw counts give probability 0 to
 everything not seen in training, so the counts are *smoothed*; interpolated Kneser–Ney
-(Kneser and Ney 1995, in the form that Chen and Goodman 1999 found best) subtracts a
+(Kneser and Ney 1995; one discount per order, not the *modified* Kneser–Ney with three
+discounts per order that Chen and Goodman 1999 found best) subtracts a
 discount ``D`` from every seen count and gives the mass saved to a lower-order model::
 
     P_k(w | h) = max(c_k(h, w) - D_k, 0) / c_k(h)  +  D_k * T_k(h) / c_k(h) * P_{k-1}(w | h')
