@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -81,13 +82,9 @@ class Vocab:
     def __contains__(self, token: object) -> bool:
         return token in self._index
 
-    @property
+    @cached_property
     def _index(self) -> dict[str, int]:
-        index = self.__dict__.get("_index_cache")
-        if index is None:
-            index = {t: i for i, t in enumerate(self.tokens)}
-            object.__setattr__(self, "_index_cache", index)
-        return index
+        return {t: i for i, t in enumerate(self.tokens)}
 
     def encode(self, tokens: Iterable[str], *, bos: bool = False, eos: bool = False
                ) -> np.ndarray:
