@@ -29,14 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from rnncourse.data.text import BOS, EOS, PAD
+from rnncourse.data.vocab import SPECIALS, UNK  # the course's special tokens, ids 0-3
 
 __all__ = ["SPECIALS", "UNK", "SUFFIX", "train_bpe", "load", "merges", "encode", "decode",
            "pieces", "readable"]
 
-SPECIALS = ("<pad>", "<bos>", "<eos>", "<unk>")
-UNK = 3
 SUFFIX = "</w>"
-assert (PAD, BOS, EOS) == (0, 1, 2)
 
 
 def train_bpe(sentences: Iterable[str], vocab_size: int, min_frequency: int = 2) -> Any:
