@@ -38,7 +38,8 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 from install_cell import _is_install_cell  # noqa: E402
 
 LINE_LENGTH = 79
@@ -140,6 +141,24 @@ def wrap_long_lines(source: str, limit: int = LINE_LENGTH) -> str:
     return "\n".join(out)
 
 
+def lift_comments(source: str, limit: int = LINE_LENGTH) -> str:
+    """A line longer than ``limit`` that ends with a comment gets the comment on a line
+    of its own above it, before ``ruff format`` runs: otherwise ruff splits the code over
+    several lines and leaves the comment dangling after the closing bracket."""
+    comments = _comments(source)
+    out: list[str] = []
+    for n, line in enumerate(source.split("\n")):
+        col = comments.get(n)
+        code = line[:col].rstrip() if col is not None else ""
+        if (len(line) <= limit or not code.strip()
+                or len(f"{code}  {line[col:]}") <= limit):  # ruff keeps two spaces
+            out.append(line)
+            continue
+        indent = re.match(r"\s*", line).group()
+        out += [indent + line[col:], code]
+    return "\n".join(out)
+
+
 def long_lines(source: str, limit: int = LINE_LENGTH) -> list[str]:
     return [line for line in source.split("\n") if len(line) > limit]
 
@@ -147,7 +166,7 @@ def long_lines(source: str, limit: int = LINE_LENGTH) -> list[str]:
 def fit(source: str, line_length: int = LINE_LENGTH) -> str | None:
     """``source`` formatted to fit ``line_length``, or None when ruff cannot parse it.
     The result always parses to the same syntax tree as ``source`` (checked)."""
-    formatted = format_source(source, line_length)
+    formatted = format_source(lift_comments(source, line_length), line_length)
     if formatted is None:
         return None
     wrapped = format_source(wrap_long_lines(formatted, line_length), line_length)

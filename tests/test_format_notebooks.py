@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import shutil
 import sys
@@ -16,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 UNFORMATTED_FOR_NOW: set[str] = set()
 
 
+@functools.cache
 def _script():
+    """The script, loaded once (each load would put ``scripts/`` on ``sys.path`` again)."""
     spec = importlib.util.spec_from_file_location(
         "format_notebooks", ROOT / "scripts" / "format_notebooks.py")
     module = importlib.util.module_from_spec(spec)
@@ -64,9 +67,15 @@ def test_install_cells_and_cells_ruff_cannot_parse_are_left_alone():
     assert [c.source for c in nb.cells] == [install, "%time x=1", "x = [1, 2]"]
 
 
+NOTEBOOKS = sorted([*(ROOT / "book").glob("*.ipynb"), *(ROOT / "solutions").glob("*.ipynb"),
+                   *(ROOT / "exercises").glob("*.ipynb")])
+
+
 @needs_ruff
-@pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.stem)
-def test_book_code_is_formatted_to_fit_the_column(path: Path):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_code_is_formatted_to_fit_the_column(path: Path):
+    """Book, solutions and exercises alike (``make exercises`` after formatting the
+    solutions: the exercises are generated from them)."""
     if path.name in UNFORMATTED_FOR_NOW:
         pytest.skip("formatted after the branch that edits it is merged")
     nb = nbformat.read(path, as_version=4)
@@ -74,7 +83,19 @@ def test_book_code_is_formatted_to_fit_the_column(path: Path):
     _script().format_notebook(nb)
     assert [c.source for c in nb.cells] == before, (
         f"run `python scripts/format_notebooks.py {path.relative_to(ROOT)}`")
+    limit = _script().LINE_LENGTH
     long = [line for c in nb.cells if c.cell_type == "code"
             and "hide-input" not in c.metadata.get("tags", [])
-            for line in c.source.splitlines() if len(line) > _script().LINE_LENGTH]
+            for line in c.source.splitlines() if len(line) > limit]
     assert not long, f"lines too long for the code column: {long}"
+
+
+def test_a_trailing_comment_of_a_long_line_goes_above_it_unless_two_spaces_make_it_fit():
+    fmt = _script()
+    long = "    scale = min(max_norm / (norm + 1e-6), 1.0)          # clip by the global norm"
+    short = "x = onehot[ids]                        # (1, L, K)"
+    lifted = fmt.lift_comments(f"{long}\n{short}", 60).splitlines()
+    assert lifted == ["    # clip by the global norm",
+                      "    scale = min(max_norm / (norm + 1e-6), 1.0)", short]
+    assert fmt.fit(long.strip(), 50) == ("# clip by the global norm\n"
+                                         "scale = min(max_norm / (norm + 1e-6), 1.0)")
