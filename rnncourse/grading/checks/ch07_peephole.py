@@ -24,7 +24,7 @@ HELPERS = '''import numpy as np
 
 
 def sigmoid(a):
-    """The logistic function 1 / (1 + exp(-a)), without overflow for large |a|."""
+    """The logistic function 1 / (1 + exp(-a)), no overflow for large |a|."""
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
 '''

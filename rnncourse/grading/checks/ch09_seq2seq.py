@@ -30,11 +30,11 @@ def log_softmax(scores):
 
 
 def decoder_step(token, h, E, Wx, Wh, V):
-    """One step of the toy decoder: read `token`, update the state, score the next token.
+    """A step of the toy decoder: read `token`, update h, score the next token.
 
-        x      = E[token]                 (D,)  embedding of the token just read
+        x      = E[token]                 (D,)  embedding of the token read
         h      = tanh(x Wx + h Wh)        (H,)  new state
-        scores = h V                      (K,)  one score per token of the vocabulary
+        scores = h V                      (K,)  a score per vocabulary token
 
     Returns (scores, h).
     """
