@@ -236,3 +236,28 @@ def test_aligned_tagger_is_causal():
     b = tagger(torch.tensor([[3, 4, 7, 7]]))
     torch.testing.assert_close(a[:, :2], b[:, :2])
     assert not torch.allclose(a[:, 2:], b[:, 2:])
+
+
+def test_table_step_fn_gives_the_table_and_the_exact_beam_curse():
+    # chapter 9's hand-built decoder: after bos, eos 3/10 or a 7/10; after a, b 3/5 or
+    # eos 2/5; after b, eos 3/5 or a 2/5. p(a b eos) = 63/250 = 0.252 < p(eos) = 0.3, but
+    # per token (0.252)^(1/3) = 0.632 > 0.3.
+    from fractions import Fraction as F
+    a, b = 3, 4
+    probs = {S.BOS: {S.EOS: F(3, 10), a: F(7, 10)}, a: {b: F(3, 5), S.EOS: F(2, 5)},
+             b: {S.EOS: F(3, 5), a: F(2, 5)}}
+    step = S.table_step_fn(probs, 5)
+    log_probs, state = step(torch.tensor([S.BOS, a, b]), "kept")
+    assert state == "kept" and log_probs.shape == (3, 5)
+    assert torch.exp(log_probs[0, S.EOS]).item() == pytest.approx(0.3, rel=1e-15)
+    assert torch.exp(log_probs[1, b]).item() == pytest.approx(0.6, rel=1e-15)
+    assert log_probs[2, b].item() == -math.inf              # left out: probability 0
+    for alpha, want in ((0.0, [S.EOS]), (1.0, [a, b, S.EOS])):
+        assert brute_force(step, None, 5, 3, alpha)[0] == want
+        assert S.exhaustive_search(step, None, max_len=3, vocab_size=5, alpha=alpha)[0] == want
+    _, lp = S.exhaustive_search(step, None, max_len=3, vocab_size=5, alpha=1.0)
+    assert lp == pytest.approx(math.log(63 / 250), rel=1e-12)
+    with pytest.raises(ValueError, match="sum to 9/10"):
+        S.table_step_fn({S.BOS: {S.EOS: F(3, 10), a: F(6, 10)}}, 5)
+    with pytest.raises(ValueError, match="outside a vocabulary of 4"):
+        S.table_step_fn(probs, 4)

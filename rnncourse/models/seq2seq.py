@@ -77,7 +77,7 @@ __all__ = [
     "AttentionSeq2Seq", "AlignedTagger",
     "sequence_loss", "greedy_decode", "beam_search", "beam_search_fn", "exhaustive_search",
     "length_penalty", "normalised_score",
-    "sequence_accuracy", "token_accuracy", "model_step_fn",
+    "sequence_accuracy", "token_accuracy", "model_step_fn", "table_step_fn",
 ]
 
 
@@ -628,6 +628,35 @@ def exhaustive_search(step: StepFn, state: State, *, max_len: int, vocab_size: i
 
     visit([], 0.0, state)
     return best
+
+
+def table_step_fn(probs: dict, vocab_size: int) -> StepFn:
+    """A decoder that is a table, as a :data:`StepFn`: the next token's distribution
+    depends on the previous token only, ``probs[prev][token]`` (numbers or
+    :class:`fractions.Fraction`; a token left out has probability 0). The state passes
+    through unchanged. A small exact model on which beam search and
+    :func:`exhaustive_search` can be followed by hand (chapter 9's beam pages).
+
+    Raises ``ValueError`` if a token is outside ``[0, vocab_size)``, a probability is
+    negative, or a row does not sum to 1.
+    """
+    table = torch.full((vocab_size, vocab_size), -math.inf, dtype=torch.float64)
+    for prev, row in probs.items():
+        total = sum(row.values())
+        if abs(float(total) - 1.0) > 1e-12:
+            raise ValueError(f"the probabilities after token {prev} sum to {total}, not 1")
+        for tok, p in row.items():
+            if not (0 <= prev < vocab_size and 0 <= tok < vocab_size):
+                raise ValueError(f"token {prev} -> {tok} is outside a vocabulary of "
+                                 f"{vocab_size}")
+            if p < 0:
+                raise ValueError(f"p({tok} | {prev}) = {p} is negative")
+            if p > 0:
+                table[prev, tok] = math.log(float(p))
+
+    def step(tokens: Tensor, state: State) -> tuple[Tensor, State]:
+        return table[tokens], state
+    return step
 
 
 def model_step_fn(model: nn.Module, memory: Memory) -> StepFn:
