@@ -2,11 +2,12 @@
 
 Run from the repository root::
 
-    nice -n 10 python scripts/tune_ch10_charlm.py     (about an hour on one CPU core)
+    nice -n 10 python scripts/tune_ch10_charlm.py     (about two hours on one CPU core)
 
 The n-gram baseline of ``scripts/sweep_ch10_charlm.py`` chose its order among 16 on the
-validation text. The LSTM gets the same effort here: 16 configurations, each trained once
-(seed 0) and scored on the **validation** text only:
+validation text. The LSTM gets the same effort here, in two stages, each configuration
+trained once (seed 0) and scored on the **validation** text only. First 16 configurations
+of an LSTM of 128 units:
 
 - windows in random order (``char_batches``, each from a zero state) or truncated BPTT
   with the state carried across batches (``stateful_batches``);
@@ -15,8 +16,11 @@ validation text. The LSTM gets the same effort here: 16 configurations, each tra
   Dropout acts on the LSTM's input and on its output. Untied models embed characters in 32
   dimensions, tied ones in 128 (the hidden size, which tying requires).
 
-Common to all: an LSTM of 128 units (``CharLM(fused=True)``, PyTorch's kernel, for speed;
-a larger LSTM costs about twice as much per epoch, which this budget does not allow),
+Then the size: the best of these with 64 and 256 units instead of 128, each with the
+chosen dropout rate and with the other rate of the same kind (a larger network may want
+more dropout); 4 more configurations.
+
+Common to all: ``CharLM(fused=True)`` (PyTorch's LSTM kernel, for speed),
 windows of 32 characters, batches of 32, Adam from learning rate 0.01, the gradient norm
 clipped at 1; after every epoch the validation bits per character; the
 learning rate is halved after every epoch that does not improve on the best by at least
@@ -29,7 +33,9 @@ The configuration with the lowest validation bpc is then trained with seeds 0..4
 final models): only these are scored on the test text, each alone, mixed with the chosen
 n-gram model (the mixture weight chosen on the validation text, per seed), and by class of
 character. Finally an ablation: the final configuration with one regulariser changed at a
-time, seeds 0..4, scored on the validation text.
+time, seeds 0..4, scored on the validation text; for a stateful model also one arm with
+the window length drawn at random for every batch (``random_lengths=True``, the learning
+rate scaled by the length, as in AWD-LSTM).
 
 Writes ``book/data/ch10/charlm_tuned.json`` (and ``.log``), and the weights of the final
 configuration's seed 0 as ``charlm_tuned.pt``; resumable (``charlm_tuned.partial.json``).
@@ -62,8 +68,9 @@ from rnncourse.models.ngram import KneserNey
 
 OUT = _sweep.DATA / "ch10"
 SEEDS = tuple(range(5))
-MAX_EPOCHS, PATIENCE, MIN_GAIN = 16, 2, 0.002
+MAX_EPOCHS, PATIENCE, MIN_GAIN = 40, 2, 0.002
 HIDDEN, SEQ_LEN, BATCH, LR, CLIP = 128, 32, 32, 1e-2, 1.0
+SIZES = (64, 256)                                 # stage 2: other hidden sizes
 LAMBDAS = np.round(np.linspace(0, 1, 21), 2)      # mixture weights tried on validation
 BLOCK = 250                                       # characters per block (paired by passage)
 
@@ -93,6 +100,18 @@ CONFIGS = [dict(hidden=HIDDEN, batching=b, reg=r) for b in ("random windows", "s
            for r in REGULARISERS]
 
 
+def size_configs(best: dict) -> list[dict]:
+    """Stage 2: ``best`` with each of :data:`SIZES` units, with its own dropout rate and
+    with the other rate of the same kind (none when ``best`` has no dropout)."""
+    regs = [best["reg"]]
+    if REGULARISERS[best["reg"]]["dropout"] > 0:
+        for rate in ("0.1", "0.25"):
+            other = best["reg"].rsplit(" ", 1)[0] + " " + rate
+            if other != best["reg"] and other in REGULARISERS:
+                regs.append(other)
+    return [dict(best, hidden=h, reg=r) for h in SIZES for r in regs]
+
+
 def build(c: dict) -> CharLM:
     kw = dict(REGULARISERS[c["reg"]])
     kw.update({k: c[k] for k in ("dropout", "variational", "tie_weights") if k in c})
@@ -108,10 +127,15 @@ def train(c: dict, seed: int) -> tuple[CharLM, dict]:
     train_ids, val_ids = vocab.encode(corpus.train), vocab.encode(corpus.validation)
     torch.manual_seed(seed)
     model = build(c)
-    stateful = c["batching"] == "stateful"
-    epoch_batches = (stateful_batches if stateful else char_batches)(
-        train_ids, SEQ_LEN, BATCH, seed=seed)
+    stateful = c["batching"].startswith("stateful")
+    random_lengths = c["batching"] == "stateful, random lengths"
+    if stateful:
+        epoch_batches = stateful_batches(train_ids, SEQ_LEN, BATCH, seed=seed,
+                                         random_lengths=random_lengths)
+    else:
+        epoch_batches = char_batches(train_ids, SEQ_LEN, BATCH, seed=seed)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
+    lr = LR
     best, bad, hist = math.inf, 0, dict(train_bpc=[], val_bpc=[], lr=[])
     best_state, best_epoch, t0 = None, 0, time.perf_counter()
     for epoch in range(MAX_EPOCHS):
@@ -126,20 +150,21 @@ def train(c: dict, seed: int) -> tuple[CharLM, dict]:
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+            for group in opt.param_groups:    # a batch's weight follows its length
+                group["lr"] = lr * x.shape[1] / SEQ_LEN if random_lengths else lr
             opt.step()
             state, total = new_state, total + loss.item()
         val = stream_bpc(model, val_ids)
         hist["train_bpc"].append(round(total / len(batches) / math.log(2), 5))
         hist["val_bpc"].append(round(val, 5))
-        hist["lr"].append(opt.param_groups[0]["lr"])
+        hist["lr"].append(lr)
         if val < best:
             best_state, best_epoch = copy.deepcopy(model.state_dict()), epoch + 1
         if val < best - MIN_GAIN:
             bad = 0
         else:
             bad += 1
-            for group in opt.param_groups:
-                group["lr"] /= 2
+            lr /= 2
         best = min(best, val)
         if bad >= PATIENCE:
             break
@@ -226,7 +251,7 @@ def main() -> None:
         corpus_sha256=corpus.info["sha256"],
         settings=dict(max_epochs=MAX_EPOCHS, patience=PATIENCE, min_gain=MIN_GAIN,
                       seq_len=SEQ_LEN, batch_size=BATCH, lr=LR, clip_norm=CLIP,
-                      hidden=HIDDEN, lambdas=LAMBDAS.tolist(), block=BLOCK,
+                      hidden=HIDDEN, sizes=list(SIZES), lambdas=LAMBDAS.tolist(), block=BLOCK,
                       classes=list(CHAR_CLASSES)))
 
     def run(c: dict, seed: int) -> dict:
@@ -254,7 +279,12 @@ def main() -> None:
 
     log("1. The search: 16 configurations, seed 0, validation bits per character")
     results["search"] = [run(c, 0) for c in CONFIGS]
-    chosen = min(results["search"], key=lambda r: r["val_bpc_best"])["config"]
+    best = min(results["search"], key=lambda r: r["val_bpc_best"])["config"]
+    log(f"validation chooses: {config_name(best)}")
+    log("1b. The size: the chosen configuration with 64 and 256 units, seed 0, validation")
+    results["sizes"] = [run(c, 0) for c in size_configs(best)]
+    chosen = min(results["search"] + results["sizes"],
+                 key=lambda r: r["val_bpc_best"])["config"]
     results["chosen"] = chosen
     log(f"validation chooses: {config_name(chosen)}")
 
@@ -290,6 +320,8 @@ def main() -> None:
     arms["other batching"] = dict(chosen, batching={"stateful": "random windows",
                                                     "random windows": "stateful"}[
                                                         chosen["batching"]])
+    if chosen["batching"] == "stateful":
+        arms["random lengths"] = dict(chosen, batching="stateful, random lengths")
     results["ablation"] = {}
     for name, c in arms.items():
         results["ablation"][name] = [run(c, seed) for seed in SEEDS]

@@ -96,6 +96,32 @@ def test_stateful_batches_continue_each_stream_from_batch_to_batch():
         stateful_batches(ids[:50], 10, 4)
 
 
+def test_stateful_batches_with_random_lengths_still_tile_the_streams():
+    ids = np.arange(20_000) % 997                          # no repeats within a stream
+    epoch = stateful_batches(ids, seq_len=32, batch_size=4, seed=5, random_lengths=True)
+    batches = epoch()
+    x = torch.cat([b[0] for b in batches], dim=1)
+    y = torch.cat([b[1] for b in batches], dim=1)
+    start = int(x[0, 0])
+    length = (len(ids) - start - 1) // 4
+    for i in range(4):
+        first = start + i * length
+        assert x[i].tolist() == ids[first:first + x.shape[1]].tolist()
+        assert y[i].tolist() == ids[first + 1:first + 1 + x.shape[1]].tolist()
+    assert length - x.shape[1] < 32 + 4 * 5                # only an incomplete chunk is left
+    lengths = np.array([b[0].shape[1] for b in batches])
+    assert lengths.min() >= 5 and len(set(lengths.tolist())) > 10
+    # AWD-LSTM's rule: N(32, 5) with probability 0.95, N(16, 5) otherwise: mean 31.2, so
+    # about 5,000 / 31.2 = 160 batches, of which about 10.5 shorter than 22 (0.05 * 0.885
+    # + 0.95 * 0.023 of them; 2 to 22 is beyond the 99.9 % range of that count)
+    n = len(lengths)
+    assert 150 <= n <= 170 and abs(lengths.mean() - 31.2) < 1.5
+    assert 2 <= (lengths < 22).sum() <= 22
+    assert [b[0].shape[1] for b in epoch()] != lengths.tolist()   # another epoch, other cuts
+    again = stateful_batches(ids, seq_len=32, batch_size=4, seed=5, random_lengths=True)()
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(batches, again, strict=True))
+
+
 def test_log2_probs_match_one_softmax_over_the_whole_text():
     torch.manual_seed(0)
     model = LM.CharLM(12, 8, 16).eval()
@@ -136,10 +162,11 @@ def test_shipped_tuned_weights_load_into_the_package_layer_and_score_as_stored()
     from rnncourse.data.corpus import book_corpus
     tuned = json.loads(bookdata.path("ch10/charlm_tuned.json").read_text())
     chosen = tuned["chosen"]
-    assert chosen["hidden"] == 128 and "tied" in chosen["reg"]
+    hidden, tied = chosen["hidden"], "tied" in chosen["reg"]
     corpus = book_corpus()
-    model = LM.CharLM(len(corpus.vocab), 128, 128, dropout=0.1, tie_weights=True)
+    model = LM.CharLM(len(corpus.vocab), hidden if tied else 32, hidden, dropout=0.1,
+                      tie_weights=tied)
     model.load_state_dict(torch.load(bookdata.path("ch10/charlm_tuned.pt"), weights_only=True))
-    assert model.head.weight is model.embed.weight
+    assert (model.head.weight is model.embed.weight) == tied
     bpc = LM.bits_per_char(model, corpus.vocab.encode(corpus.validation))
     assert bpc == pytest.approx(tuned["final"][0]["validation"]["lstm_bpc"], rel=1e-4)

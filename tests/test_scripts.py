@@ -155,7 +155,7 @@ def test_ch10_tuned_charlm_first_epoch_and_ngram():
     out = _rerun("import tune_ch10_charlm as S\nS.MAX_EPOCHS = 1\n"
                  f"h = S.train({tuned['chosen']!r}, 0)[1]\n"
                  "print(json.dumps([h['train_bpc'][0], h['val_bpc'][0]]))")
-    stored = next(r for r in tuned["search"] if r["config"] == tuned["chosen"])
+    stored = next(r for r in tuned["search"] + tuned["sizes"] if r["config"] == tuned["chosen"])
     assert out == pytest.approx([stored["train_bpc"][0], stored["val_bpc"][0]], rel=1e-3)
     # the n-gram scored character by character is the sweep's chosen order; the sweep scores
     # every character, the tuned script every one but the first (as the LSTM can only), so

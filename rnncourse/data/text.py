@@ -170,7 +170,8 @@ def char_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
 
 
 def stateful_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
-                     seed: int = 0) -> Callable[[], list[tuple[Tensor, Tensor]]]:
+                     seed: int = 0, random_lengths: bool = False,
+                     ) -> Callable[[], list[tuple[Tensor, Tensor]]]:
     """Epochs of batches for truncated BPTT with the state carried across batches.
 
     Each epoch drops a random number of ids in ``[0, seq_len)`` from the front (so that
@@ -181,9 +182,17 @@ def stateful_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
     is truncated, the state is not). Inputs are the streams, targets the same streams
     shifted by one.
 
+    With ``random_lengths`` every batch draws its own length, as Merity, Keskar and Socher
+    do for AWD-LSTM: ``seq_len`` with probability 0.95, else ``seq_len / 2``, plus normal
+    noise of standard deviation 5, rounded and at least 5 (so that the cuts fall at
+    different places every epoch, not only shifted by the offset). The batches still tile
+    the streams exactly. Scale the learning rate of a batch by its length over
+    ``seq_len``, as they do, so that short batches do not weigh as much as long ones.
+
     Returns:
-        ``epoch()`` -> list of ``(x, y)``, both ``(batch_size, seq_len)`` int64 tensors, in
-        reading order (the incomplete last chunk is dropped). Seeded.
+        ``epoch()`` -> list of ``(x, y)``, both ``(batch_size, L)`` int64 tensors with
+        ``L = seq_len`` (or drawn, with ``random_lengths``), in reading order (the
+        incomplete last chunk is dropped). Seeded.
     """
     if len(ids) < 2 * batch_size * seq_len + seq_len + 1:
         raise ValueError(f"need at least {2 * batch_size * seq_len + seq_len + 1} ids for "
@@ -196,7 +205,17 @@ def stateful_batches(ids: np.ndarray, seq_len: int, batch_size: int, *,
         length = (len(data) - start - 1) // batch_size
         x = data[start:start + batch_size * length].view(batch_size, length)
         y = data[start + 1:start + 1 + batch_size * length].view(batch_size, length)
-        return [(x[:, k:k + seq_len], y[:, k:k + seq_len])
-                for k in range(0, length - seq_len + 1, seq_len)]
+        if not random_lengths:
+            return [(x[:, k:k + seq_len], y[:, k:k + seq_len])
+                    for k in range(0, length - seq_len + 1, seq_len)]
+        out, k = [], 0
+        while True:
+            half = float(torch.rand((), generator=rng)) >= 0.95
+            mean = seq_len / 2 if half else seq_len
+            n = max(5, round(mean + 5 * float(torch.randn((), generator=rng))))
+            if k + n > length:
+                return out
+            out.append((x[:, k:k + n], y[:, k:k + n]))
+            k += n
 
     return epoch
