@@ -71,7 +71,7 @@ html: $(STAMP)
 # of _toc.yml (scripts/build_pdf.py); the site's download button links the copy it puts
 # in _build/html/ (`make pdf` alone prints the HTML already built).
 pdf: $(STAMP) browser
-	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/build_pdf.py
+	RNNCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python scripts/build_pdf.py --json _build/pdf/report.json
 
 # The book build first (warnings are errors), then lint, then the package tests,
 # the browser test of the built site (tests/test_site.py: needs _build/html) and

@@ -1,7 +1,8 @@
 """The book as one PDF (``scripts/build_pdf.py``, run by ``make book``).
 
-Builds the PDF from the built site (``_build/html``: ``make book`` first) into a
-temporary folder, then reads it back with pypdf: every page is A4 (nothing is printed
+Reads the PDF that ``make book`` wrote into ``_build/pdf/`` (with its report), or, when
+that is missing or older than the site, builds one from ``_build/html`` into a temporary
+folder; then reads it back with pypdf: every page is A4 (nothing is printed
 on wider pages), every chapter of ``_toc.yml`` is there under its own title (read from
 the chapter's source, not from the PDF builder), in the order of the table of contents,
 both as text and as bookmarks; the longest line of code that the book shows appears
@@ -83,6 +84,19 @@ def _longest_code_line() -> tuple[str, str]:
     return best
 
 
+def _built_by_make_book() -> tuple[Path | None, dict | None]:
+    """The PDF and report that ``make book`` wrote (``_build/pdf/``), when both are newer
+    than every page of the site: the file readers download, and no second build (about
+    a minute). (None, None) otherwise: the fixture then builds one."""
+    pdf, saved = ROOT / "_build" / "pdf" / "rnncourse.pdf", ROOT / "_build" / "pdf" / "report.json"
+    if not (pdf.is_file() and saved.is_file()):
+        return None, None
+    newest_page = max(p.stat().st_mtime for p in HTML.rglob("*.html"))
+    if min(pdf.stat().st_mtime, saved.stat().st_mtime) < newest_page:
+        return None, None
+    return pdf, json.loads(saved.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory):
     if not (HTML / "index.html").is_file():
@@ -92,8 +106,10 @@ def book(tmp_path_factory: pytest.TempPathFactory):
             __import__("os").environ.get("RNNCOURSE_CHROMIUM", "")).is_file()):
         pytest.fail("Chromium is not installed: `apt-get install -y chromium`", pytrace=False)
     pypdf = pytest.importorskip("pypdf")
-    out = tmp_path_factory.mktemp("pdf") / "rnncourse.pdf"
-    report = _script().build(HTML, out, verbose=False, copy_to_site=False)
+    out, report = _built_by_make_book()
+    if out is None:
+        out = tmp_path_factory.mktemp("pdf") / "rnncourse.pdf"
+        report = _script().build(HTML, out, verbose=False, copy_to_site=False)
     reader = pypdf.PdfReader(io.BytesIO(out.read_bytes()))
     texts = [page.extract_text() for page in reader.pages]
     return report, reader, texts, out
