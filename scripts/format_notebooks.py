@@ -3,9 +3,10 @@
 At 1280 px the website's code box leaves 634 px for text, 81 characters of its 13 px
 monospace (``_static/rnncourse.css``; ``tests/test_site.py`` checks that no code cell
 scrolls), so a line of 100 characters would scroll sideways. This script runs ``ruff
-format`` over every code cell at ``LINE_LENGTH`` (79) characters; what ruff leaves too long,
-a string literal alone on its line or a comment, it splits into adjacent literals of the
-same value or wraps onto comment lines (the syntax tree is checked to be unchanged). It
+format`` over every code cell at ``LINE_LENGTH`` (79) characters, after moving the trailing
+comment of a line that is too long onto a line of its own above it; what ruff leaves too
+long, a string literal alone on its line or a comment, it splits into adjacent literals of
+the same value or wraps onto comment lines (the syntax tree is checked to be unchanged). It
 writes the cells back and changes nothing else (not the outputs, the metadata or the
 markdown). It leaves alone
 
