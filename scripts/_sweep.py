@@ -9,6 +9,7 @@ tolerance.)
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -83,7 +84,10 @@ def save_json(path: Path, obj: Any) -> None:
 
 class Partial:
     """Runs finished so far, kept in ``<name>.partial.json`` so that an interrupted sweep
-    resumes where it stopped; :meth:`done` removes the file once the results are saved."""
+    resumes where it stopped; :meth:`done` removes the file once the results are saved.
+
+    Several processes may share one file (each running different runs): :meth:`put` locks
+    it, reads what the others stored meanwhile, and writes the union."""
 
     def __init__(self, path: Path) -> None:
         self.path = path.with_suffix(".partial.json")
@@ -94,8 +98,15 @@ class Partial:
         return self.runs.get(key)
 
     def put(self, key: str, value: Any) -> None:
-        self.runs[key] = value
-        save_json(self.path, self.runs)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.path.exists():
+                self.runs = {**json.loads(self.path.read_text()), **self.runs}
+            self.runs[key] = value
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.runs, indent=1) + "\n")
+            tmp.replace(self.path)
 
     def cached(self, key: str, make: Any) -> Any:
         """The stored value of ``key``, or ``make()`` (then stored) if there is none yet."""
@@ -105,3 +116,4 @@ class Partial:
 
     def done(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.path.with_suffix(".lock").unlink(missing_ok=True)

@@ -35,7 +35,16 @@ n-gram model (the mixture weight chosen on the validation text, per seed), and b
 character. Finally an ablation: the final configuration with one regulariser changed at a
 time, seeds 0..4, scored on the validation text; for a stateful model also one arm with
 the window length drawn at random for every batch (``random_lengths=True``, the learning
-rate scaled by the length, as in AWD-LSTM).
+rate scaled by the length, as in AWD-LSTM); and two arms that add a regulariser inside the
+recurrence, which needs the LSTM stepped in Python (``rnncourse.torch.SteppedLSTM``,
+about 2.3 times slower here): zoneout with the rates Krueger et al. (2017) report for
+character-level Penn Treebank (:data:`ZONEOUT`: cells 0.5, hidden states 0.05), and layer
+normalisation (Ba et al. 2016).
+
+``--arms NAME ...`` runs only the named ablation arms (so that two processes can share the
+work; they share the resume file), and leaves the results unfinished; a run without it
+assembles them. A rerun after a finished run starts from the shipped results (when their
+settings are these), so a new arm costs only its own runs.
 
 Writes ``book/data/ch10/charlm_tuned.json`` (and ``.log``), and the weights of the final
 configuration's seed 0 as ``charlm_tuned.pt``; resumable (``charlm_tuned.partial.json``).
@@ -43,6 +52,7 @@ configuration's seed 0 as ``charlm_tuned.pt``; resumable (``charlm_tuned.partial
 
 from __future__ import annotations
 
+import argparse
 import copy
 import hashlib
 import json
@@ -73,6 +83,7 @@ HIDDEN, SEQ_LEN, BATCH, LR, CLIP = 128, 32, 32, 1e-2, 1.0
 SIZES = (64, 256)                                 # stage 2: other hidden sizes
 LAMBDAS = np.round(np.linspace(0, 1, 21), 2)      # mixture weights tried on validation
 BLOCK = 250                                       # characters per block (paired by passage)
+ZONEOUT = (0.5, 0.05)                             # (cells, hidden states), Krueger et al.
 
 REGULARISERS = {
     "none": dict(dropout=0.0),
@@ -87,7 +98,8 @@ REGULARISERS = {
 
 
 def config_name(c: dict) -> str:
-    extra = "".join(f", {k}={c[k]}" for k in ("dropout", "variational", "tie_weights", "embed")
+    extra = "".join(f", {k}={c[k]}" for k in ("dropout", "variational", "tie_weights", "embed",
+                                              "zoneout", "layer_norm")
                     if k in c)
     return f"H={c['hidden']}, {c['batching']}, {c['reg']}{extra}"
 
@@ -114,7 +126,10 @@ def size_configs(best: dict) -> list[dict]:
 
 def build(c: dict) -> CharLM:
     kw = dict(REGULARISERS[c["reg"]])
-    kw.update({k: c[k] for k in ("dropout", "variational", "tie_weights") if k in c})
+    kw.update({k: c[k] for k in ("dropout", "variational", "tie_weights", "layer_norm")
+               if k in c})
+    if "zoneout" in c:
+        kw["zoneout"] = tuple(c["zoneout"])
     embed = c["hidden"] if kw.get("tie_weights") or c.get("embed") == "hidden" else 32
     kw.setdefault("variational", True)
     return CharLM(len(book_corpus().vocab), embed, c["hidden"], fused=True, **kw)
@@ -238,7 +253,48 @@ def ngram_part(order: int) -> dict:
     return out, bits
 
 
+def ablation_arms(chosen: dict) -> dict[str, dict]:
+    """The ablation: ``chosen`` with one thing changed, by the arm's name."""
+    arms = {}
+    reg = REGULARISERS[chosen["reg"]]
+    if reg["dropout"] > 0:
+        arms["no dropout"] = dict(chosen, dropout=0.0)
+        arms["standard dropout" if reg.get("variational", True) else "variational dropout"] = (
+            dict(chosen, variational=not reg.get("variational", True)))
+    if reg.get("tie_weights"):
+        arms["untied"] = dict(chosen, tie_weights=False, embed="hidden")
+    arms["other batching"] = dict(chosen, batching={"stateful": "random windows",
+                                                    "random windows": "stateful"}[
+                                                        chosen["batching"]])
+    if chosen["batching"] == "stateful":
+        arms["random lengths"] = dict(chosen, batching="stateful, random lengths")
+    arms["zoneout"] = dict(chosen, zoneout=list(ZONEOUT))
+    arms["layer norm"] = dict(chosen, layer_norm=True)
+    return arms
+
+
+EVALUATED = ("mixture_lambda", "mixture_val_by_lambda", "validation", "test")
+
+
+def shipped_runs(results: dict) -> dict:
+    """The resume file's entries held in finished results: each run under its key, and
+    the evaluations of the final models under ``evaluate | seed N``."""
+    runs = {}
+    rows = results["search"] + results["sizes"] + [
+        r for arm in results["ablation"].values() for r in arm]
+    for row in rows + results["final"]:
+        keep = {k: v for k, v in row.items() if k not in EVALUATED}
+        runs[f"{config_name(row['config'])} | seed {row['seed']}"] = keep
+    for row in results["final"]:
+        runs[f"evaluate | seed {row['seed']}"] = {k: row[k] for k in EVALUATED}
+    return runs
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--arms", nargs="+", metavar="NAME",
+                        help="run only these ablation arms (e.g. zoneout 'layer norm')")
+    args = parser.parse_args()
     log = _sweep.Log(OUT / "charlm_tuned.log")
     partial = _sweep.Partial(OUT / "charlm_tuned.json")
     cache = OUT / ".charlm_tuned_cache"
@@ -252,7 +308,15 @@ def main() -> None:
         settings=dict(max_epochs=MAX_EPOCHS, patience=PATIENCE, min_gain=MIN_GAIN,
                       seq_len=SEQ_LEN, batch_size=BATCH, lr=LR, clip_norm=CLIP,
                       hidden=HIDDEN, sizes=list(SIZES), lambdas=LAMBDAS.tolist(), block=BLOCK,
-                      classes=list(CHAR_CLASSES)))
+                      classes=list(CHAR_CLASSES), zoneout=list(ZONEOUT)))
+    shipped = OUT / "charlm_tuned.json"
+    if not partial.runs and shipped.exists():
+        old = json.loads(shipped.read_text())
+        same = {k: v for k, v in results["settings"].items() if k != "zoneout"}
+        if (old.get("complete") and old["corpus_sha256"] == results["corpus_sha256"]
+                and {k: old["settings"].get(k) for k in same} == same):
+            for key, value in shipped_runs(old).items():
+                partial.put(key, value)
 
     def run(c: dict, seed: int) -> dict:
         key = f"{config_name(c)} | seed {seed}"
@@ -287,6 +351,15 @@ def main() -> None:
                  key=lambda r: r["val_bpc_best"])["config"]
     results["chosen"] = chosen
     log(f"validation chooses: {config_name(chosen)}")
+    arms = ablation_arms(chosen)
+    if args.arms:
+        unknown = set(args.arms) - set(arms)
+        if unknown:
+            parser.error(f"unknown arms {sorted(unknown)}; the arms are {list(arms)}")
+        for name in args.arms:
+            for seed in SEEDS:
+                run(arms[name], seed)
+        return                       # a run without --arms assembles the results
 
     ngram, ngram_bits = ngram_part(order)
     results["ngram"] = ngram
@@ -309,19 +382,6 @@ def main() -> None:
 
     _sweep.save_json(OUT / "charlm_tuned.json", results)     # the comparison, already usable
     log("3. Ablation: the final configuration with one thing changed, seeds 0..4, validation")
-    arms = {}
-    reg = REGULARISERS[chosen["reg"]]
-    if reg["dropout"] > 0:
-        arms["no dropout"] = dict(chosen, dropout=0.0)
-        arms["standard dropout" if reg.get("variational", True) else "variational dropout"] = (
-            dict(chosen, variational=not reg.get("variational", True)))
-    if reg.get("tie_weights"):
-        arms["untied"] = dict(chosen, tie_weights=False, embed="hidden")
-    arms["other batching"] = dict(chosen, batching={"stateful": "random windows",
-                                                    "random windows": "stateful"}[
-                                                        chosen["batching"]])
-    if chosen["batching"] == "stateful":
-        arms["random lengths"] = dict(chosen, batching="stateful, random lengths")
     results["ablation"] = {}
     for name, c in arms.items():
         results["ablation"][name] = [run(c, seed) for seed in SEEDS]

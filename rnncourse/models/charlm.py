@@ -29,7 +29,7 @@ from rnncourse.data.text import CharVocab
 from rnncourse.numpy.lm import bits_per_char as numpy_bits_per_char
 from rnncourse.numpy.lm import truncated_softmax
 from rnncourse.numpy.losses import perplexity as numpy_perplexity
-from rnncourse.torch import GRU, LSTM
+from rnncourse.torch import GRU, LSTM, SteppedLSTM
 
 __all__ = [
     "CharLM", "sequence_cross_entropy", "sample", "mean_nll", "log2_probs", "perplexity",
@@ -106,6 +106,10 @@ class CharLM(nn.Module):
       Wolf 2017; Inan et al. 2017): one ``(V, H)`` parameter, so ``embed_size`` must equal
       ``hidden_size``.
 
+    - ``zoneout=(pc, ph)``: zoneout on the LSTM's cell and hidden states (Krueger et al.
+      2017); ``layer_norm=True``: layer normalisation in the recurrence (Ba et al. 2016).
+      Either runs the layer as :class:`rnncourse.torch.SteppedLSTM`, one step at a time.
+
     ``fused=True`` runs the layer as ``torch.nn.LSTM`` (or ``GRU``), PyTorch's fused CPU
     kernel, about 1.5 times faster to train here; it has the same parameters, names and
     equations as the package's layer, so the weights load into either.
@@ -113,16 +117,25 @@ class CharLM(nn.Module):
 
     def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 128,
                  cell: str = "lstm", *, dropout: float = 0.0, variational: bool = True,
-                 tie_weights: bool = False, fused: bool = False) -> None:
+                 tie_weights: bool = False, fused: bool = False,
+                 zoneout: tuple[float, float] = (0.0, 0.0), layer_norm: bool = False) -> None:
         super().__init__()
         layers = {"lstm": nn.LSTM, "gru": nn.GRU} if fused else {"lstm": LSTM, "gru": GRU}
         if cell not in layers:
             raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        stepped = any(zoneout) or layer_norm
+        if stepped and cell != "lstm":
+            raise ValueError("zoneout and layer_norm are implemented for the LSTM only")
         if tie_weights and embed_size != hidden_size:
             raise ValueError(f"tie_weights needs embed_size == hidden_size, got {embed_size} "
                              f"and {hidden_size}")
         self.embed = nn.Embedding(vocab_size, embed_size)
-        self.rnn = layers[cell](embed_size, hidden_size, batch_first=True)
+        if stepped:
+            self.rnn = SteppedLSTM(embed_size, hidden_size, batch_first=True,
+                                   zoneout_c=zoneout[0], zoneout_h=zoneout[1],
+                                   layer_norm=layer_norm)
+        else:
+            self.rnn = layers[cell](embed_size, hidden_size, batch_first=True)
         self.head = nn.Linear(hidden_size, vocab_size)
         if tie_weights:
             self.head.weight = self.embed.weight         # one Parameter, (V, H)
@@ -247,6 +260,9 @@ def lstm_states(model: CharLM, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         ``(h, c)``, each ``(len(ids), H)`` float64: the states after reading each character.
     """
     rnn = model.rnn
+    if isinstance(rnn, SteppedLSTM):
+        raise ValueError("lstm_states recomputes a plain LSTM's cell; this model has "
+                         "zoneout or layer normalisation")
     x = model.embed(torch.as_tensor(np.asarray(ids), dtype=torch.int64)[None])
     h = rnn(x)[0][0].double()                                    # (T, H)
     h_prev = torch.cat([torch.zeros_like(h[:1]), h[:-1]])

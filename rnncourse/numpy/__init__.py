@@ -17,7 +17,8 @@ probability: log-likelihood, bits per character, sampling with temperature,
 top-k and nucleus truncation),
 :mod:`.optim` (clipping, SGD, Adagrad, Adam), :mod:`.tbptt` (truncated
 backpropagation through time), :mod:`.gradcheck`, :mod:`.scan` (linear recurrences by
-the sequential loop and by parallel scans, and minGRU, chapter 11).
+the sequential loop and by parallel scans, and minGRU, chapter 11), :mod:`.regularise`
+(layer normalisation and zoneout in the LSTM, chapter 10).
 """
 
 from .activations import relu, sigmoid, tanh
@@ -49,6 +50,13 @@ from .peephole import (
     peephole_lstm_step_backward,
     peephole_lstm_step_forward,
 )
+from .regularise import (
+    layer_norm_backward,
+    layer_norm_forward,
+    ln_lstm_step_forward,
+    zoneout,
+    zoneout_lstm_step_forward,
+)
 from .rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 from .scan import linear_scan, linear_scan_backward, mingru_backward, mingru_forward
 from .tbptt import Chunk, tbptt_chunks, truncated_bptt
@@ -73,4 +81,6 @@ __all__ = [
     "clip_grad_value", "clip_grad_norm", "SGD", "Adagrad", "Adam",
     "Chunk", "tbptt_chunks", "truncated_bptt",
     "linear_scan", "linear_scan_backward", "mingru_forward", "mingru_backward",
+    "layer_norm_forward", "layer_norm_backward", "zoneout", "ln_lstm_step_forward",
+    "zoneout_lstm_step_forward",
 ]
