@@ -114,6 +114,18 @@ class Partial:
             self.put(key, make())
         return self.runs[key]
 
+    def start_from(self, shipped: Path, settings: dict[str, Any], entries: Any) -> None:
+        """Begin an empty resume file with the runs of finished results: if ``shipped``
+        exists and holds ``settings`` (key by key), store every ``(key, value)`` of
+        ``entries(results)``. A rerun then trains only what is new (a model or an arm
+        added since), and reassembles the rest."""
+        if self.runs or not shipped.exists():
+            return
+        old = json.loads(shipped.read_text())
+        if all(old.get(k) == v for k, v in settings.items()):
+            for key, value in entries(old):
+                self.put(key, value)
+
     def done(self) -> None:
         self.path.unlink(missing_ok=True)
         self.path.with_suffix(".lock").unlink(missing_ok=True)

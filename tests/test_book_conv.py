@@ -41,8 +41,9 @@ def _interval(a, b):
 
 
 def test_rates_were_chosen_on_validation_and_equally_for_all_models():
-    assert SWEEP["chosen_lr"] == {"LSTM-1": 0.01, "LSTM-10": 0.01, "TCN-1": 0.01}
-    for model in ("LSTM-1", "LSTM-10", "TCN-1"):
+    assert SWEEP["chosen_lr"] == {"LSTM-1": 0.01, "LSTM-10": 0.01, "TCN-1": 0.01,
+                                  "ConvLSTM-1": 0.01}
+    for model in ("LSTM-1", "LSTM-10", "TCN-1", "ConvLSTM-1"):
         lrs = sorted({r["lr"] for r in SWEEP["runs"] if r["model"] == model})
         assert lrs == [0.003, 0.01, 0.03]
         mean_val = {lr: np.mean([r["val_mse"] for r in SWEEP["runs"]
@@ -100,3 +101,18 @@ def test_tcn_against_lstm():
     diverged = [r for r in SWEEP["runs"] if r["model"] == "TCN-1" and r["lr"] == 0.03
                 and r["val_mse"] > 0.1]
     assert [r["seed"] for r in diverged] == [1]                # "one TCN seed never learned"
+
+
+def test_the_front_end():
+    conv, lstm_next = _runs("ConvLSTM-1", "one_step_ahead")[:, 0], ONE[:, 0]
+    assert (round(conv.mean(), 4), round(lstm_next.mean(), 4)) == (0.0136, 0.0147)
+    assert int((conv < lstm_next).sum()) == 3                  # "lower on 3 of the 5 seeds"
+    low, high, p = _interval(conv, lstm_next)
+    assert (round(low, 4), round(high, 4)) == (-0.0045, 0.0024) and round(p, 2) == 0.44
+    assert bool((conv < TCN_NEXT).all())                       # "lower on every seed"
+    low, high, p = _interval(conv, TCN_NEXT)
+    assert high < 0 and round(p, 3) == 0.005 and 3 * p < 0.05  # "even with p tripled"
+    lin = LINEAR["one_step_ahead"][0]
+    below = {m: int((e < lin).sum()) for m, e in
+             (("conv", conv), ("lstm", lstm_next), ("tcn", TCN_NEXT))}
+    assert below == {"conv": 5, "lstm": 3, "tcn": 2}          # "the only model ... every seed"

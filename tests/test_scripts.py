@@ -213,7 +213,7 @@ def test_ch09_decoding_first_epoch_and_shipped_beam():
         ref = rows[r["model"], r["alpha"], r["width"]]
         assert r["accuracy"] == ref["accuracy"] and r["shorter"] == ref["shorter"]
         assert r["mean_logp"] == pytest.approx(ref["mean_logp"], rel=1e-4)
-@pytest.mark.parametrize("model", ["LSTM-1", "LSTM-10", "TCN-1"])
+@pytest.mark.parametrize("model", ["LSTM-1", "LSTM-10", "TCN-1", "ConvLSTM-1"])
 def test_ch12_first_epoch(model):
     loss = _rerun("import sweep_ch12_conv as S\n"
                   f"print(json.dumps(S.run({model!r}, 0, 0.01, epochs=1)['train_loss']))")
