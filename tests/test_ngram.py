@@ -103,3 +103,22 @@ def test_bad_input_is_named():
         KneserNey(2, "ab").fit("abz")
     with pytest.raises(ValueError, match="temperature"):
         KneserNey(1, "ab").fit("ab").sample(3, temperature=0)
+
+
+def test_the_baseline_quoted_where_chapter_4_introduces_language_models():
+    # ch04_training quotes ch04_text's order-8 n-gram before any network is trained on
+    # the corpus; the numbers are counts and logarithms, so they hold on every machine
+    import json
+    from pathlib import Path
+
+    from rnncourse.data.corpus import book_corpus
+    corpus = book_corpus()
+    bpc = KneserNey(8, corpus.vocab.chars).fit(corpus.train).bits_per_char(corpus.validation)
+    page = json.loads((Path(__file__).resolve().parents[1] / "book" / "ch04_training.ipynb")
+                      .read_text())
+    text = " ".join("".join(c["source"]) for c in page["cells"] if c["cell_type"] == "markdown")
+    text = " ".join(text.split())
+    assert f"scores {bpc:.3f} bits per character on the validation text" in text
+    uniform = (f"against {np.log2(len(corpus.vocab.chars)):.3f} for a uniform guess over its "
+               f"{len(corpus.vocab.chars)} characters")
+    assert uniform in text
