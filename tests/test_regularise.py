@@ -279,3 +279,16 @@ def test_partial_file_shared_by_two_processes_keeps_both_runs(tmp_path):
                                                                          three=3)
     a.done()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_step_functions_name_the_wrong_argument():
+    x, h, c = np.ones((2, 3)), np.ones((2, 4)), np.ones((2, 4))
+    Wx, Wh, b = np.ones((3, 16)), np.ones((4, 12)), np.ones(16)
+    with pytest.raises(ValueError, match="zoneout_lstm_step_forward: .*Wh"):
+        R.zoneout_lstm_step_forward(x, h, c, Wx, Wh, b, 0.5, 0.05)
+    with pytest.raises(ValueError, match="ln_lstm_step_forward: .*Wh"):
+        R.ln_lstm_step_forward(x, h, c, Wx, Wh, b, np.ones(16), np.ones(16), np.ones(4),
+                               np.zeros(4))
+    with pytest.raises(ValueError, match="gamma"):            # a gain of the wrong size
+        R.ln_lstm_step_forward(x, h, c, Wx, np.ones((4, 16)), b, np.ones(15), np.ones(16),
+                               np.ones(4), np.zeros(4))

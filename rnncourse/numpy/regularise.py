@@ -117,6 +117,15 @@ def zoneout(
     return np.where(mask == 1, prev, new)
 
 
+def _step_args(where: str, *args: np.ndarray) -> list[np.ndarray]:
+    """An LSTM step's ``x, prev_h, prev_c, Wx, Wh, b``, validated as
+    :func:`rnncourse.numpy.lstm_step_forward` validates them."""
+    names = ("x", "prev_h", "prev_c", "Wx", "Wh", "b")
+    return prepare(where, dict(zip(names, args, strict=True)),
+                   dict(x=("N", "D"), prev_h=("N", "H"), prev_c=("N", "H"), Wx=("D", "4H"),
+                        Wh=("H", "4H"), b=("4H",)))
+
+
 def ln_lstm_step_forward(
     x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray,
     Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
@@ -135,11 +144,8 @@ def ln_lstm_step_forward(
     Returns:
         ``(next_h, next_c)``, each ``(N, H)``.
     """
-    x, prev_h, prev_c, Wx, Wh, b = prepare(
-        "ln_lstm_step_forward",
-        dict(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b),
-        dict(x=("N", "D"), prev_h=("N", "H"), prev_c=("N", "H"), Wx=("D", "4H"),
-             Wh=("H", "4H"), b=("4H",)))
+    x, prev_h, prev_c, Wx, Wh, b = _step_args("ln_lstm_step_forward", x, prev_h, prev_c,
+                                              Wx, Wh, b)
     zero = np.zeros(Wx.shape[1], dtype=x.dtype)
     a = (layer_norm_forward(x @ Wx, gx, zero, eps)[0]
          + layer_norm_forward(prev_h @ Wh, gh, zero, eps)[0] + b)
@@ -164,10 +170,7 @@ def zoneout_lstm_step_forward(
     Returns:
         ``(next_h, next_c)``, each ``(N, H)``.
     """
-    x, prev_h, prev_c, Wx, Wh, b = prepare(
-        "zoneout_lstm_step_forward",
-        dict(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b),
-        dict(x=("N", "D"), prev_h=("N", "H"), prev_c=("N", "H"), Wx=("D", "4H"),
-             Wh=("H", "4H"), b=("4H",)))
+    x, prev_h, prev_c, Wx, Wh, b = _step_args("zoneout_lstm_step_forward", x, prev_h,
+                                              prev_c, Wx, Wh, b)
     _, new_c, new_h = _cell_forward(x @ Wx + prev_h @ Wh + b, prev_c)
     return zoneout(prev_h, new_h, ph, mask_h), zoneout(prev_c, new_c, pc, mask_c)
