@@ -2,8 +2,8 @@
 
     python scripts/make_translation_data.py        (a few seconds)
 
-The pairs come from the course's own grammar (``rnncourse.data.translation``): 4000 distinct
-pairs drawn with ``rng=0``, shuffled and split with ``rng=1`` into 3200 training, 400
+The pairs come from the course's own grammar (``rnncourse.data.translation``): 2400 distinct
+pairs drawn with ``rng=0``, shuffled and split with ``rng=1`` into 1600 training, 400
 validation and 400 test pairs (the sentences with a held-out compound go to validation and
 test only). One BPE tokenizer per language (``rnncourse.data.subwords.train_bpe``) is
 trained on the *training* pairs only: ``bpe_en.json`` (vocabulary 200) and ``bpe_de.json``
@@ -20,7 +20,7 @@ from rnncourse.data import subwords as W
 from rnncourse.data import translation as T
 
 OUT = Path(__file__).resolve().parents[1] / "book" / "data" / "ch09_translation"
-N_PAIRS, N_VALID, N_TEST = 4000, 400, 400
+N_PAIRS, N_VALID, N_TEST = 2400, 400, 400
 VOCAB = {"en": 200, "de": 350}
 
 

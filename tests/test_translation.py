@@ -100,10 +100,117 @@ SENTENCES = [
 ]
 
 
-@pytest.mark.parametrize(("s", "en", "de"), SENTENCES, ids=[s[1] for s in SENTENCES])
+# The perfect (hat ... gesehen: the participle ends the main clause, the finite verb the
+# clause of reason) and relative clauses (the pronoun takes the antecedent's gender and number
+# and the case of its role; verb last; commas around it, one comma where it meets another,
+# none before the full stop). German written by hand.
+MAN, KEY = T.NP("man"), T.NP("key")
+NEW_RULES = [
+    (T.Sentence(T.Clause(DOG, "see", CAT, tense="perfect")),
+     "the dog has seen the cat .", "der Hund hat die Katze gesehen ."),
+    (T.Sentence(T.Clause(T.NP("dog", plural=True), "find", KEY, negated=True,
+                         tense="perfect")),
+     "the dogs have not found the key .", "die Hunde haben den Schlüssel nicht gefunden ."),
+    (T.Sentence(T.Clause(T.NP("man", "a"), "buy", T.NP("car", "a"), negated=True,
+                         tense="perfect")),
+     "a man has not bought a car .", "ein Mann hat kein Auto gekauft ."),
+    (T.Sentence(T.Clause(T.NP("woman"), "carry", T.NP("bag", "a", "red"), tense="perfect"),
+                adverb="today"),
+     "today the woman has carried a red bag .",
+     "heute hat die Frau eine rote Tasche getragen ."),
+    (T.Sentence(T.Clause(T.NP("child"), "hold", T.NP("book")),
+                reason=T.Clause(T.NP("teacher"), "draw", T.NP("picture"), tense="perfect")),
+     "the child holds the book , because the teacher has drawn the picture .",
+     "das Kind hält das Buch , weil der Lehrer das Bild gezeichnet hat ."),
+    (T.Sentence(T.Clause(CAT, "have", T.NP("lamp", "a")),
+                reason=T.Clause(T.NP("girl", "two", plural=True), "like",
+                                T.NP("apple", plural=True), negated=True, tense="perfect")),
+     "the cat has a lamp , because two girls have not liked the apples .",
+     "die Katze hat eine Lampe , weil zwei Mädchen die Äpfel nicht gemocht haben ."),
+    (T.Sentence(T.Clause(T.NP("dog", rel=T.Relative("subject", "see", CAT)), "like", MAN)),
+     "the dog that sees the cat likes the man .",
+     "der Hund , der die Katze sieht , mag den Mann ."),
+    (T.Sentence(T.Clause(T.NP("woman", rel=T.Relative("object", "see",
+                                                      T.NP("child", plural=True))),
+                         "hold", T.NP("lamp", "a"))),
+     "the woman that the children see holds a lamp .",
+     "die Frau , die die Kinder sehen , hält eine Lampe ."),
+    (T.Sentence(T.Clause(T.NP("man", rel=T.Relative("object", "like", CAT)), "find", KEY,
+                         tense="perfect")),
+     "the man that the cat likes has found the key .",
+     "der Mann , den die Katze mag , hat den Schlüssel gefunden ."),
+    (T.Sentence(T.Clause(T.NP("girl"), "buy",
+                         T.NP("book", "a", rel=T.Relative("object", "draw", T.NP("teacher"),
+                                                          tense="perfect")))),
+     "the girl buys a book that the teacher has drawn .",
+     "das Mädchen kauft ein Buch , das der Lehrer gezeichnet hat ."),
+    (T.Sentence(T.Clause(MAN, "find",
+                         T.NP("key", plural=True,
+                              rel=T.Relative("object", "have", T.NP("child", "two",
+                                                                    plural=True),
+                                             negated=True))),
+                reason=T.Clause(DOG, "carry", T.NP("bag", "a"))),
+     "the man finds the keys that two children do not have , because the dog carries a bag .",
+     "der Mann findet die Schlüssel , die zwei Kinder nicht haben , weil der Hund eine Tasche "
+     "trägt ."),
+    (T.Sentence(T.Clause(T.NP("bird", plural=True,
+                              rel=T.Relative("subject", "see", T.NP("cat", "a"), negated=True)),
+                         "have", T.NP("house", "a", "new"))),
+     "the birds that do not see a cat have a new house .",
+     "die Vögel , die keine Katze sehen , haben ein neues Haus ."),
+    (T.Sentence(T.Clause(T.NP("teacher", "a",
+                              rel=T.Relative("subject", "hold", T.NP("bag", "the", "big"),
+                                             tense="perfect")),
+                         "draw", T.NP("girl"))),
+     "a teacher that has held the big bag draws the girl .",
+     "ein Lehrer , der die große Tasche gehalten hat , zeichnet das Mädchen ."),
+    (T.Sentence(T.Clause(T.NP("cat", rel=T.Relative("object", "see", DOG, negated=True,
+                                                    tense="perfect")),
+                         "buy", T.NP("flower", "bare", plural=True)), adverb="now"),
+     "now the cat that the dog has not seen buys flowers .",
+     "jetzt kauft die Katze , die der Hund nicht gesehen hat , Blumen ."),
+    (T.Sentence(T.Clause(T.NP("woman"), "buy",
+                         T.NP("car", "a", rel=T.Relative("object", "draw", MAN)),
+                         negated=True)),
+     "the woman does not buy a car that the man draws .",
+     "die Frau kauft kein Auto , das der Mann zeichnet ."),
+]
+
+
+@pytest.mark.parametrize(("s", "en", "de"), SENTENCES + NEW_RULES,
+                         ids=[s[1] for s in SENTENCES + NEW_RULES])
 def test_sentences_against_german_written_by_hand(s, en, de):
     assert T.english(s) == en
     assert T.german(s) == de
+
+
+@pytest.mark.parametrize(("np_", "acc"), [
+    (T.NP("dog", rel=T.Relative("subject", "see", CAT)), "den Hund , der die Katze sieht ,"),
+    (T.NP("dog", rel=T.Relative("object", "see", CAT)), "den Hund , den die Katze sieht ,"),
+    (T.NP("child", "a", rel=T.Relative("subject", "like", DOG)),
+     "ein Kind , das den Hund mag ,"),
+    (T.NP("cat", "three", plural=True, rel=T.Relative("object", "have", T.NP("girl"))),
+     "drei Katzen , die das Mädchen hat ,"),
+])
+def test_relative_pronouns_agree_with_the_antecedent(np_, acc):
+    assert " ".join(T.german_np(np_, "acc")) == acc
+
+
+def test_relative_clauses_are_generated_only_where_the_german_is_natural():
+    rel = T.Relative("object", "see", CAT)
+    with pytest.raises(ValueError, match="inside a relative"):
+        T.Relative("subject", "see", T.NP("dog", rel=rel))
+    with pytest.raises(ValueError, match="does not end"):  # hat den Hund , den ... , gesehen
+        T.Sentence(T.Clause(MAN, "see", T.NP("dog", rel=rel), tense="perfect"))
+    with pytest.raises(ValueError, match="does not end"):  # sieht den Hund , den ... , nicht
+        T.Sentence(T.Clause(MAN, "see", T.NP("dog", rel=rel), negated=True))
+    with pytest.raises(ValueError, match="clause of reason"):
+        T.Sentence(T.Clause(MAN, "see", CAT), reason=T.Clause(T.NP("dog", rel=rel), "see",
+                                                              CAT))
+    with pytest.raises(ValueError, match="tense"):
+        T.Clause(MAN, "see", CAT, tense="future")
+    with pytest.raises(ValueError, match="role"):
+        T.Relative("adverb", "see", CAT)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
@@ -132,6 +239,17 @@ def test_generated_pairs_are_distinct_seeded_and_follow_the_grammar():
         if ", weil" in de:
             finite = {v[2] for v in T.VERBS.values()} | {v[3] for v in T.VERBS.values()}
             assert de.split()[-2] in finite
+        # commas: before weil and around each relative clause, never two in a row and none
+        # before the full stop; a participle in German for each one in English
+        words, en_words = de.split(), en.split()
+        assert ", ," not in de and ", ." not in de
+        n_rel, n_weil = en_words.count("that"), words.count("weil")
+        assert n_rel + n_weil <= words.count(",") <= 2 * n_rel + n_weil
+        assert (sum(w in {p[1] for p in T.PARTICIPLES.values()} for w in words)
+                == sum(w in {p[0] for p in T.PARTICIPLES.values()} for w in en_words))
+    kinds = Counter(("that" in en, " has " in f" {en} " or " have " in f" {en} ")
+                    for en, _, _ in pairs)
+    assert all(kinds[k] > 10 for k in [(True, False), (False, True), (True, True)])
 
 
 def test_split_keeps_held_out_compounds_out_of_training():
@@ -273,11 +391,11 @@ def test_encode_decode_round_trip(split):
 
 # SHA-256 of the files written by scripts/make_translation_data.py
 CHECKSUMS = {
-    "train.tsv": "78d2bfbafa6109f3628f058dd3ff120b49c5f06a8e8abad77efa91f4418080e2",
-    "valid.tsv": "d425f91803c7b5e0872cfb6d2b89f1e7ff777473bebc5dec2c0c7df01a24584f",
-    "test.tsv": "d45c2c689b608bc8a8cd60b2a6c2088959e87cdfc35f5a5ab5ca4c7f028a29c1",
-    "bpe_en.json": "2345f35e5b2a298c28c42c6f72b4bd979bff297d8170f3e24e2c26185862a71b",
-    "bpe_de.json": "bda59a6e9f57c0135a9fc0820d88007c909c6eed35438837949c4a1152c9fbff",
+    "train.tsv": "369294dc4608d0cc6e532bac24b3c046c83c2dbc7087df3a164bdd3fddd61fe4",
+    "valid.tsv": "71094de0e07d336dc48cfa896c5a19c4fea3cd6514419c55644f01bc26f71989",
+    "test.tsv": "db0f973810e33c0e14f57b9b040255cb72a1dcb1ede037a970c5f8d7aab02aef",
+    "bpe_en.json": "28bde1ae6757b296c1e0c7cf98c37db7c0b5d5298b5c1b7aa91c17f290d3d008",
+    "bpe_de.json": "2903c0fd8b8ca4063916d8661748ba76ee35ae385067e46e5295c8317ce5bba5",
 }
 
 
@@ -288,7 +406,7 @@ def test_shipped_corpus_checksums(name):
 
 def test_shipped_corpus_sizes_and_licence():
     sizes = {s: len(T.read_pairs(DATA / f"{s}.tsv")) for s in ("train", "valid", "test")}
-    assert sizes == {"train": 3200, "valid": 400, "test": 400}
+    assert sizes == {"train": 1600, "valid": 400, "test": 400}
     assert sum((DATA / f"{s}.tsv").stat().st_size for s in sizes) < 500_000
     readme = (DATA / "README.md").read_text()
     assert "CC BY 4.0" in readme and "make_translation_data.py" in readme
@@ -323,7 +441,27 @@ def test_shipped_results_are_complete_and_chose_alpha_on_validation():
     assert res["methods"] == ["greedy", "beam5,alpha=0", f"beam5,alpha={res['best_alpha']:g}"]
     for run in res["runs"]:
         assert set(run["test"]) == set(res["methods"])
+        assert set(run["valid"]) == {"greedy", "beam5,alpha=0"} | {
+            f"beam5,alpha={a:g}" for a in res["alphas"]}
         assert run["train_cpu_seconds"] < 240  # the compute budget of one model
+
+
+def test_seed0_decodings_score_as_stored_by_sacrebleu():
+    # test_decoded_seed0.tsv holds the seed-0 model's three translations of each test source;
+    # sacreBLEU (an independent implementation) scores them as the script stored
+    sacrebleu = pytest.importorskip("sacrebleu")
+    res = _results()
+    rows = [line.split("\t") for line in
+            (DATA / "test_decoded_seed0.tsv").read_text(encoding="utf-8").splitlines()]
+    refs = [p[1] for p in T.read_pairs(DATA / "test.tsv")]
+    assert len(rows) == len(refs) == 400 and {len(r) for r in rows} == {3}
+    for col, method in enumerate(res["methods"]):
+        hyps = [r[col] for r in rows]
+        stored = res["runs"][0]["test"][method]
+        theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="exp")
+        assert theirs.score == pytest.approx(100 * stored["bleu"], abs=1e-9), method
+        assert sum(h == r for h, r in zip(hyps, refs, strict=True)) / 400 == pytest.approx(
+            stored["exact"], abs=1e-12)
 
 
 @pytest.mark.slow
@@ -348,3 +486,6 @@ def test_seed0_greedy_bleu_recomputed_and_against_sacrebleu():
     assert ours["exact"] == pytest.approx(stored["exact"], abs=0.01)
     theirs = sacrebleu.corpus_bleu(hyps, [refs], tokenize="none", smooth_method="exp").score
     assert ours["bleu"] * 100 == pytest.approx(theirs, abs=1e-9)
+    stored_hyps = [line.split("\t")[0] for line in
+                   (DATA / "test_decoded_seed0.tsv").read_text(encoding="utf-8").splitlines()]
+    assert sum(a == b for a, b in zip(hyps, stored_hyps, strict=True)) >= 396

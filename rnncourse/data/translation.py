@@ -1,13 +1,14 @@
 """The course's own English → German sentence pairs, written by a small grammar (chapter 9).
 
-A sentence is a main clause, perhaps opened by an adverb, perhaps negated, perhaps followed by
-a clause of reason::
+A sentence is a main clause, perhaps opened by an adverb, perhaps negated, in the present or
+the perfect, perhaps followed by a clause of reason::
 
     [adverb] subject verb object [, because subject verb object] .
 
 Every noun phrase is a determiner (``the``, ``a``, a number ``two``..``five``, or none for a
 bare plural), perhaps an adjective, and a noun from :data:`NOUNS` or a compound noun
-(``kitchen door``) from :data:`MODIFIERS` and a head noun. German differs where a translator
+(``kitchen door``) from :data:`MODIFIERS` and a head noun; the main clause's subject and
+object may carry a relative clause (:class:`Relative`). German differs where a translator
 must do more than look words up:
 
 - **gender, case and agreement**: the article and the adjective's ending depend on the noun's
@@ -21,9 +22,17 @@ must do more than look words up:
 - **compounds**: ``the kitchen door`` (two English words) is ``die Küchentür`` (one German
   word, with the head's gender), the words BPE learns to split;
 - **word order**: after an opening adverb the verb comes second (``today the dog sees ...`` ->
-  ``heute sieht der Hund ...``); in the clause of reason the verb goes last (``because the
-  dog sees the cat`` -> ``weil der Hund die Katze sieht``), so the translation of the last
-  German word is an English word in the middle: attention must reorder;
+  ``heute sieht der Hund ...``); in the perfect the participle ends the main clause (``the dog
+  has seen the cat`` -> ``der Hund hat die Katze gesehen``); in the clause of reason and in a
+  relative clause every verb goes last (``because the dog has seen the cat`` -> ``weil der
+  Hund die Katze gesehen hat``), so the last German words translate English words from the
+  middle of the clause: attention must reorder;
+- **relative clauses**: ``that`` becomes a pronoun with the gender and number of its noun and
+  the case of its role, between commas, verb last: ``the dog that sees the cat`` -> ``der
+  Hund , der die Katze sieht``, ``the dog that the cat sees`` -> ``der Hund , den die Katze
+  sieht``; a relative clause on the subject separates it from the verb it agrees with.
+  Relative clauses are generated only where the German is natural: on the main clause's
+  subject, and on its object where the object ends the German clause;
 - **negation**: ``does not see the cat`` -> ``sieht die Katze nicht`` (``nicht`` after a
   definite object), ``does not see a cat`` -> ``sieht keine Katze`` (``kein`` replaces
   ``ein``, and stands before bare plurals).
@@ -42,7 +51,7 @@ corpus is ``book/data/ch09_translation/`` (``scripts/make_translation_data.py``)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +60,7 @@ from rnncourse._args import as_rng
 
 __all__ = [
     "Noun", "NOUNS", "MODIFIERS", "ADJECTIVES", "VERBS", "ADVERBS", "NUMBERS",
-    "HELD_OUT_COMPOUNDS", "NP", "Clause", "Sentence",
+    "PARTICIPLES", "TENSES", "HELD_OUT_COMPOUNDS", "NP", "Relative", "Clause", "Sentence",
     "english_np", "german_np", "english", "german", "random_sentence", "generate_pairs",
     "split_pairs", "read_pairs", "write_pairs", "batches",
 ]
@@ -119,6 +128,14 @@ VERBS: dict[str, tuple[str, str, str, str]] = {
     "carry": ("carries", "carry", "trägt", "tragen"),
     "hold": ("holds", "hold", "hält", "halten"),
 }
+#: English and German past participles (the perfect: ``has seen`` -> ``hat ... gesehen``;
+#: every verb of :data:`VERBS` forms it with ``haben``).
+PARTICIPLES: dict[str, tuple[str, str]] = {
+    "see": ("seen", "gesehen"), "like": ("liked", "gemocht"), "find": ("found", "gefunden"),
+    "buy": ("bought", "gekauft"), "have": ("had", "gehabt"), "draw": ("drawn", "gezeichnet"),
+    "carry": ("carried", "getragen"), "hold": ("held", "gehalten"),
+}
+TENSES = ("present", "perfect")
 ADVERBS: dict[str, str] = {"today": "heute", "now": "jetzt", "often": "oft"}
 NUMBERS: dict[str, str] = {"two": "zwei", "three": "drei", "four": "vier", "five": "fünf"}
 
@@ -133,23 +150,58 @@ _ARTICLE = {
     ("kein", "nom"): dict(m="kein", f="keine", n="kein", p="keine"),
     ("kein", "acc"): dict(m="keinen", f="keine", n="kein", p="keine"),
 }
+# relative pronouns by case and the antecedent's gender (p: plural)
+_RELATIVE = {"nom": dict(m="der", f="die", n="das", p="die"),
+             "acc": dict(m="den", f="die", n="das", p="die")}
 # adjective endings: weak (after der/die/das), mixed (after ein/kein), strong (no article)
 _WEAK = {"nom": dict(m="e", f="e", n="e", p="en"), "acc": dict(m="en", f="e", n="e", p="en")}
 _MIXED = {"nom": dict(m="er", f="e", n="es", p="en"), "acc": dict(m="en", f="e", n="es", p="en")}
 _STRONG = {"nom": dict(p="e"), "acc": dict(p="e")}
 
 
+def _check_verb(verb: str, tense: str) -> None:
+    if verb not in VERBS:
+        raise ValueError(f"unknown verb {verb!r}")
+    if tense not in TENSES:
+        raise ValueError(f"tense must be one of {TENSES}, got {tense!r}")
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A relative clause on a noun phrase (its *antecedent*), introduced by ``that``.
+
+    ``role="subject"``: the antecedent is the relative clause's subject and ``other`` its
+    object (``the dog that sees the cat``); ``role="object"``: the antecedent is the object
+    and ``other`` the subject (``the dog that the cat sees``). ``verb``: a key of
+    :data:`VERBS`; ``other`` may not have a relative clause of its own.
+    """
+
+    role: str
+    verb: str
+    other: NP
+    negated: bool = False
+    tense: str = "present"
+
+    def __post_init__(self) -> None:
+        if self.role not in ("subject", "object"):
+            raise ValueError(f"role must be 'subject' or 'object', got {self.role!r}")
+        _check_verb(self.verb, self.tense)
+        if self.other.rel is not None:
+            raise ValueError("a relative clause inside a relative clause is not generated")
+
+
 @dataclass(frozen=True)
 class NP:
     """A noun phrase: ``det`` is ``"the"``, ``"a"``, a number word (``"two"``) or ``"bare"``
     (a plural with no article); ``plural`` is implied by numbers and ``"bare"``.
-    ``modifier`` makes a compound (``kitchen`` + ``door``)."""
+    ``modifier`` makes a compound (``kitchen`` + ``door``); ``rel`` adds a relative clause."""
 
     noun: str
     det: str = "the"
     adj: str | None = None
     plural: bool = False
     modifier: str | None = None
+    rel: Relative | None = None
 
     def __post_init__(self) -> None:
         if self.noun not in NOUNS:
@@ -169,26 +221,44 @@ class NP:
 
 @dataclass(frozen=True)
 class Clause:
-    """``subject verb object``, negated or not (``verb``: a key of :data:`VERBS`)."""
+    """``subject verb object``, negated or not, in the present (``sees``) or the perfect
+    (``has seen``); ``verb``: a key of :data:`VERBS`."""
 
     subject: NP
     verb: str
     object: NP
     negated: bool = False
+    tense: str = "present"
+
+    def __post_init__(self) -> None:
+        _check_verb(self.verb, self.tense)
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A main clause, an optional opening adverb, an optional clause of reason (``because``)."""
+    """A main clause, an optional opening adverb, an optional clause of reason (``because``).
+
+    Relative clauses are written on the main clause's subject, and on its object where the
+    object ends the German clause (present tense, and no ``nicht`` after it); not in the
+    clause of reason."""
 
     main: Clause
     adverb: str | None = None
     reason: Clause | None = None
 
+    def __post_init__(self) -> None:
+        if self.reason and (self.reason.subject.rel or self.reason.object.rel):
+            raise ValueError("a relative clause in the clause of reason is not generated")
+        m = self.main
+        if m.object.rel and (m.tense == "perfect" or (m.negated and not _indefinite(m.object))):
+            raise ValueError("a relative clause on an object that does not end the German "
+                             "clause is not generated")
+
 
 def english_np(np_: NP) -> list[str]:
     """The English words of a noun phrase: ``NP("door", "a", "red", modifier="kitchen")`` ->
-    ``["a", "red", "kitchen", "door"]``."""
+    ``["a", "red", "kitchen", "door"]``; a relative clause follows the noun (``the dog that
+    sees the cat``)."""
     noun = NOUNS[np_.noun]
     words = [] if np_.det == "bare" else [np_.det]
     if np_.det == "a" and (np_.adj or np_.modifier or noun.en)[0] in "aeiou":
@@ -198,6 +268,14 @@ def english_np(np_: NP) -> list[str]:
     if np_.modifier:
         words.append(np_.modifier)
     words.append(noun.en_pl if np_.plural else noun.en)
+    if np_.rel:
+        r = np_.rel
+        if r.role == "subject":
+            words += ["that"] + _english_verb(r.verb, np_.plural, r.negated, r.tense)
+            words += english_np(r.other)
+        else:
+            words += ["that"] + english_np(r.other)
+            words += _english_verb(r.verb, r.other.plural, r.negated, r.tense)
     return words
 
 
@@ -205,7 +283,11 @@ def german_np(np_: NP, case: str, negated: bool = False) -> list[str]:
     """The German words of a noun phrase in ``case`` (``"nom"`` or ``"acc"``).
 
     ``negated=True`` (an object of a negated verb, indefinite or bare): ``kein`` replaces
-    ``ein`` and stands before a bare plural, with the mixed adjective endings.
+    ``ein`` and stands before a bare plural, with the mixed adjective endings. A relative
+    clause follows the noun between commas, its pronoun agreeing with the noun in gender and
+    number and taking the case of its role in the relative clause, its verb last
+    (``den Hund , der die Katze sieht ,``); :func:`german` drops a comma that meets another
+    comma or the full stop.
     """
     if case not in ("nom", "acc"):
         raise ValueError(f"case must be 'nom' or 'acc', got {case!r}")
@@ -230,6 +312,16 @@ def german_np(np_: NP, case: str, negated: bool = False) -> list[str]:
     if np_.modifier:
         word = MODIFIERS[np_.modifier] + word.lower()
     words.append(word)
+    if np_.rel:
+        r = np_.rel
+        if r.role == "subject":  # the antecedent is the subject: nominative pronoun
+            clause = Clause(replace(np_, rel=None), r.verb, r.other, r.negated, r.tense)
+            _, _, rest, verbs = _german_parts(clause)
+            words += [",", _RELATIVE["nom"][g]] + rest + verbs[::-1] + [","]
+        else:  # the antecedent is the (definite) object: accusative pronoun, nicht
+            verbs = _german_verbs(r.verb, r.other.plural, r.tense)
+            words += [",", _RELATIVE["acc"][g]] + german_np(r.other, "nom")
+            words += (["nicht"] if r.negated else []) + verbs[::-1] + [","]
     return words
 
 
@@ -237,25 +329,46 @@ def _indefinite(np_: NP) -> bool:
     return np_.det in ("a", "bare")
 
 
+def _english_verb(verb: str, plural: bool, negated: bool, tense: str) -> list[str]:
+    """``sees``, ``do not see``, ``has seen``, ``have not seen``..."""
+    he, they, _, _ = VERBS[verb]
+    if tense == "perfect":
+        return ["have" if plural else "has"] + (["not"] if negated else []) + [
+            PARTICIPLES[verb][0]]
+    if negated:
+        return ["do" if plural else "does", "not", verb]
+    return [they if plural else he]
+
+
+def _german_verbs(verb: str, plural: bool, tense: str) -> list[str]:
+    """The finite verb, then the participle in the perfect: ``[sieht]``, ``[hat, gesehen]``."""
+    _, _, er, sie = VERBS[verb]
+    if tense == "perfect":
+        return ["haben" if plural else "hat", PARTICIPLES[verb][1]]
+    return [sie if plural else er]
+
+
 def _english_clause(c: Clause) -> list[str]:
-    he, they, _, _ = VERBS[c.verb]
-    plural = c.subject.plural
-    if c.negated:
-        verb = ["do" if plural else "does", "not", c.verb]
-    else:
-        verb = [they if plural else he]
-    return english_np(c.subject) + verb + english_np(c.object)
+    return (english_np(c.subject)
+            + _english_verb(c.verb, c.subject.plural, c.negated, c.tense)
+            + english_np(c.object))
 
 
-def _german_parts(c: Clause) -> tuple[list[str], str, list[str]]:
-    """Subject, finite verb, and the rest (object with its negation) of a clause."""
-    _, _, er, sie = VERBS[c.verb]
-    verb = sie if c.subject.plural else er
+def _german_parts(c: Clause) -> tuple[list[str], str, list[str], list[str]]:
+    """Subject, finite verb, the middle (object with its negation) and the verb forms
+    (finite verb, then the participle if any) of a clause."""
+    verbs = _german_verbs(c.verb, c.subject.plural, c.tense)
     if c.negated and _indefinite(c.object):
         rest = german_np(c.object, "acc", negated=True)
     else:
         rest = german_np(c.object, "acc") + (["nicht"] if c.negated else [])
-    return german_np(c.subject, "nom"), verb, rest
+    return german_np(c.subject, "nom"), verbs[0], rest, verbs
+
+
+def _tidy_commas(words: list[str]) -> list[str]:
+    """Drop a comma that is followed by another comma or by the full stop."""
+    return [w for w, nxt in zip(words, words[1:] + [""], strict=True)
+            if not (w == "," and nxt in (",", "."))]
 
 
 def english(s: Sentence) -> str:
@@ -267,16 +380,18 @@ def english(s: Sentence) -> str:
 
 
 def german(s: Sentence) -> str:
-    """The German sentence: verb second in the main clause, verb last after ``weil``."""
-    subj, verb, rest = _german_parts(s.main)
+    """The German sentence: the finite verb second in the main clause and the participle at
+    its end (``hat ... gesehen``); every verb last after ``weil`` and in a relative clause
+    (``... gesehen hat``)."""
+    subj, finite, rest, verbs = _german_parts(s.main)
     if s.adverb:
-        words = [ADVERBS[s.adverb], verb] + subj + rest
+        words = [ADVERBS[s.adverb], finite] + subj + rest + verbs[1:]
     else:
-        words = subj + [verb] + rest
+        words = subj + [finite] + rest + verbs[1:]
     if s.reason:
-        subj, verb, rest = _german_parts(s.reason)
-        words += [",", "weil"] + subj + rest + [verb]
-    return " ".join(words + ["."])
+        subj, _, rest, verbs = _german_parts(s.reason)
+        words += [",", "weil"] + subj + rest + verbs[::-1]
+    return " ".join(_tidy_commas(words + ["."]))
 
 
 def _random_np(rng: np.random.Generator, *, subject: bool, negated: bool = False) -> NP:
@@ -296,25 +411,57 @@ def _random_np(rng: np.random.Generator, *, subject: bool, negated: bool = False
     return NP(noun, det, adj, plural, modifier)
 
 
+def _random_tense(rng: np.random.Generator) -> str:
+    return "perfect" if rng.random() < 0.3 else "present"
+
+
 def _random_clause(rng: np.random.Generator) -> Clause:
     negated = bool(rng.random() < 0.25)
     return Clause(_random_np(rng, subject=True), list(VERBS)[rng.integers(len(VERBS))],
-                  _random_np(rng, subject=False, negated=negated), negated)
+                  _random_np(rng, subject=False, negated=negated), negated,
+                  _random_tense(rng))
+
+
+def _random_relative(rng: np.random.Generator, antecedent: NP) -> NP:
+    """``antecedent`` with a relative clause: the antecedent its subject or its object."""
+    verb = list(VERBS)[rng.integers(len(VERBS))]
+    negated = bool(rng.random() < 0.2)
+    tense = _random_tense(rng)
+    if antecedent.noun in HEADS or rng.random() < 0.5:  # a thing sees nothing: its object
+        rel = Relative("object", verb, _random_np(rng, subject=True), negated, tense)
+    else:
+        rel = Relative("subject", verb, _random_np(rng, subject=False, negated=negated),
+                       negated, tense)
+    return replace(antecedent, rel=rel)
 
 
 def random_sentence(rng: np.random.Generator | int) -> Sentence:
-    """One sentence: an adverb with probability 0.2, a clause of reason with probability 0.35."""
+    """One sentence: an adverb with probability 0.2, a clause of reason with probability 0.35,
+    a relative clause on the main clause's subject with probability 0.3 and on its object
+    (where the German object ends the clause) with probability 0.3; every clause is in the
+    perfect with probability 0.3 and negated with probability 0.25 (0.2 in a relative
+    clause)."""
     rng = as_rng(rng, name="rng")
     main = _random_clause(rng)
+    if rng.random() < 0.3:
+        main = replace(main, subject=_random_relative(rng, main.subject))
+    object_last = main.tense == "present" and not (main.negated
+                                                   and not _indefinite(main.object))
+    if object_last and rng.random() < 0.3:
+        main = replace(main, object=_random_relative(rng, main.object))
     adverb = list(ADVERBS)[rng.integers(len(ADVERBS))] if rng.random() < 0.2 else None
     reason = _random_clause(rng) if rng.random() < 0.35 else None
     return Sentence(main, adverb, reason)
 
 
-def _compounds(s: Sentence) -> set[tuple[str, str]]:
+def _noun_phrases(s: Sentence) -> list[NP]:
     clauses = [s.main] + ([s.reason] if s.reason else [])
-    return {(np_.modifier, np_.noun) for c in clauses for np_ in (c.subject, c.object)
-            if np_.modifier}
+    nps = [np_ for c in clauses for np_ in (c.subject, c.object)]
+    return nps + [np_.rel.other for np_ in nps if np_.rel]
+
+
+def _compounds(s: Sentence) -> set[tuple[str, str]]:
+    return {(np_.modifier, np_.noun) for np_ in _noun_phrases(s) if np_.modifier}
 
 
 def generate_pairs(n: int, rng: np.random.Generator | int) -> list[tuple[str, str, bool]]:
