@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    nice -n 10 python scripts/tune_ch10_charlm.py     (about two hours on one CPU core)
+    nice -n 10 python scripts/tune_ch10_charlm.py     (about three hours on one CPU core)
 
 The n-gram baseline of ``scripts/sweep_ch10_charlm.py`` chose its order among 16 on the
 validation text. The LSTM gets the same effort here, in two stages, each configuration
@@ -41,8 +41,9 @@ about 2.3 times slower here): zoneout with the rates Krueger et al. (2017) repor
 character-level Penn Treebank (:data:`ZONEOUT`: cells 0.5, hidden states 0.05), and layer
 normalisation (Ba et al. 2016).
 
-``--arms NAME ...`` runs only the named ablation arms (so that two processes can share the
-work; they share the resume file), and leaves the results unfinished; a run without it
+``--arms NAME ...`` runs only the named ablation arms (``--seeds`` only some seeds), so that
+several processes can share the work (they share the resume file), and leaves the results
+unfinished; a run without it
 assembles them. A rerun after a finished run starts from the shipped results (when their
 settings are these), so a new arm costs only its own runs.
 
@@ -294,6 +295,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--arms", nargs="+", metavar="NAME",
                         help="run only these ablation arms (e.g. zoneout 'layer norm')")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS),
+                        help="with --arms: only these seeds, in this order")
     args = parser.parse_args()
     log = _sweep.Log(OUT / "charlm_tuned.log")
     partial = _sweep.Partial(OUT / "charlm_tuned.json")
@@ -357,7 +360,7 @@ def main() -> None:
         if unknown:
             parser.error(f"unknown arms {sorted(unknown)}; the arms are {list(arms)}")
         for name in args.arms:
-            for seed in SEEDS:
+            for seed in args.seeds:
                 run(arms[name], seed)
         return                       # a run without --arms assembles the results
 

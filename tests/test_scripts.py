@@ -168,6 +168,19 @@ def test_ch10_tuned_charlm_first_epoch_and_ngram():
         assert tuned["ngram"][part]["bpc"] != row[key]
 
 
+@pytest.mark.parametrize("arm", ["zoneout", "layer norm"])
+def test_ch10_tuned_charlm_ablation_arm_first_epoch(arm):
+    # the two arms stepped in Python (rnncourse.torch.SteppedLSTM): zoneout draws its masks
+    # from torch's generator, seeded by the script, so the first epoch repeats too
+    tuned = _stored("ch10/charlm_tuned.json")
+    stored = tuned["ablation"][arm][0]
+    assert stored["seed"] == 0
+    out = _rerun("import tune_ch10_charlm as S\nS.MAX_EPOCHS = 1\n"
+                 f"h = S.train({stored['config']!r}, 0)[1]\n"
+                 "print(json.dumps([h['train_bpc'][0], h['val_bpc'][0]]))")
+    assert out == pytest.approx([stored["train_bpc"][0], stored["val_bpc"][0]], rel=1e-3)
+
+
 def test_ch04_clipping_plain_rows_are_the_optimiser_sweeps_sgd_runs():
     # Without clipping the clipping sweep repeats the optimiser sweep's SGD runs exactly.
     path = "ch04/clipping_results.json"

@@ -15,8 +15,9 @@ equations are :mod:`rnncourse.numpy.regularise`'s (which cites the papers)::
 
 In evaluation mode the masks are their expectations (``d^c = zoneout_c``). With
 ``zoneout_c = zoneout_h = 0`` and ``layer_norm=False`` it is ``torch.nn.LSTM`` (one
-layer, one direction), with the same parameter names, so weights load both ways. It is
-about three times slower to train than the fused kernel (chapter 10 measures it).
+layer, one direction), with the same parameter names, so weights load both ways. On a
+CPU it trains about 2.2 times slower than the fused kernel (measured on chapter 10's
+language model, 256 units, batches of 32 windows of 32 characters).
 """
 
 from __future__ import annotations
