@@ -91,3 +91,19 @@ def test_accuracy_bands_plot_mean_and_range():
     with pytest.raises(ValueError, match="must be"):
         FIG.plot_accuracy_bands([1, 2], runs)
     plt.close("all")
+
+
+def test_attention_heatmap_puts_outputs_on_rows_and_sources_on_columns():
+    # a 2 x 3 map that is not symmetric: a transposed or flipped plot cannot pass
+    w = np.array([[0.7, 0.2, 0.1], [0.0, 0.25, 0.75]])
+    ax = FIG.plot_attention(torch.tensor(w), ["a", "b", "c"], ["X", "Y"])
+    image = ax.images[0]
+    np.testing.assert_array_equal(image.get_array(), w)
+    assert image.origin == "upper"                  # row 0, the first output, at the top
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["X", "Y"]
+    assert image.get_clim() == (0, 1)               # weights on a fixed scale, not rescaled
+    # the top-left cell is drawn darker than the bottom-left (0.7 against 0.0)
+    rgba = image.to_rgba(image.get_array())
+    assert rgba[0, 0, :3].sum() < rgba[1, 0, :3].sum()
+    plt.close("all")
