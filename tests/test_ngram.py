@@ -118,7 +118,7 @@ def test_the_baseline_quoted_where_chapter_4_introduces_language_models():
                       .read_text())
     text = " ".join("".join(c["source"]) for c in page["cells"] if c["cell_type"] == "markdown")
     text = " ".join(text.split())
-    assert f"scores {bpc:.3f} bits per character on the validation text" in text
+    assert f"give {bpc:.3f} bits per character on the validation text" in text
     uniform = (f"against {np.log2(len(corpus.vocab.chars)):.3f} for a uniform guess over its "
                f"{len(corpus.vocab.chars)} characters")
     assert uniform in text
