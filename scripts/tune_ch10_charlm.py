@@ -37,15 +37,14 @@ time, seeds 0..4, scored on the validation text; for a stateful model also one a
 the window length drawn at random for every batch (``random_lengths=True``, the learning
 rate scaled by the length, as in AWD-LSTM); and two arms that add a regulariser inside the
 recurrence, which needs the LSTM stepped in Python (``rnncourse.torch.SteppedLSTM``,
-about 2.3 times slower here): zoneout with the rates Krueger et al. (2017) report for
+about 2.2 times slower here): zoneout with the rates Krueger et al. (2017) report for
 character-level Penn Treebank (:data:`ZONEOUT`: cells 0.5, hidden states 0.05), and layer
 normalisation (Ba et al. 2016).
 
 ``--arms NAME ...`` runs only the named ablation arms (``--seeds`` only some seeds), so that
 several processes can share the work (they share the resume file), and leaves the results
-unfinished; a run without it
-assembles them. A rerun after a finished run starts from the shipped results (when their
-settings are these), so a new arm costs only its own runs.
+unfinished; a run without it assembles them. A rerun after a finished run starts from the
+shipped results (when their settings are these), so a new arm costs only its own runs.
 
 Writes ``book/data/ch10/charlm_tuned.json`` (and ``.log``), and the weights of the final
 configuration's seed 0 as ``charlm_tuned.pt``; resumable (``charlm_tuned.partial.json``).
