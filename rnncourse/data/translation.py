@@ -250,7 +250,7 @@ class Sentence:
         if self.reason and (self.reason.subject.rel or self.reason.object.rel):
             raise ValueError("a relative clause in the clause of reason is not generated")
         m = self.main
-        if m.object.rel and (m.tense == "perfect" or (m.negated and not _indefinite(m.object))):
+        if m.object.rel and not _object_ends_clause(m):
             raise ValueError("a relative clause on an object that does not end the German "
                              "clause is not generated")
 
@@ -327,6 +327,13 @@ def german_np(np_: NP, case: str, negated: bool = False) -> list[str]:
 
 def _indefinite(np_: NP) -> bool:
     return np_.det in ("a", "bare")
+
+
+def _object_ends_clause(c: Clause) -> bool:
+    """Whether the German main clause ends with its object: not in the perfect (the
+    participle comes last) and not after ``nicht`` (a definite negated object is followed by
+    ``nicht``; an indefinite one takes ``kein`` instead)."""
+    return c.tense == "present" and not (c.negated and not _indefinite(c.object))
 
 
 def _english_verb(verb: str, plural: bool, negated: bool, tense: str) -> list[str]:
@@ -445,9 +452,7 @@ def random_sentence(rng: np.random.Generator | int) -> Sentence:
     main = _random_clause(rng)
     if rng.random() < 0.3:
         main = replace(main, subject=_random_relative(rng, main.subject))
-    object_last = main.tense == "present" and not (main.negated
-                                                   and not _indefinite(main.object))
-    if object_last and rng.random() < 0.3:
+    if _object_ends_clause(main) and rng.random() < 0.3:
         main = replace(main, object=_random_relative(rng, main.object))
     adverb = list(ADVERBS)[rng.integers(len(ADVERBS))] if rng.random() < 0.2 else None
     reason = _random_clause(rng) if rng.random() < 0.35 else None
