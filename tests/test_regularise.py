@@ -207,6 +207,18 @@ def test_stepped_lstm_zoneout_in_training_keeps_units_at_the_rate_asked():
     assert torch.equal(g[0][kept], torch.ones_like(g[0][kept]))
 
 
+def test_stepped_lstm_starts_as_torch_nn_lstm_and_layer_norm_as_the_identity_scale():
+    H = 9
+    m = SteppedLSTM(4, H, layer_norm=True)
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        w = getattr(m, name)
+        assert w.abs().max() <= H ** -0.5 and w.std() > 0.5 * H ** -0.5 / 3 ** 0.5
+    for ln in (m.ln_ih, m.ln_hh, m.ln_c):                # gains 1; only the cell's has a shift
+        assert torch.equal(ln.weight, torch.ones_like(ln.weight))
+    assert m.ln_ih.bias is None and m.ln_hh.bias is None
+    assert torch.equal(m.ln_c.bias, torch.zeros(H))
+
+
 def test_stepped_lstm_rejects_bad_arguments():
     with pytest.raises(ValueError, match="zoneout_c must be"):
         SteppedLSTM(3, 4, zoneout_c=1.0)

@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .init import init_rnn_
+
 __all__ = ["SteppedLSTM"]
 
 
@@ -62,13 +64,11 @@ class SteppedLSTM(nn.Module):
         self.weight_hh_l0 = nn.Parameter(torch.empty(4 * H, H))
         self.bias_ih_l0 = nn.Parameter(torch.empty(4 * H))
         self.bias_hh_l0 = nn.Parameter(torch.empty(4 * H))
-        if layer_norm:
+        init_rnn_(self)                        # torch.nn.LSTM's U(-1/sqrt(H), 1/sqrt(H))
+        if layer_norm:                         # after: gains 1, shifts 0
             self.ln_ih = nn.LayerNorm(4 * H, bias=False)
             self.ln_hh = nn.LayerNorm(4 * H, bias=False)
             self.ln_c = nn.LayerNorm(H)
-        bound = H ** -0.5                      # torch.nn.LSTM's U(-1/sqrt(H), 1/sqrt(H))
-        for w in (self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0):
-            nn.init.uniform_(w, -bound, bound)
 
     def extra_repr(self) -> str:
         return (f"{self.input_size}, {self.hidden_size}, batch_first={self.batch_first}, "
