@@ -4,7 +4,9 @@ worked by hand, and the binomial distribution of the zoneout masks."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -244,17 +246,22 @@ def test_charlm_uses_the_stepped_lstm_for_zoneout_and_layer_norm():
 # --------------------------------------------------------------------------- the sweep
 
 
-def _tune_script():
+def _script(name: str):
+    """``scripts/<name>.py`` as a module. Importing it imports ``_sweep``, which pins every
+    thread pool to one thread; the test process gets its threads and environment back."""
+    threads, env = torch.get_num_threads(), dict(os.environ)
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        import tune_ch10_charlm
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    return tune_ch10_charlm
+        torch.set_num_threads(threads)
+        os.environ.clear()
+        os.environ.update(env)
 
 
 def test_tune_script_arms_and_resume_from_shipped_results(tmp_path):
-    S = _tune_script()
+    S = _script("tune_ch10_charlm")
     shipped = json.loads((ROOT / "book/data/ch10/charlm_tuned.json").read_text())
     arms = S.ablation_arms(shipped["chosen"])
     assert arms["zoneout"] == dict(shipped["chosen"], zoneout=[0.5, 0.05])
@@ -278,11 +285,7 @@ def test_tune_script_arms_and_resume_from_shipped_results(tmp_path):
 
 
 def test_partial_file_shared_by_two_processes_keeps_both_runs(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    try:
-        import _sweep
-    finally:
-        sys.path.remove(str(ROOT / "scripts"))
+    _sweep = _script("_sweep")
     a, b = _sweep.Partial(tmp_path / "r.json"), _sweep.Partial(tmp_path / "r.json")
     a.put("one", 1)
     b.put("two", 2)                  # b never read "one", but must not drop it
