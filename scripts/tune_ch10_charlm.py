@@ -311,14 +311,10 @@ def main() -> None:
                       seq_len=SEQ_LEN, batch_size=BATCH, lr=LR, clip_norm=CLIP,
                       hidden=HIDDEN, sizes=list(SIZES), lambdas=LAMBDAS.tolist(), block=BLOCK,
                       classes=list(CHAR_CLASSES), zoneout=list(ZONEOUT)))
-    shipped = OUT / "charlm_tuned.json"
-    if not partial.runs and shipped.exists():
-        old = json.loads(shipped.read_text())
-        same = {k: v for k, v in results["settings"].items() if k != "zoneout"}
-        if (old.get("complete") and old["corpus_sha256"] == results["corpus_sha256"]
-                and {k: old["settings"].get(k) for k in same} == same):
-            for key, value in shipped_runs(old).items():
-                partial.put(key, value)
+    partial.start_from(OUT / "charlm_tuned.json",
+                       dict(complete=True, corpus_sha256=results["corpus_sha256"],
+                            settings=results["settings"]),
+                       lambda old: shipped_runs(old).items())
 
     def run(c: dict, seed: int) -> dict:
         key = f"{config_name(c)} | seed {seed}"

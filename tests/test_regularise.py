@@ -294,6 +294,12 @@ def test_partial_file_shared_by_two_processes_keeps_both_runs(tmp_path):
                                                                          three=3)
     a.done()
     assert list(tmp_path.iterdir()) == []
+    # a rerun starts from finished results only when their settings are the same
+    (tmp_path / "done.json").write_text(json.dumps(dict(lr=0.01, runs=[["k1", 1], ["k2", 2]])))
+    for settings, expected in ((dict(lr=0.01), dict(k1=1, k2=2)), (dict(lr=0.03), {})):
+        fresh = _sweep.Partial(tmp_path / f"new{settings['lr']}.json")
+        fresh.start_from(tmp_path / "done.json", settings, lambda old: old["runs"])
+        assert fresh.runs == expected
 
 
 def test_step_functions_name_the_wrong_argument():
