@@ -26,7 +26,7 @@ help:
 	@echo "make html    the website only (copies the last PDF built into it)"
 	@echo "make pdf     print the built website as one PDF: _build/pdf/rnncourse.pdf"
 	@echo "make test    set up and run all tests"
-	@echo "make test-portability  nbval of every notebook under AVX2, one thread, no oneDNN"
+	@echo "make test-portability  nbval of every notebook under AVX2, and with one thread"
 	@echo "make test-mutants  mutation testing of the exercises' public checks and hidden cases"
 	@echo "make lint    ruff over the package and tests, zizmor over the workflows"
 	@echo "make exercises  regenerate exercises/ from solutions/"
@@ -86,7 +86,6 @@ test: $(STAMP) browser
 # thread counts and code paths than the one that stored its outputs. Emulated here:
 #   avx2        torch's and NumPy's kernels limited to AVX2 (an older or smaller CPU)
 #   one-thread  OpenMP, MKL and OpenBLAS with one thread
-#   no-onednn   rnncourse.torch without oneDNN's inner product
 NBVAL_ALL   := $(BIN)/python -m pytest book solutions --nbval -q -p no:cacheprovider
 AVX2_ENV    := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
 test-portability-avx2: $(STAMP)
@@ -94,7 +93,6 @@ test-portability-avx2: $(STAMP)
 
 test-portability: test-portability-avx2
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(NBVAL_ALL)
-	RNNCOURSE_ONEDNN=0 $(NBVAL_ALL)
 
 # Mutation testing of the exercises' checks (slow; not part of `make test`): every graded
 # function's solution, mutated by AST operators that model student slips, plus the

@@ -121,8 +121,9 @@ def test_both_licences_ship_in_the_wheel_and_the_sdist(tmp_path):
     assert b"License-File: LICENSE-BOOK" in metadata
 
 
-def test_the_torch_floor_has_custom_op():
-    """torch.library.custom_op (rnncourse.torch.compiled) arrived in PyTorch 2.4."""
+def test_the_torch_floor_has_is_autocast_available():
+    """torch.amp.is_autocast_available (rnncourse.torch.functional) arrived in PyTorch 2.4."""
     floor = next(r for r in PROJECT["optional-dependencies"]["torch"] if r.startswith("torch"))
     assert SpecifierSet(floor.removeprefix("torch")) == SpecifierSet(">=2.4")
-    assert "custom_op" in (ROOT / "rnncourse" / "torch" / "compiled.py").read_text()
+    source = (ROOT / "rnncourse" / "torch" / "functional.py").read_text()
+    assert "torch.amp.is_autocast_available" in source

@@ -51,7 +51,8 @@ def _compare(cls_name: str, T: int, N: int, D: int, H: int, dtype=torch.float32,
 
 @needs_compiler
 def test_compiled_lstm_matches_torch_nn():
-    """H = 192: the per-step products run on oneDNN's prepared weights, the gates compiled."""
+    """H = 192, 3 rows: the per-step products with W_hh stored transposed (see
+    compiled.prepare), the gates compiled."""
     _compare("LSTM", T=4, N=3, D=5, H=192)
 
 
@@ -97,19 +98,15 @@ def test_chunk_size(monkeypatch):
     assert compiled.chunk_size(35) == 3 and compiled.chunk_size(2) == 2
 
 
-def test_prepared_products_match_torch_mm():
-    """compiled.linear on a weight prepared for oneDNN (where it is) equals x W^T + b."""
-    g = torch.Generator().manual_seed(0)
-    w = torch.randn(4 * 192, 192, generator=g)  # above the oneDNN threshold
-    x, b = torch.randn(5, 192, generator=g)[1:], torch.randn(4 * 192, generator=g)
-    ref = x.double() @ w.double().t() + b.double()
-    for weight in (w, compiled.prepare(w, 4)):
-        got = compiled.linear(x, weight, b).double()
-        assert ((got - ref).abs().max() / ref.abs().max()) < 1e-5
-    d, inp = torch.randn(6, 4, 768, generator=g), torch.randn(6, 4, 192, generator=g)
-    expected = torch.einsum("tnk,tnd->kd", d.double(), inp.double())
-    got = compiled.wgrad(d, inp).double()
-    assert ((got - expected).abs().max() / expected.abs().max()) < 1e-5
+@pytest.mark.parametrize(("rows", "transposed"), [(4, True), (63, True), (64, False)])
+def test_prepare_stores_the_transpose_for_few_rows(rows, transposed):
+    """The same values; for products with few rows, stored so that w.t() is contiguous
+    (in blocks of rows: 1100 rows is two whole blocks and a part)."""
+    w = torch.randn(1100, 7, generator=torch.Generator().manual_seed(0))
+    got = compiled.prepare(w, rows)
+    assert torch.equal(got, w) and got.shape == w.shape
+    assert got.t().is_contiguous() is transposed and (got is w) is not transposed
+    assert compiled.prepare(got, rows) is got  # already so: no second copy
 
 
 @needs_compiler

@@ -556,3 +556,22 @@ def test_functional_does_not_import_the_compiled_path():
     from rnncourse.torch import functional
     for fn in (rnn_layer, lstm_layer, gru_layer, peephole_lstm_layer):
         assert inspect.signature(fn).parameters["ops"].default is functional.EAGER
+
+
+def test_weight_gradients_are_stored_as_they_are():
+    """Weight gradients in the weights' own layout (contiguous), so that autograd keeps
+    them as .grad without a copy; and equal to torch.nn's."""
+    import rnncourse.torch as rt
+
+    torch.manual_seed(0)
+    for cls_name, kwargs in (("RNN", {}), ("LSTM", {}), ("LSTM", {"proj_size": 2}), ("GRU", {})):
+        ref = getattr(torch.nn, cls_name)(5, 6, **kwargs)
+        ours = getattr(rt, cls_name)(5, 6, **kwargs)
+        ours.load_state_dict(ref.state_dict())
+        x = torch.randn(4, 3, 5)
+        # autograd.grad: the gradients as the backward returns them (.grad would be a copy)
+        got, want = (torch.autograd.grad(m(x)[0].sum(), list(m.parameters()))
+                     for m in (ours, ref))
+        for name, g, g_ref in zip(dict(ours.named_parameters()), got, want, strict=True):
+            assert g.is_contiguous(), (cls_name, name)
+            torch.testing.assert_close(g, g_ref, rtol=1e-5, atol=1e-6)

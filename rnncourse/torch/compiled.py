@@ -24,7 +24,8 @@ Where the compiled path is not used (the eager loops run instead):
   be a new graph: compiling per length pattern costs far more than it saves);
 * double backward (``create_graph=True``) and ``torch.func`` transforms
   (``vmap``), which need the eager code; CPU autocast (``torch.autocast("cpu")``),
-  which the oneDNN products below would not follow;
+  whose casts the compiled loops do not reproduce (their LSTM returns float32 where
+  ``torch.nn.LSTM`` returns bfloat16);
 * no C++ compiler, or a compiler error: one ``RuntimeWarning`` says why, and the
   process stays eager from then on.
 """
@@ -42,13 +43,18 @@ from torch import Tensor
 
 from . import functional as F
 
-__all__ = ["ops", "wanted", "available", "chunk_size", "linear", "prepare", "wgrad", "COMPILED"]
+__all__ = ["ops", "wanted", "available", "chunk_size", "prepare", "COMPILED"]
 
 _ENV = "RNNCOURSE_COMPILE"
 _cache: dict[Callable, Callable] = {}
 _broken: list[str] = []  # why compiling failed in this process, if it did
 MAX_CHUNK = 8
-_OPTIONS = {"cpp.threads": int(os.environ.get("RNNCOURSE_COMPILE_THREADS", "1"))}
+# The generated element-wise kernels use as many threads as the products (inductor's
+# default) unless RNNCOURSE_COMPILE_THREADS says otherwise. Measured on 2 cores, LSTM
+# forward and backward against torch.nn: 1.27 -> 1.24x at (35, 20, 650, 650) and
+# 1.37 -> 1.15x at (100, 64, 128, 256) with two threads instead of one.
+_THREADS = os.environ.get("RNNCOURSE_COMPILE_THREADS")
+_OPTIONS = {"cpp.threads": int(_THREADS)} if _THREADS else {}
 
 
 def _env_says() -> bool:
@@ -82,7 +88,7 @@ def wanted(compile: bool | None, batch_sizes: Tensor | tuple[int, ...] | None = 
         return False
     if torch._C._are_functorch_transforms_active():  # vmap, torch.func: eager only
         return False
-    if torch.is_autocast_enabled("cpu"):  # the oneDNN products would not follow autocast
+    if torch.is_autocast_enabled("cpu"):  # autocast's casts: see above
         return False
     ok, why = available()
     if not ok:
@@ -103,75 +109,32 @@ def chunk_size(T: int) -> int:
 
 # --------------------------------------------------------------------------- products
 #
-# The matrix products are most of the arithmetic. Their per-step products have few
-# rows (the batch) and the same weight at every step; on the CPU in float32, oneDNN's
-# inner product with the weight reordered once per call of the layer runs them 2 to
-# 2.5 times as fast as torch.mm here (measured on 2 cores, one thread: 0.30 against
-# 0.78 ms for a 20 x 650 by 650 x 2600 product; 15 against 34 ms for the 700-row
-# products over the whole sequence). That kernel is private to PyTorch
-# (torch.ops.mkldnn._reorder_linear_weight / _linear_pointwise, what torch.compile
-# itself uses for frozen inference graphs), so it is used only here, on the compiled
-# path, and only where it runs: the eager code calls torch.nn.functional.linear.
-# Measured at (T, N, D, H) = (35, 20, 650, 650), 2 threads, a quiet moment: reordering
-# the 2600 x 650 W_hh (or its transpose) takes 0.3 (1.6) ms, after which a step's
-# product takes 0.19 ms instead of 0.63 ms, and the 700-row products 5 to 7 ms
-# instead of 12.
-
-_ONEDNN_MIN_WEIGHTS = 1 << 17  # below this, torch.mm's lower call overhead wins
+# The matrix products are most of the arithmetic, and they are torch's own (``torch.mm``,
+# ``torch.addmm``: MKL's on the CPU), as on the eager path. What a call of the layer can
+# choose is the layout of the weight. MKL's product x @ B with few rows in x runs fastest
+# when B = W^T is itself contiguous (not a transposed view of W): measured on 2 cores at
+# 20 rows, 0.40 against 0.59 ms for H = 650 (x 35 steps) and 17 against 22 us for
+# H = 128; from 64 rows on, the two layouts take the same time. Storing W^T costs one
+# copy per call (0.7 ms for the 2600 x 650 W_hh, copied in blocks of rows, against 1.7 ms
+# for ``w.t().contiguous()``). The backward's products take W_hh itself: already so.
+_FEW_ROWS = 64
+_BLOCK = 512  # rows of w per copy: a block of w and of its transpose stay in the cache
 
 
-def _onednn_usable(w: Tensor) -> bool:
-    return (
-        w.device.type == "cpu" and w.dtype == torch.float32
-        and w.numel() >= _ONEDNN_MIN_WEIGHTS
-        and os.environ.get("RNNCOURSE_ONEDNN", "1") != "0"
-        and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
-        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
-        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-    )
+def _transpose_stored(w: Tensor) -> Tensor:
+    """``w`` (the same values and shape) stored so that ``w.t()`` is contiguous."""
+    wt = w.new_empty(w.shape[1], w.shape[0])
+    for s in range(0, w.shape[0], _BLOCK):
+        wt[:, s:s + _BLOCK].copy_(w[s:s + _BLOCK].t())
+    return wt.t()
 
 
 def prepare(w: Tensor, rows: int) -> Tensor:
-    """``w (out, in)`` reordered for oneDNN's inner product with ``rows`` rows, where that
-    pays and works; else ``w`` itself. :func:`linear` takes either."""
-    if not _onednn_usable(w):
-        return w
-    try:
-        return torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), rows)
-    except Exception:  # another PyTorch version or build: stay on torch.mm
-        return w
-
-
-@torch.library.custom_op("rnncourse::linear", mutates_args=())
-def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    """``x W^T + b`` like :func:`rnncourse.torch.functional.linear` (``b`` a vector or a
-    matrix with ``x``'s rows), on oneDNN if ``w`` was prepared.
-
-    A custom operator, so that ``torch.compile`` keeps it as one opaque call in the
-    compiled loops (it cannot trace the reordered weight itself).
-    """
-    if not w.is_mkldnn:
-        return torch.mm(x, w.t()) if b is None else torch.addmm(b, x, w.t())
-    if b is not None and b.dim() == 2:  # a matrix to add (oneDNN's bias is a vector)
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, None, "none", [], "") + b
-    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w, b, "none", [], "")
-
-
-@linear.register_fake
-def _(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    return x.new_empty(x.shape[0], w.shape[0])
-
-
-def wgrad(d: Tensor, inp: Tensor) -> Tensor:
-    """``sum_t d_t^T inp_t`` over all ``T*N`` rows, ``(T, N, K), (T, N, D) -> (K, D)``:
-    ``linear(d^T, inp^T)`` on oneDNN where it runs, else as the eager code does."""
-    d2 = d.reshape(d.shape[0] * d.shape[1], d.shape[2])
-    x2 = inp.reshape(inp.shape[0] * inp.shape[1], inp.shape[2])
-    big = d2.shape[1] * x2.shape[1] >= _ONEDNN_MIN_WEIGHTS  # the size of the gradient
-    w = prepare(x2.t().contiguous(), d2.shape[1]) if big and _onednn_usable(d2) else x2.t()
-    if not w.is_mkldnn:
-        return (x2.t() @ d2).t()
-    return linear(d2.t().contiguous(), w)
+    """``w (out, in)`` ready for products ``x W^T`` with ``rows`` rows in ``x``: for few
+    rows, stored so that ``w.t()`` is contiguous; otherwise ``w`` itself."""
+    if rows < _FEW_ROWS and w.dim() == 2 and not w.t().is_contiguous():
+        return _transpose_stored(w)
+    return w
 
 
 # --------------------------------------------------------------------------- compiling
@@ -210,62 +173,56 @@ def _cat(parts: list[Tensor | None]) -> Tensor | None:
 # time-indexed arguments sliced; the arguments are those of the eager loop.
 
 
-def _plain(linear: Callable, w: Tensor) -> Callable:
-    """The product for a loop: the custom operator only for a prepared weight; otherwise
-    the eager one (``torch.addmm``), which the compiler handles without calling Python."""
-    return linear if w.is_mkldnn else F.linear
-
-
-def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps, linear):
-    linear, outs = _plain(linear, w_hh), []
+def _rnn_forward(fn: Callable, XP, h, w_hh, relu, steps):
+    outs = []
     for s, e in _spans(len(steps)):
-        out, h = fn(XP[s:e], h, w_hh, relu, steps[s:e], linear)
+        out, h = fn(XP[s:e], h, w_hh, relu, steps[s:e])
         outs.append(out)
     return torch.cat(outs), h
 
 
-def _rnn_backward(fn: Callable, grad_out, dh, out, w_hh_t, relu, steps, linear):
-    linear, dAs = _plain(linear, w_hh_t), []
+def _rnn_backward(fn: Callable, grad_out, dh, out, w_hh_t, relu, steps):
+    dAs = []
     for s, e in reversed(_spans(len(steps))):
-        dA, dh = fn(grad_out[s:e], dh, out[s:e], w_hh_t, relu, steps[s:e], linear)
+        dA, dh = fn(grad_out[s:e], dh, out[s:e], w_hh_t, relu, steps[s:e])
         dAs.append(dA)
     return torch.cat(dAs[::-1]), dh
 
 
-def _lstm_forward(fn: Callable, XP, h, c, w_hh, w_peep, w_hr, steps, linear):
-    linear, parts = _plain(linear, w_hh), []
+def _lstm_forward(fn: Callable, XP, h, c, w_hh, w_peep, w_hr, steps):
+    parts = []
     for s, e in _spans(len(steps)):
-        *chunk, h, c = fn(XP[s:e], h, c, w_hh, w_peep, w_hr, steps[s:e], linear)
+        *chunk, h, c = fn(XP[s:e], h, c, w_hh, w_peep, w_hr, steps[s:e])
         parts.append(chunk)
     return (*(torch.cat(p) for p in zip(*parts, strict=True)), h, c)
 
 
 def _lstm_backward(fn: Callable, grad_out, dh, dc, acts, cells, tanh_cells, c0, w_hh_t, w_peep,
-                   w_hr_t, steps, linear):
-    linear, dAs, dHs = _plain(linear, w_hh_t), [], []
+                   w_hr_t, steps):
+    dAs, dHs = [], []
     for s, e in reversed(_spans(len(steps))):
         c_start = cells[s - 1] if s > 0 else c0
         dA, dH, dh, dc = fn(grad_out[s:e], dh, dc, acts[s:e], cells[s:e], tanh_cells[s:e],
-                            c_start, w_hh_t, w_peep, w_hr_t, steps[s:e], linear)
+                            c_start, w_hh_t, w_peep, w_hr_t, steps[s:e])
         dAs.append(dA)
         dHs.append(dH)
     return torch.cat(dAs[::-1]), _cat(dHs[::-1]), dh, dc
 
 
-def _gru_forward(fn: Callable, XP, h, w_hh, b_hh, steps, linear):
-    linear, parts = _plain(linear, w_hh), []
+def _gru_forward(fn: Callable, XP, h, w_hh, b_hh, steps):
+    parts = []
     for s, e in _spans(len(steps)):
-        *chunk, h = fn(XP[s:e], h, w_hh, b_hh, steps[s:e], linear)
+        *chunk, h = fn(XP[s:e], h, w_hh, b_hh, steps[s:e])
         parts.append(chunk)
     return (*(torch.cat(p) for p in zip(*parts, strict=True)), h)
 
 
-def _gru_backward(fn: Callable, grad_out, dh, out, acts, hns, h0, w_hh_t, steps, linear):
-    linear, dXPs, dHHs = _plain(linear, w_hh_t), [], []
+def _gru_backward(fn: Callable, grad_out, dh, out, acts, hns, h0, w_hh_t, steps):
+    dXPs, dHHs = [], []
     for s, e in reversed(_spans(len(steps))):
         h_start = out[s - 1] if s > 0 else h0
         dXP, dHH, dh = fn(grad_out[s:e], dh, out[s:e], acts[s:e], hns[s:e], h_start, w_hh_t,
-                          steps[s:e], linear)
+                          steps[s:e])
         dXPs.append(dXP)
         dHHs.append(dHH)
     return torch.cat(dXPs[::-1]), torch.cat(dHHs[::-1]), dh
@@ -283,7 +240,7 @@ def _run(loop: Callable, *args: Any) -> Any:
     return _DRIVERS[loop.__name__](_compiled(loop), *args)
 
 
-COMPILED = F.Ops(linear=linear, prepare=prepare, wgrad=wgrad, run=_run)
+COMPILED = F.Ops(prepare=prepare, run=_run)
 
 
 def ops(compile: bool | None, batch_sizes: Tensor | None = None) -> F.Ops:
