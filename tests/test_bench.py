@@ -155,3 +155,39 @@ def test_compiled_row(tmp_path):
     # compiling makes the first call far slower than the timed ones
     assert rows["compiled"]["first_call_s"] > 10 * rows["compiled"]["median_s"]
     assert "rnncourse.torch+compile" in proc.stdout
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_products_row_runs_the_layers_products(cell):
+    """``--libs products`` runs the same matrix products as the layer, forward and
+    backward: both count the FLOPs of the module docstring (torch's own FLOP counter)."""
+    torch = pytest.importorskip("torch")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import rnncourse.torch as rt
+    from rnncourse.bench import worker
+
+    shape = T, B, I, H = (6, 3, 5, 7)
+    layer = getattr(rt, cell.upper())(I, H)
+    x = torch.randn(T, B, I, requires_grad=True)
+    counted = []
+    for run in (worker._products_step(cell, shape, "float32", "cpu", 0),
+                lambda: layer(x)[0].sum().backward()):
+        with FlopCounterMode(display=False) as counter:
+            run()
+        counted.append(counter.get_total_flops())
+    assert counted == [bench.flops(cell, shape)] * 2
+
+
+@pytest.mark.slow
+def test_products_row(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "p.json"
+    proc = _bench("--shapes", "tiny", "--cells", "gru", "--libs", "products", "torch",
+                  "--repeats", "2", "--warmup", "1", "--device", "cpu", "--matmul-size", "64",
+                  "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["lib"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
+    assert set(rows) == {"products", "torch"} and all(r["ok"] for r in rows.values())
+    assert rows["products"]["label"] == "products alone" and "products alone" in proc.stdout
+    assert rows["products"]["first_call_s"] is None and rows["products"]["ratio"] > 0

@@ -2,7 +2,10 @@
 
 Times forward + backward of ``rnncourse.numpy``, ``rnncourse.torch`` (eager, and
 with ``compiled=True``: ``rnncourse.torch+compile``) and ``torch.nn`` for the RNN,
-LSTM and GRU over a set of shapes, and prints a table (optionally a JSON file)::
+LSTM and GRU over a set of shapes, and prints a table (optionally a JSON file).
+``--libs products`` adds the matrix products of the compiled path alone, without
+the gate arithmetic: the time below which no layer built from torch's public
+products can go at that shape::
 
     rnncourse bench                                   # the standard shapes, float32
     python -m rnncourse.bench --shapes 35,20,650,650 --cells lstm --repeats 20
@@ -73,7 +76,7 @@ import numpy as np
 from .. import __version__
 from ..cli.argtypes import non_negative_int, positive_float, positive_int
 
-__all__ = ["SHAPE_SETS", "CELLS", "LIBS", "flops", "add_arguments", "run", "main"]
+__all__ = ["SHAPE_SETS", "CELLS", "LIBS", "DEFAULT_LIBS", "flops", "add_arguments", "run", "main"]
 
 Shape = tuple[int, int, int, int]
 
@@ -93,10 +96,13 @@ LIBS: dict[str, str] = {
     "rnncourse": "rnncourse.torch",
     "compiled": "rnncourse.torch+compile",
     "torch": "torch.nn",
+    "products": "products alone",
 }
+#: What ``--libs`` runs by default (``products`` is asked for by name).
+DEFAULT_LIBS = ("numpy", "rnncourse", "compiled", "torch")
 
 _MARKER = "RNNCOURSE_BENCH "
-_TORCH_LIBS = ("rnncourse", "compiled", "torch")
+_TORCH_LIBS = ("rnncourse", "compiled", "torch", "products")
 # The folder that holds rnncourse/ (bench/__init__.py is two levels below it): put first on
 # the workers' PYTHONPATH, so that they import this copy of the package.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -143,11 +149,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS),
                         metavar="CELL", help="rnn, lstm, gru (default: all)")
-    parser.add_argument("--libs", nargs="+", choices=list(LIBS), default=list(LIBS),
+    parser.add_argument("--libs", nargs="+", choices=list(LIBS), default=list(DEFAULT_LIBS),
                         metavar="LIB",
                         help="numpy (rnncourse.numpy), rnncourse (rnncourse.torch), compiled "
                              "(rnncourse.torch with compiled=True), torch (torch.nn, the "
-                             "reference) (default: all)")
+                             "reference), products (the matrix products of the compiled "
+                             "path alone: the floor of any layer built from them) "
+                             "(default: all but products)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                         help="(default: float32)")
     parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto",

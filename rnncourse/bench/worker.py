@@ -43,7 +43,7 @@ from typing import Any
 
 MARKER = "RNNCOURSE_BENCH "
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-LIBS = ("numpy", "rnncourse", "compiled", "torch")
+LIBS = ("numpy", "rnncourse", "compiled", "torch", "products")
 
 
 # --------------------------------------------------------------------------- timing
@@ -229,6 +229,66 @@ def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype:
     return result
 
 
+def _products_step(cell: str, shape: tuple[int, int, int, int], dtype: str, device: str,
+                   seed: int) -> Callable[[], None]:
+    """One forward and backward of a layer's matrix products alone, nothing else: the
+    time below which no layer built from these products can go.
+
+    The same products, in the same layouts, as ``rnncourse.torch`` with
+    ``compiled=True``: ``x W_ih^T + b`` over all steps; per step ``h_{t-1} W_hh^T``
+    added to the step's projection (``W_hh`` stored as ``compiled.prepare`` stores it,
+    the copy included), each step's product taking the previous one's output, so
+    that the steps wait for each other as in the recurrence; per step, backwards,
+    ``da_t W_hh``; then ``dA W_ih`` and the two weight gradients ``dA^T x`` and
+    ``dA^T h_prev`` over all steps. The gate arithmetic is left out: the step's
+    ``h_t`` is the first ``H`` columns of its product.
+    """
+    import torch
+
+    from rnncourse.torch import compiled
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA is not available in this torch build or on this machine")
+    tdtype = getattr(torch, dtype)
+    torch.manual_seed(seed)
+    T, B, I, H = shape
+    GH = GATES[cell] * H
+
+    def rand(*size: int) -> Any:
+        return torch.randn(*size, device=dev, dtype=tdtype)
+
+    w_ih, w_hh, b = rand(GH, I) / H**0.5, rand(GH, H) / H**0.5, rand(GH)
+    x, h_prev, dA = rand(T * B, I), rand(T * B, H), rand(T, B, GH)
+    h0 = rand(B, H)
+
+    def step() -> None:
+        w = compiled.prepare(w_hh, B)
+        XP = torch.addmm(b, x, w_ih.t()).view(T, B, GH)
+        h = h0
+        for t in range(T):
+            h = torch.addmm(XP[t], h, w.t())[:, :H]
+        dh = h0
+        for t in reversed(range(T)):
+            dh = torch.addmm(dh, dA[t], w_hh)
+        dA2 = dA.view(T * B, GH)
+        torch.mm(dA2, w_ih), dA2.t() @ x, dA2.t() @ h_prev
+
+    return step
+
+
+def _measure_products(cell: str, shape: tuple[int, int, int, int], dtype: str, device: str,
+                      seed: int, repeats: int, warmup: int) -> dict[str, Any]:
+    import torch
+
+    step = _products_step(cell, shape, dtype, device, seed)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else None
+    result = _time(step, repeats, warmup, sync=sync)
+    result["first_call_s"] = None
+    result["info"] = _torch_info(device)
+    return result
+
+
 def _matmul(lib: str, size: int, dtype: str, device: str, repeats: int,
             warmup: int) -> dict[str, Any]:
     if lib == "numpy":
@@ -299,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("NumPy runs on the CPU only")
             out.update(_measure_numpy(args.cell, args.shape, args.dtype, args.seed,
                                       args.repeats, args.warmup))
+        elif args.lib == "products":
+            out["cell"], out["shape"] = args.cell, list(args.shape)
+            out.update(_measure_products(args.cell, args.shape, args.dtype, args.device,
+                                         args.seed, args.repeats, args.warmup))
         else:
             out["cell"], out["shape"] = args.cell, list(args.shape)
             out.update(_measure_torch(args.lib, args.cell, args.shape, args.dtype,
