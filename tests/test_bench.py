@@ -136,6 +136,22 @@ def test_failed_worker_is_shown_not_raised(tmp_path, capsys):
     assert "timed out" in report["results"][0]["error"]
 
 
+Rows = dict[str, dict]
+
+
+def _rows_beside_torch(tmp_path: Path, cell: str,
+                       lib: str) -> tuple[subprocess.CompletedProcess, Rows]:
+    """The tiny shape, ``lib`` and torch.nn: the run, and its JSON rows by library."""
+    out = tmp_path / f"{lib}.json"
+    proc = _bench("--shapes", "tiny", "--cells", cell, "--libs", lib, "torch",
+                  "--repeats", "2", "--warmup", "1", "--device", "cpu", "--matmul-size", "64",
+                  "--json", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["lib"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
+    assert set(rows) == {lib, "torch"} and all(r["ok"] for r in rows.values())
+    return proc, rows
+
+
 @pytest.mark.slow
 def test_compiled_row(tmp_path):
     """rnncourse.torch+compile is a row of its own, with the first call (compiling) apart."""
@@ -144,13 +160,7 @@ def test_compiled_row(tmp_path):
 
     if not compiled.available()[0]:
         pytest.skip(compiled.available()[1])
-    out = tmp_path / "c.json"
-    proc = _bench("--shapes", "tiny", "--cells", "lstm", "--libs", "compiled", "torch",
-                  "--repeats", "2", "--warmup", "1", "--device", "cpu", "--matmul-size", "64",
-                  "--json", str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = {r["lib"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
-    assert set(rows) == {"compiled", "torch"} and all(r["ok"] for r in rows.values())
+    proc, rows = _rows_beside_torch(tmp_path, "lstm", "compiled")
     assert rows["compiled"]["label"] == "rnncourse.torch+compile"
     # compiling makes the first call far slower than the timed ones
     assert rows["compiled"]["first_call_s"] > 10 * rows["compiled"]["median_s"]
@@ -182,12 +192,6 @@ def test_the_products_row_runs_the_layers_products(cell):
 @pytest.mark.slow
 def test_products_row(tmp_path):
     pytest.importorskip("torch")
-    out = tmp_path / "p.json"
-    proc = _bench("--shapes", "tiny", "--cells", "gru", "--libs", "products", "torch",
-                  "--repeats", "2", "--warmup", "1", "--device", "cpu", "--matmul-size", "64",
-                  "--json", str(out))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = {r["lib"]: r for r in json.loads(out.read_text(encoding="utf-8"))["results"]}
-    assert set(rows) == {"products", "torch"} and all(r["ok"] for r in rows.values())
+    proc, rows = _rows_beside_torch(tmp_path, "gru", "products")
     assert rows["products"]["label"] == "products alone" and "products alone" in proc.stdout
     assert rows["products"]["first_call_s"] is None and rows["products"]["ratio"] > 0

@@ -185,6 +185,18 @@ def _measure_numpy(cell: str, shape: tuple[int, int, int, int], dtype: str, seed
     return result
 
 
+def _torch_setup(device: str, dtype: str, seed: int) -> tuple[Any, Any]:
+    """``(torch.device, torch dtype)`` for a measurement, with torch's seed set; a clear
+    error where CUDA is asked for but cannot be used."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("CUDA is not available in this torch build or on this machine")
+    torch.manual_seed(seed)
+    return dev, getattr(torch, dtype)
+
+
 def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype: str,
                    device: str, seed: int, repeats: int, warmup: int) -> dict[str, Any]:
     import torch
@@ -193,11 +205,7 @@ def _measure_torch(lib: str, cell: str, shape: tuple[int, int, int, int], dtype:
         import rnncourse.torch as layers
     else:
         layers = torch.nn
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("CUDA is not available in this torch build or on this machine")
-    tdtype = getattr(torch, dtype)
-    torch.manual_seed(seed)
+    dev, tdtype = _torch_setup(device, dtype, seed)
     T, B, I, H = shape
     extra = {"compiled": True} if lib == "compiled" else {}
     model = getattr(layers, cell.upper())(I, H, **extra).to(device=dev, dtype=tdtype)
@@ -247,11 +255,7 @@ def _products_step(cell: str, shape: tuple[int, int, int, int], dtype: str, devi
 
     from rnncourse.torch import compiled
 
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("CUDA is not available in this torch build or on this machine")
-    tdtype = getattr(torch, dtype)
-    torch.manual_seed(seed)
+    dev, tdtype = _torch_setup(device, dtype, seed)
     T, B, I, H = shape
     GH = GATES[cell] * H
 
@@ -304,10 +308,7 @@ def _matmul(lib: str, size: int, dtype: str, device: str, repeats: int,
     else:
         import torch
 
-        dev = torch.device(device)
-        if dev.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("CUDA is not available in this torch build or on this machine")
-        tdtype = getattr(torch, dtype)
+        dev, tdtype = _torch_setup(device, dtype, 0)
         a, b = (torch.randn(size, size, device=dev, dtype=tdtype) for _ in range(2))
         c = torch.empty_like(a)
         sync = torch.cuda.synchronize if dev.type == "cuda" else None
