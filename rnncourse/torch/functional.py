@@ -409,8 +409,7 @@ def rnn_layer(
 
 
 def _lstm_steps(XP: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_peep: Tensor | None,
-                w_hr: Tensor | None, steps: Steps,
-                ) -> tuple[Tensor, ...]:
+                w_hr: Tensor | None, steps: Steps) -> tuple[Tensor, ...]:
     """The LSTM recurrence. ``XP (T, N, 4H)`` is ``x_t W_ih^T + b_ih + b_hh``.
 
     Returns ``out (T, N, P)`` (``h_t``), ``acts (T, N, 4H)`` (``i, f, g, o``),
@@ -448,8 +447,7 @@ def _lstm_steps(XP: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, w_peep: Tensor
 
 def _lstm_steps_backward(grad_out: Tensor, dh: Tensor, dc: Tensor, acts: Tensor, cells: Tensor,
                          tanh_cells: Tensor, c0: Tensor, w_hh_t: Tensor, w_peep: Tensor | None,
-                         w_hr_t: Tensor | None, steps: Steps,
-                         ) -> tuple[Tensor, ...]:
+                         w_hr_t: Tensor | None, steps: Steps) -> tuple[Tensor, ...]:
     """BPTT through :func:`_lstm_steps` (``w_hh_t``, ``w_hr_t``: ``W_hh^T``, ``W_hr^T``).
 
     ``dh``, ``dc`` enter as the gradients of ``h_n``, ``c_n``. Returns ``dA (T, N, 4H)``
@@ -652,8 +650,7 @@ def _gru_steps(XP: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor | None,
 
 
 def _gru_steps_backward(grad_out: Tensor, dh: Tensor, out: Tensor, acts: Tensor, hns: Tensor,
-                        h0: Tensor, w_hh_t: Tensor, steps: Steps,
-                        ) -> tuple[Tensor, ...]:
+                        h0: Tensor, w_hh_t: Tensor, steps: Steps) -> tuple[Tensor, ...]:
     """BPTT through :func:`_gru_steps`: ``dXP`` and ``dHH`` (``(T, N, 3H)``, the gradients
     of ``x_t W_ih^T + b_ih`` and of ``h_{t-1} W_hh^T + b_hh``) and ``dh0``; ``w_hh_t`` is
     ``W_hh^T``."""
