@@ -17,7 +17,8 @@ What is timed (``time.perf_counter``; on CUDA after ``torch.cuda.synchronize()``
   with a fixed random ``dh`` (for NumPy, ``dh`` goes straight into the
   backward function, which is the same thing), and the backward pass, which
   computes the gradients of all parameters and of the input. ``--warmup``
-  untimed runs first, then ``--repeats`` timed ones.
+  untimed runs first, then ``--repeats`` timed ones. For ``--lib products``,
+  the layer's matrix products alone, forward and backward (:func:`_products_step`).
 * ``matmul``: one square product ``C = A B`` of ``--size`` rows, the rate a
   recurrent layer can at best approach, since matrix products are nearly all
   of its arithmetic. Its GFLOP/s come from the fastest run (the limit), and
