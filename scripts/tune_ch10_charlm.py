@@ -297,6 +297,10 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS),
                         help="with --arms: only these seeds, in this order")
     args = parser.parse_args()
+    if set(args.seeds) - set(SEEDS):
+        parser.error(f"--seeds: the seeds are {list(SEEDS)}, got {args.seeds}")
+    if args.seeds != list(SEEDS) and not args.arms:
+        parser.error("--seeds goes with --arms (a run without --arms uses every seed)")
     log = _sweep.Log(OUT / "charlm_tuned.log")
     partial = _sweep.Partial(OUT / "charlm_tuned.json")
     cache = OUT / ".charlm_tuned_cache"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -313,3 +314,14 @@ def test_step_functions_name_the_wrong_argument():
     with pytest.raises(ValueError, match="gamma"):            # a gain of the wrong size
         R.ln_lstm_step_forward(x, h, c, Wx, np.ones((4, 16)), b, np.ones(15), np.ones(16),
                                np.ones(4), np.zeros(4))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--arms", "zoneout", "--seeds", "7"], "--seeds: the seeds are [0, 1, 2, 3, 4], got [7]"),
+    (["--seeds", "1"], "--seeds goes with --arms"),
+])
+def test_tune_script_rejects_bad_seeds_before_any_work(argv, message):
+    done = subprocess.run([sys.executable, "scripts/tune_ch10_charlm.py", *argv], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
